@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-livemirror: out-of-tree build, guest tests, demo and install.
+#
+# The kernel version is taken from the installed headers, never from uname -r:
+# the machines that build this run a kernel without modules.  KVER= overrides.
+
+KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | while read v; do \
+	  [ -e /lib/modules/$$v/build/Makefile ] && echo $$v; done | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+PWD := $(shell pwd)
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Everything the project needs, from Debian's packages.
+DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
+	qemu-system-x86 busybox-static kmod cpio lvm2 thin-provisioning-tools \
+	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
+	gnuplot-nox gcc make perl python3 dkms
+
+.PHONY: all modules helper deps check demo bench install clean checkpatch \
+	kselftest-headers
+
+all: modules helper
+
+modules:
+	@test -n "$(KVER)" || { echo "no kernel headers installed: run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(PWD) W=1 modules
+
+helper:
+	$(MAKE) -C userspace
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# Kernel headers for the kselftest harness come from Debian's linux-source,
+# extracted at build time, never copied into the repository.
+KSFT_DIR := build/kselftest
+kselftest-headers: $(KSFT_DIR)/kselftest_harness.h
+$(KSFT_DIR)/kselftest_harness.h:
+	mkdir -p $(KSFT_DIR)
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(KSFT_DIR) --strip-components=4 \
+	  linux-source-6.1/tools/testing/selftests/kselftest.h \
+	  linux-source-6.1/tools/testing/selftests/kselftest_harness.h
+
+CHECKPATCH := build/checkpatch/scripts/checkpatch.pl
+$(CHECKPATCH):
+	mkdir -p build/checkpatch
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C build/checkpatch --strip-components=1 \
+	  linux-source-6.1/scripts/checkpatch.pl linux-source-6.1/scripts/spelling.txt \
+	  linux-source-6.1/scripts/const_structs.checkpatch
+
+checkpatch: $(CHECKPATCH)
+	perl $(CHECKPATCH) --no-tree --terse -f dm-livemirror/*.[ch] dm-dirtylog/*.[ch]
+
+check: deps
+	$(MAKE) all kselftest-headers
+	$(MAKE) -C tools/testing/selftests/livemirror
+	tools/vm/run-tests
+
+demo: deps
+	$(MAKE) all
+	tools/vm/run-in-guest --timeout 900 -- tools/demo/live-migration.sh
+
+bench: deps
+	$(MAKE) all
+	tools/bench/run
+
+install: all
+	install -d $(DESTDIR)/lib/modules/$(KVER)/updates
+	install -m 644 dm-dirtylog/dm-dirtylog.ko dm-livemirror/dm-livemirror.ko \
+	  $(DESTDIR)/lib/modules/$(KVER)/updates/
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(PWD) clean
+	-$(MAKE) -C userspace clean
+	-$(MAKE) -C tools/testing/selftests/livemirror clean
+	rm -rf build

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-dirtylog: the persistent dirty-region log used by dm-livemirror.
+ *
+ * The interface is deliberately narrow.  The log owns the bitmap (in core and
+ * on disk), the superblock and the commit machinery; the target owns every
+ * decision about *when* a region may be marked or cleared.
+ *
+ * Rules the caller keeps (see Documentation/dm-dirtylog.rst):
+ *  - dirtylog_mark() before issuing any write that can make the legs differ,
+ *    and issue that write only once the mark is durable;
+ *  - dirtylog_clear() only after both legs were flushed following the
+ *    region's last copy or write, with no write to it in flight;
+ *  - after any failed leg flush, clear nothing.
+ *
+ * Bit value 1 = the legs may differ.  Fresh (zeroed) metadata starts with
+ * every region dirty.
+ */
+#ifndef DM_DIRTYLOG_H
+#define DM_DIRTYLOG_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/blkdev.h>
+#include "dirtylog-format.h"
+
+struct dirtylog;
+
+/* What the table says the log must belong to. */
+struct dirtylog_identity {
+	sector_t region_sectors;
+	u64 nr_regions;
+	sector_t source_sectors;
+	sector_t dest_sectors;
+	const char *label;		/* may be "" */
+};
+
+/*
+ * A waiter for a mark to become durable.  Embed it in per-bio data.  The
+ * callback runs in process context (the log's workqueue) and must not block
+ * for long; err is 0 or a negative errno (metadata failure).
+ */
+struct dirtylog_waiter {
+	struct list_head list;
+	u64 seq;
+	void (*fn)(struct dirtylog_waiter *w, int err);
+};
+
+/*
+ * Open the log on @bdev: read both superblock slots, validate identity,
+ * load the bitmap.  Zeroed metadata is formatted (all dirty).  Metadata of
+ * other legs, sizes or region size, or corrupt metadata, is refused with
+ * *error set to a message for ti->error.  May sleep; call from the ctr.
+ */
+struct dirtylog *dirtylog_open(struct block_device *bdev,
+			       const struct dirtylog_identity *id,
+			       char **error);
+void dirtylog_close(struct dirtylog *log);
+
+/* In-core queries; cheap, any context. */
+bool dirtylog_test(struct dirtylog *log, u64 region);
+u64 dirtylog_count(struct dirtylog *log);	/* regions with bit set */
+u64 dirtylog_next(struct dirtylog *log, u64 from); /* next set bit or nr */
+enum lm_state dirtylog_state(struct dirtylog *log);
+const u8 *dirtylog_uuid(struct dirtylog *log);
+bool dirtylog_failed(struct dirtylog *log);	/* metadata I/O failed */
+
+/*
+ * Set the bit for @region.  Returns 0 when it is already durable (issue the
+ * write now), or -EINPROGRESS when @w was queued and w->fn will be called
+ * once a commit made it durable (or failed).  Any context, never sleeps.
+ * Returns -EIO at once when the log has failed.
+ */
+int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w);
+
+/* Same for a range [first, last] of regions (discards, big writes). */
+int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
+			struct dirtylog_waiter *w);
+
+/* Clear the in-core bit; written lazily by the next commit.  Any context. */
+void dirtylog_clear(struct dirtylog *log, u64 region);
+
+/* Set every bit (e.g. after a destination failure); durable at next commit. */
+void dirtylog_mark_all(struct dirtylog *log);
+
+/* Write every changed bitmap block, then wait until durable.  Sleeps. */
+int dirtylog_commit(struct dirtylog *log);
+
+/* Schedule an asynchronous commit (timer, flush). Any context. */
+void dirtylog_kick(struct dirtylog *log);
+
+/*
+ * Durably record a new superblock state (switch, prepare, cancel) with
+ * FUA, after committing the bitmap.  Returns only when durable.  Sleeps.
+ * For LM_STATE_PREPARED, @group gives the group fields; else NULL.
+ */
+struct dirtylog_group {
+	u8 group_uuid[LM_UUID_LEN];
+	u8 coordinator_uuid[LM_UUID_LEN];
+	u32 members;
+	u32 index;
+};
+int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
+		       const struct dirtylog_group *group);
+
+/* Counters for status and benchmarks. */
+struct dirtylog_stats {
+	u64 commits;		/* bitmap commits issued */
+	u64 blocks_written;	/* metadata blocks written */
+	u64 bad_blocks;		/* bitmap blocks found corrupt at load */
+};
+void dirtylog_get_stats(struct dirtylog *log, struct dirtylog_stats *st);
+
+#endif /* DM_DIRTYLOG_H */
