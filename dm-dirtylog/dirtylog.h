@@ -51,6 +51,11 @@ struct dirtylog_waiter {
  * load the bitmap.  Zeroed metadata is formatted (all dirty).  Metadata of
  * other legs, sizes or region size, or corrupt metadata, is refused with
  * *error set to a message for ti->error.  May sleep; call from the ctr.
+ *
+ * Returns the log, or ERR_PTR(-errno) on failure (never NULL): test the
+ * result with IS_ERR().  *error stays valid after the ctr returned (static
+ * text or a small ring of formatted messages inside the module).
+ * Reads the whole bitmap; writes only when formatting zeroed metadata.
  */
 struct dirtylog *dirtylog_open(struct block_device *bdev,
 			       const struct dirtylog_identity *id,

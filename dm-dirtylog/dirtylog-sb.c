@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-dirtylog: superblock handling, formatting and loading of the metadata.
+ *
+ * The superblock has two slots, written alternately, so that a torn write
+ * leaves the previous state readable; the valid slot with the higher
+ * generation wins.  Bitmap blocks carry their own checksum, number and log
+ * uuid and are never referenced from the superblock, which therefore is only
+ * written on a state change.
+ */
+#include <linux/device-mapper.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uuid.h>
+
+#include "dirtylog-internal.h"
+
+/*
+ * ti->error must outlive the failed constructor call (dm prints it after the
+ * ctr returned) but nobody frees it, so the detailed messages live in a small
+ * ring: a message is only overwritten after as many later failures.
+ */
+#define LM_ERR_SLOTS	8
+#define LM_ERR_LEN	192
+static char lm_errbuf[LM_ERR_SLOTS][LM_ERR_LEN];
+static atomic_t lm_errslot = ATOMIC_INIT(0);
+
+static __printf(2, 3) void lm_set_error(char **error, const char *fmt, ...)
+{
+	unsigned int slot = (unsigned int)atomic_inc_return(&lm_errslot);
+	char *buf = lm_errbuf[slot % LM_ERR_SLOTS];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(buf, LM_ERR_LEN, fmt, args);
+	va_end(args);
+	*error = buf;
+}
+
+static bool lm_sb_valid(const struct lm_superblock *sb)
+{
+	return le64_to_cpu(sb->magic) == LM_MAGIC &&
+	       le32_to_cpu(sb->csum) == lm_csum(sb);
+}
+
+static bool lm_block_zero(const void *block)
+{
+	return !memchr_inv(block, 0, LM_BLOCK_SIZE);
+}
+
+static sector_t lm_needed_sectors(u64 nr_regions)
+{
+	return lm_metadata_blocks(nr_regions) * LM_BLOCK_SECTORS;
+}
+
+/*
+ * Write the next superblock generation, with @state and the group fields,
+ * to the slot not holding the newest one.  The preflush orders it after
+ * every bitmap write before it; FUA makes it durable on return.
+ */
+int lm_sb_write(struct dirtylog *log, enum lm_state state,
+		const struct dirtylog_group *group)
+{
+	struct lm_superblock *sb = page_address(log->pages[0]);
+	unsigned int slot = log->sb_slot ^ 1;
+	u64 blocknr = slot;
+	int r;
+
+	memcpy(sb, log->sb, LM_BLOCK_SIZE);
+	sb->generation = cpu_to_le64(le64_to_cpu(log->sb->generation) + 1);
+	sb->state = cpu_to_le32(state);
+	sb->state_time = cpu_to_le64(ktime_get_real_seconds());
+	if (group) {
+		memcpy(sb->group_uuid, group->group_uuid, LM_UUID_LEN);
+		memcpy(sb->coordinator_uuid, group->coordinator_uuid,
+		       LM_UUID_LEN);
+		sb->group_members = cpu_to_le32(group->members);
+		sb->group_index = cpu_to_le32(group->index);
+	} else {
+		memset(sb->group_uuid, 0, LM_UUID_LEN);
+		memset(sb->coordinator_uuid, 0, LM_UUID_LEN);
+		sb->group_members = 0;
+		sb->group_index = 0;
+	}
+	sb->csum = cpu_to_le32(lm_csum(sb));
+
+	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
+	if (r)
+		return r;
+
+	memcpy(log->sb, sb, LM_BLOCK_SIZE);
+	log->sb_slot = slot;
+	spin_lock_irq(&log->lock);
+	log->stats.blocks_written++;
+	spin_unlock_irq(&log->lock);
+	return 0;
+}
+
+/*
+ * Zeroed metadata: a new log with every region dirty, because nothing is
+ * known about the destination.  Bitmap first, then both superblock slots,
+ * so that a crash part way leaves zeroed slots and the next open formats
+ * again.
+ */
+static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
+		     char **error)
+{
+	struct lm_superblock *sb = log->sb;
+	unsigned long b;
+	int r;
+
+	generate_random_uuid(log->uuid);
+	log->bitmap_start = LM_BITMAP_START;
+
+	memset(sb, 0, LM_BLOCK_SIZE);
+	sb->magic = cpu_to_le64(LM_MAGIC);
+	sb->version = cpu_to_le32(LM_VERSION);
+	memcpy(sb->uuid, log->uuid, LM_UUID_LEN);
+	memcpy(sb->label, id->label, strlen(id->label));
+	sb->region_sectors = cpu_to_le64(id->region_sectors);
+	sb->nr_regions = cpu_to_le64(id->nr_regions);
+	sb->source_sectors = cpu_to_le64(id->source_sectors);
+	sb->dest_sectors = cpu_to_le64(id->dest_sectors);
+	sb->bitmap_start = cpu_to_le64(LM_BITMAP_START);
+	sb->bitmap_blocks = cpu_to_le64(log->nr_blocks);
+	sb->nr_bitmaps = cpu_to_le32(1);
+	sb->active_bitmap = 0;
+	/* generation 0 is never written: the first write below is 1, slot 0 */
+	log->sb_slot = 1;
+
+	for (b = 0; b < log->nr_blocks; b++)
+		bitmap_fill(lm_block_bits(log, b), lm_block_nbits(log, b));
+	log->nr_dirty = log->nr_regions;
+
+	r = lm_write_bitmap(log, NULL, REQ_OP_WRITE);
+	if (!r)
+		r = lm_sb_write(log, LM_STATE_COPYING, NULL);
+	if (!r)
+		r = lm_sb_write(log, LM_STATE_COPYING, NULL);
+	if (r) {
+		lm_set_error(error, "metadata write error while formatting (%d)",
+			     r);
+		return r;
+	}
+
+	log->state = LM_STATE_COPYING;
+	DMINFO("%pg: formatted new log, %lu regions of %llu sectors, all dirty",
+	       log->bdev, log->nr_regions,
+	       (unsigned long long)id->region_sectors);
+	return 0;
+}
+
+/* The superblock is valid; does it describe the legs the table names? */
+static int lm_check_identity(struct dirtylog *log,
+			     const struct lm_superblock *sb,
+			     const struct dirtylog_identity *id, char **error)
+{
+	u64 v;
+
+	if (le32_to_cpu(sb->version) != LM_VERSION) {
+		lm_set_error(error,
+			     "metadata version %u is not supported (expected %u)",
+			     le32_to_cpu(sb->version), LM_VERSION);
+		return -EINVAL;
+	}
+	v = le32_to_cpu(sb->state);
+	if (v < LM_STATE_COPYING || v > LM_STATE_CANCELLED) {
+		lm_set_error(error, "metadata has unknown state %llu", v);
+		return -EINVAL;
+	}
+	if (le64_to_cpu(sb->bitmap_start) != LM_BITMAP_START ||
+	    le32_to_cpu(sb->nr_bitmaps) != 1 || sb->active_bitmap ||
+	    le64_to_cpu(sb->bitmap_blocks) !=
+	    lm_bitmap_blocks(le64_to_cpu(sb->nr_regions))) {
+		lm_set_error(error,
+			     "metadata superblock layout is not supported (run 'livemirror metadata repair')");
+		return -EINVAL;
+	}
+
+	if (sb->label[LM_LABEL_LEN - 1] ||
+	    strncmp(sb->label, id->label, LM_LABEL_LEN)) {
+		lm_set_error(error,
+			     "metadata belongs to a different leg pair (label '%.*s', table says '%s')",
+			     LM_LABEL_LEN - 1, sb->label, id->label);
+		return -EINVAL;
+	}
+	v = le64_to_cpu(sb->source_sectors);
+	if (v != id->source_sectors) {
+		lm_set_error(error,
+			     "metadata belongs to a different source (size %llu, table says %llu)",
+			     v, (unsigned long long)id->source_sectors);
+		return -EINVAL;
+	}
+	v = le64_to_cpu(sb->dest_sectors);
+	if (v != id->dest_sectors) {
+		lm_set_error(error,
+			     "metadata belongs to a different destination (size %llu, table says %llu)",
+			     v, (unsigned long long)id->dest_sectors);
+		return -EINVAL;
+	}
+	v = le64_to_cpu(sb->region_sectors);
+	if (v != id->region_sectors) {
+		lm_set_error(error,
+			     "metadata region size is %llu sectors, table says %llu",
+			     v, (unsigned long long)id->region_sectors);
+		return -EINVAL;
+	}
+	v = le64_to_cpu(sb->nr_regions);
+	if (v != id->nr_regions) {
+		lm_set_error(error,
+			     "metadata covers %llu regions, table needs %llu",
+			     v, id->nr_regions);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A block that fails its checks may hold anything, including a stale image
+ * from an earlier log on the same device: all its regions become dirty and
+ * it is rewritten by the first commit.  Marks in it wait for that commit.
+ */
+static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
+			      const char *why)
+{
+	DMWARN("%pg: bitmap block %lu %s: treating its regions as dirty",
+	       log->bdev, b, why);
+	bitmap_fill(lm_block_bits(log, b), lm_block_nbits(log, b));
+	log->block_seq[b] = log->open_seq;
+	__set_bit(b, log->changed);
+	log->stats.bad_blocks++;
+}
+
+static void lm_load_block(struct dirtylog *log, unsigned long b, void *buf)
+{
+	const struct lm_bitmap_header *hdr = buf;
+	u64 *words = buf + LM_BITMAP_HEADER_SIZE;
+	unsigned int nbits = lm_block_nbits(log, b);
+	const char *bad = NULL;
+	unsigned int i;
+
+	if (le32_to_cpu(hdr->csum) != lm_csum(buf))
+		bad = "has a bad checksum";
+	else if (le64_to_cpu(hdr->blocknr) != b)
+		bad = "has a wrong block number";
+	else if (memcmp(hdr->uuid, log->uuid, LM_UUID_LEN))
+		bad = "belongs to another log";
+	if (bad) {
+		lm_load_bad_block(log, b, bad);
+		return;
+	}
+
+	for (i = 0; i < DIV_ROUND_UP(nbits, 64); i++)
+		le64_to_cpus(&words[i]);
+	/* Also drops any bit past nr_regions in the last block. */
+	bitmap_from_arr64(lm_block_bits(log, b), words, nbits);
+}
+
+static int lm_load_bitmap(struct dirtylog *log, char **error)
+{
+	u64 blocks[LM_IO_PAGES];
+	unsigned long b, first;
+	unsigned int i, n;
+	int r;
+
+	for (first = 0; first < log->nr_blocks; first += n) {
+		n = min_t(unsigned long, LM_IO_PAGES, log->nr_blocks - first);
+		for (i = 0; i < n; i++)
+			blocks[i] = log->bitmap_start + first + i;
+		r = lm_io(log, REQ_OP_READ, blocks, n);
+		if (r) {
+			lm_set_error(error,
+				     "metadata read error in bitmap blocks %lu-%lu (%d)",
+				     first, first + n - 1, r);
+			return r;
+		}
+		for (i = 0; i < n; i++)
+			lm_load_block(log, first + i,
+				      page_address(log->pages[i]));
+	}
+
+	log->nr_dirty = 0;
+	for (b = 0; b < log->nr_blocks; b++)
+		log->nr_dirty += bitmap_weight(lm_block_bits(log, b),
+					       lm_block_nbits(log, b));
+	return 0;
+}
+
+/*
+ * Read the superblock slots and then either format zeroed metadata or
+ * validate the identity and load the bitmap.  Called by dirtylog_open()
+ * before the log is visible to anybody else: no locking needed, but the
+ * helpers take the spinlock anyway where they share code with commits.
+ */
+int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
+		 char **error)
+{
+	static const u64 slots[LM_SB_SLOTS] = { 0, 1 };
+	sector_t need = lm_needed_sectors(id->nr_regions);
+	sector_t have = bdev_nr_sectors(log->bdev);
+	struct lm_superblock *sb[LM_SB_SLOTS];
+	bool valid[LM_SB_SLOTS];
+	unsigned int s;
+	int r;
+
+	if (have < LM_SB_SLOTS * LM_BLOCK_SECTORS) {
+		lm_set_error(error, "metadata device too small: need %llu sectors",
+			     (unsigned long long)need);
+		return -EINVAL;
+	}
+
+	r = lm_io(log, REQ_OP_READ, slots, LM_SB_SLOTS);
+	if (r) {
+		lm_set_error(error, "metadata read error in superblock (%d)", r);
+		return r;
+	}
+	for (s = 0; s < LM_SB_SLOTS; s++) {
+		sb[s] = page_address(log->pages[s]);
+		valid[s] = lm_sb_valid(sb[s]);
+	}
+
+	if (!valid[0] && !valid[1]) {
+		if (!lm_block_zero(sb[0]) || !lm_block_zero(sb[1])) {
+			lm_set_error(error,
+				     "metadata corrupt: no valid superblock (run 'livemirror metadata repair')");
+			return -EINVAL;
+		}
+		if (have < need) {
+			lm_set_error(error,
+				     "metadata device too small: need %llu sectors",
+				     (unsigned long long)need);
+			return -EINVAL;
+		}
+		return lm_format(log, id, error);
+	}
+
+	/* Newest valid slot; slot 0 on a tie, which a writer never makes. */
+	if (valid[0] && valid[1])
+		s = le64_to_cpu(sb[1]->generation) >
+		    le64_to_cpu(sb[0]->generation);
+	else
+		s = valid[1];
+
+	r = lm_check_identity(log, sb[s], id, error);
+	if (r)
+		return r;
+	if (have < need) {
+		lm_set_error(error, "metadata device too small: need %llu sectors",
+			     (unsigned long long)need);
+		return -EINVAL;
+	}
+
+	memcpy(log->sb, sb[s], LM_BLOCK_SIZE);
+	log->sb_slot = s;
+	memcpy(log->uuid, log->sb->uuid, LM_UUID_LEN);
+	log->bitmap_start = le64_to_cpu(log->sb->bitmap_start);
+	log->state = le32_to_cpu(log->sb->state);
+
+	return lm_load_bitmap(log, error);
+}

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-dirtylog: the persistent dirty-region log of dm-livemirror.
+ *
+ * The in-core bitmap is the truth for the target; the on-disk bitmap must
+ * always be a superset of it as far as set bits are concerned.  Marks are
+ * therefore made durable before their waiter runs, while clears are merely
+ * noted and reach the disk with whatever commit comes next.
+ *
+ * Commits are batched: every mark that is not yet durable queues its waiter
+ * and kicks one ordered worker, which snapshots the set of changed bitmap
+ * blocks and writes just those with FUA.  Marks arriving while a commit is
+ * being written go into the following one.  See
+ * Documentation/dm-dirtylog.rst for the on-disk format and the rules.
+ */
+#include <linux/device-mapper.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "dirtylog-internal.h"
+
+/*
+ * Build the on-disk image of bitmap block @b in @buf.  The words are taken
+ * under the lock so that the image is a consistent snapshot; whatever
+ * changes after that is flagged in log->changed for the next commit.
+ */
+static void lm_encode_block(struct dirtylog *log, unsigned long b, void *buf)
+{
+	struct lm_bitmap_header *hdr = buf;
+	u64 *words = buf + LM_BITMAP_HEADER_SIZE;
+	unsigned int nbits = lm_block_nbits(log, b);
+	unsigned int nwords = DIV_ROUND_UP(nbits, 64);
+	unsigned int i;
+
+	memset(hdr, 0, LM_BITMAP_HEADER_SIZE);
+	hdr->blocknr = cpu_to_le64(b);
+	memcpy(hdr->uuid, log->uuid, LM_UUID_LEN);
+
+	spin_lock_irq(&log->lock);
+	bitmap_to_arr64(words, lm_block_bits(log, b), nbits);
+	spin_unlock_irq(&log->lock);
+
+	for (i = 0; i < nwords; i++)
+		cpu_to_le64s(&words[i]);
+	memset(words + nwords, 0, (LM_WORDS_PER_BLOCK - nwords) * sizeof(u64));
+	hdr->csum = cpu_to_le32(lm_csum(buf));
+}
+
+/*
+ * Write the bitmap blocks flagged in @which (all of them when NULL), in
+ * batches of LM_IO_PAGES.  Caller holds commit_lock or owns the log.
+ */
+int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
+		    blk_opf_t opf)
+{
+	u64 blocks[LM_IO_PAGES];
+	unsigned long b = 0;
+	unsigned int n = 0;
+	int r = 0;
+
+	for (;;) {
+		if (which)
+			b = find_next_bit(which, log->nr_blocks, b);
+		if (b < log->nr_blocks) {
+			lm_encode_block(log, b, page_address(log->pages[n]));
+			blocks[n++] = log->bitmap_start + b;
+			b++;
+		}
+		if (n && (n == LM_IO_PAGES || b >= log->nr_blocks)) {
+			r = lm_io(log, opf, blocks, n);
+			if (r)
+				break;
+			spin_lock_irq(&log->lock);
+			log->stats.blocks_written += n;
+			spin_unlock_irq(&log->lock);
+			n = 0;
+		}
+		if (b >= log->nr_blocks)
+			break;
+	}
+	return r;
+}
+
+/*
+ * Metadata I/O failed: from now on nothing is written, so no clear can ever
+ * reach the disk, and every waiter, present or future, gets -EIO.  The
+ * on-disk bitmap stays a superset of the regions that may differ because
+ * every write the target issued had its mark made durable first.
+ */
+static void lm_fail(struct dirtylog *log, int err)
+{
+	bool first;
+
+	spin_lock_irq(&log->lock);
+	first = !log->failed;
+	log->failed = true;
+	list_splice_tail_init(&log->waiters, &log->done_err);
+	spin_unlock_irq(&log->lock);
+
+	if (first)
+		DMERR("%pg: metadata write failed (%d): log is now failed",
+		      log->bdev, err);
+}
+
+/* Run the callbacks of finished waiters.  Only from the log's workqueue. */
+static void lm_deliver(struct dirtylog *log)
+{
+	struct dirtylog_waiter *w, *tmp;
+	LIST_HEAD(ok);
+	LIST_HEAD(err);
+
+	spin_lock_irq(&log->lock);
+	list_splice_init(&log->done_ok, &ok);
+	list_splice_init(&log->done_err, &err);
+	spin_unlock_irq(&log->lock);
+
+	/* A callback may reuse its waiter at once: unlink it first. */
+	list_for_each_entry_safe(w, tmp, &ok, list) {
+		list_del(&w->list);
+		w->fn(w, 0);
+	}
+	list_for_each_entry_safe(w, tmp, &err, list) {
+		list_del(&w->list);
+		w->fn(w, -EIO);
+	}
+}
+
+/*
+ * Callers outside the workqueue (dirtylog_commit(), set_state) must not run
+ * callbacks themselves: they may hold locks the callbacks take.
+ */
+static void lm_notify(struct dirtylog *log)
+{
+	bool pending;
+
+	spin_lock_irq(&log->lock);
+	pending = !list_empty(&log->done_ok) || !list_empty(&log->done_err);
+	spin_unlock_irq(&log->lock);
+	if (pending)
+		queue_work(log->wq, &log->notify_work);
+}
+
+/*
+ * One commit: snapshot the changed blocks under the lock, write them with
+ * FUA outside it, then release the waiters the commit covers.  Called with
+ * commit_lock held.
+ */
+static int lm_commit_locked(struct dirtylog *log)
+{
+	struct dirtylog_waiter *w, *tmp;
+	unsigned long *snap;
+	u64 seq;
+	int r;
+
+	lockdep_assert_held(&log->commit_lock);
+
+	spin_lock_irq(&log->lock);
+	if (log->failed) {
+		spin_unlock_irq(&log->lock);
+		return -EIO;
+	}
+	if (bitmap_empty(log->changed, log->nr_blocks)) {
+		spin_unlock_irq(&log->lock);
+		return 0;
+	}
+	seq = log->open_seq++;
+	snap = log->changed;
+	log->changed = log->committing;
+	log->committing = snap;
+	spin_unlock_irq(&log->lock);
+
+	r = lm_write_bitmap(log, snap, REQ_OP_WRITE | REQ_FUA);
+	bitmap_zero(snap, log->nr_blocks);
+	if (r) {
+		lm_fail(log, r);
+		return -EIO;
+	}
+
+	spin_lock_irq(&log->lock);
+	log->durable_seq = seq;
+	log->stats.commits++;
+	list_for_each_entry_safe(w, tmp, &log->waiters, list)
+		if (w->seq <= seq)
+			list_move_tail(&w->list, &log->done_ok);
+	spin_unlock_irq(&log->lock);
+	return 0;
+}
+
+static void lm_commit_work(struct work_struct *ws)
+{
+	struct dirtylog *log = container_of(ws, struct dirtylog, commit_work);
+
+	mutex_lock(&log->commit_lock);
+	lm_commit_locked(log);
+	mutex_unlock(&log->commit_lock);
+	lm_deliver(log);
+}
+
+static void lm_notify_work(struct work_struct *ws)
+{
+	lm_deliver(container_of(ws, struct dirtylog, notify_work));
+}
+
+/* Decide whether @w must wait for commit @seq.  Called with the lock held. */
+static int lm_wait_for(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w)
+{
+	if (seq <= log->durable_seq)
+		return 0;
+	w->seq = seq;
+	list_add_tail(&w->list, &log->waiters);
+	return -EINPROGRESS;
+}
+
+int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
+{
+	unsigned long r = region, b = r / LM_BITS_PER_BLOCK;
+	unsigned long flags;
+	u64 seq;
+	int ret;
+
+	if (WARN_ON_ONCE(region >= log->nr_regions))
+		return -EINVAL;
+
+	spin_lock_irqsave(&log->lock, flags);
+	if (log->failed) {
+		spin_unlock_irqrestore(&log->lock, flags);
+		return -EIO;
+	}
+	if (test_bit(r, log->bits)) {
+		seq = log->block_seq[b];
+	} else {
+		__set_bit(r, log->bits);
+		log->nr_dirty++;
+		seq = log->open_seq;
+		log->block_seq[b] = seq;
+		__set_bit(b, log->changed);
+	}
+	ret = lm_wait_for(log, seq, w);
+	spin_unlock_irqrestore(&log->lock, flags);
+
+	if (ret == -EINPROGRESS)
+		queue_work(log->wq, &log->commit_work);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dirtylog_mark);
+
+/*
+ * The lock is dropped between bitmap blocks so that a range covering the
+ * whole device does not keep interrupts off for long.  Waiting for the
+ * highest sequence seen is enough because commits complete in order.
+ */
+int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
+			struct dirtylog_waiter *w)
+{
+	unsigned long r = first, end, b, off, zero, set;
+	unsigned long flags, *bits;
+	unsigned int nbits;
+	u64 seq = 0;
+	int ret;
+
+	if (WARN_ON_ONCE(first > last || last >= log->nr_regions))
+		return -EINVAL;
+
+	while (r <= last) {
+		b = r / LM_BITS_PER_BLOCK;
+		off = r - b * LM_BITS_PER_BLOCK;
+		nbits = lm_block_nbits(log, b);
+		end = min_t(unsigned long, nbits, last - b * LM_BITS_PER_BLOCK + 1);
+		bits = lm_block_bits(log, b);
+
+		spin_lock_irqsave(&log->lock, flags);
+		zero = find_next_zero_bit(bits, end, off);
+		if (zero >= end) {
+			seq = max(seq, log->block_seq[b]);
+		} else {
+			while (zero < end) {
+				set = find_next_bit(bits, end, zero);
+				bitmap_set(bits, zero, set - zero);
+				log->nr_dirty += set - zero;
+				zero = find_next_zero_bit(bits, end, set);
+			}
+			log->block_seq[b] = log->open_seq;
+			__set_bit(b, log->changed);
+			seq = max(seq, log->open_seq);
+		}
+		spin_unlock_irqrestore(&log->lock, flags);
+
+		r = b * LM_BITS_PER_BLOCK + end;
+	}
+
+	spin_lock_irqsave(&log->lock, flags);
+	ret = log->failed ? -EIO : lm_wait_for(log, seq, w);
+	spin_unlock_irqrestore(&log->lock, flags);
+
+	if (ret == -EINPROGRESS)
+		queue_work(log->wq, &log->commit_work);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dirtylog_mark_range);
+
+void dirtylog_clear(struct dirtylog *log, u64 region)
+{
+	unsigned long r = region;
+	unsigned long flags;
+
+	if (WARN_ON_ONCE(region >= log->nr_regions))
+		return;
+
+	spin_lock_irqsave(&log->lock, flags);
+	if (test_bit(r, log->bits)) {
+		__clear_bit(r, log->bits);
+		log->nr_dirty--;
+		__set_bit(r / LM_BITS_PER_BLOCK, log->changed);
+	}
+	spin_unlock_irqrestore(&log->lock, flags);
+}
+EXPORT_SYMBOL_GPL(dirtylog_clear);
+
+void dirtylog_mark_all(struct dirtylog *log)
+{
+	unsigned long b, flags, *bits;
+	unsigned int nbits, weight;
+
+	for (b = 0; b < log->nr_blocks; b++) {
+		bits = lm_block_bits(log, b);
+		nbits = lm_block_nbits(log, b);
+
+		spin_lock_irqsave(&log->lock, flags);
+		weight = bitmap_weight(bits, nbits);
+		if (weight != nbits) {
+			bitmap_fill(bits, nbits);
+			log->nr_dirty += nbits - weight;
+			log->block_seq[b] = log->open_seq;
+			__set_bit(b, log->changed);
+		}
+		spin_unlock_irqrestore(&log->lock, flags);
+	}
+	dirtylog_kick(log);
+}
+EXPORT_SYMBOL_GPL(dirtylog_mark_all);
+
+bool dirtylog_test(struct dirtylog *log, u64 region)
+{
+	if (WARN_ON_ONCE(region >= log->nr_regions))
+		return true;
+	return test_bit((unsigned long)region, log->bits);
+}
+EXPORT_SYMBOL_GPL(dirtylog_test);
+
+u64 dirtylog_count(struct dirtylog *log)
+{
+	unsigned long flags;
+	u64 n;
+
+	spin_lock_irqsave(&log->lock, flags);
+	n = log->nr_dirty;
+	spin_unlock_irqrestore(&log->lock, flags);
+	return n;
+}
+EXPORT_SYMBOL_GPL(dirtylog_count);
+
+u64 dirtylog_next(struct dirtylog *log, u64 from)
+{
+	if (from >= log->nr_regions)
+		return log->nr_regions;
+	return find_next_bit(log->bits, log->nr_regions, (unsigned long)from);
+}
+EXPORT_SYMBOL_GPL(dirtylog_next);
+
+enum lm_state dirtylog_state(struct dirtylog *log)
+{
+	return READ_ONCE(log->state);
+}
+EXPORT_SYMBOL_GPL(dirtylog_state);
+
+const u8 *dirtylog_uuid(struct dirtylog *log)
+{
+	return log->uuid;
+}
+EXPORT_SYMBOL_GPL(dirtylog_uuid);
+
+bool dirtylog_failed(struct dirtylog *log)
+{
+	return READ_ONCE(log->failed);
+}
+EXPORT_SYMBOL_GPL(dirtylog_failed);
+
+int dirtylog_commit(struct dirtylog *log)
+{
+	int r;
+
+	mutex_lock(&log->commit_lock);
+	r = lm_commit_locked(log);
+	mutex_unlock(&log->commit_lock);
+	lm_notify(log);
+	return r;
+}
+EXPORT_SYMBOL_GPL(dirtylog_commit);
+
+void dirtylog_kick(struct dirtylog *log)
+{
+	if (!READ_ONCE(log->failed))
+		queue_work(log->wq, &log->commit_work);
+}
+EXPORT_SYMBOL_GPL(dirtylog_kick);
+
+int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
+		       const struct dirtylog_group *group)
+{
+	int r;
+
+	if (state < LM_STATE_COPYING || state > LM_STATE_CANCELLED)
+		return -EINVAL;
+	if ((state == LM_STATE_PREPARED) != !!group)
+		return -EINVAL;
+
+	mutex_lock(&log->commit_lock);
+	/* The destination is authoritative for ever once switched. */
+	if (log->state == LM_STATE_SWITCHED && state != LM_STATE_SWITCHED) {
+		r = -EPERM;
+		goto out;
+	}
+	r = lm_commit_locked(log);
+	if (r)
+		goto out;
+	r = lm_sb_write(log, state, group);
+	if (r) {
+		lm_fail(log, r);
+		r = -EIO;
+		goto out;
+	}
+	WRITE_ONCE(log->state, state);
+out:
+	mutex_unlock(&log->commit_lock);
+	lm_notify(log);
+	return r;
+}
+EXPORT_SYMBOL_GPL(dirtylog_set_state);
+
+void dirtylog_get_stats(struct dirtylog *log, struct dirtylog_stats *st)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&log->lock, flags);
+	*st = log->stats;
+	spin_unlock_irqrestore(&log->lock, flags);
+}
+EXPORT_SYMBOL_GPL(dirtylog_get_stats);
+
+static void lm_free(struct dirtylog *log)
+{
+	unsigned int i;
+
+	if (log->wq)
+		destroy_workqueue(log->wq);
+	bioset_exit(&log->bs);
+	for (i = 0; i < LM_IO_PAGES; i++)
+		if (log->pages[i])
+			__free_page(log->pages[i]);
+	kfree(log->sb);
+	bitmap_free(log->committing);
+	bitmap_free(log->changed);
+	kvfree(log->block_seq);
+	kvfree(log->bits);
+	kfree(log);
+}
+
+/* The in-core bitmap is one allocation; keep it within what kvmalloc takes. */
+#define LM_MAX_REGIONS	min_t(u64, ULONG_MAX, (u64)INT_MAX * BITS_PER_BYTE)
+
+struct dirtylog *dirtylog_open(struct block_device *bdev,
+			       const struct dirtylog_identity *id,
+			       char **error)
+{
+	struct dirtylog_identity ident = *id;
+	struct dirtylog *log;
+	unsigned int i;
+	int r = -ENOMEM;
+
+	if (!ident.label)
+		ident.label = "";
+	if (!ident.nr_regions || !ident.region_sectors) {
+		*error = "dirtylog: no regions to track";
+		return ERR_PTR(-EINVAL);
+	}
+	if (ident.nr_regions > LM_MAX_REGIONS) {
+		*error = "dirtylog: too many regions, use a larger region size";
+		return ERR_PTR(-EINVAL);
+	}
+	if (strlen(ident.label) >= LM_LABEL_LEN) {
+		*error = "dirtylog: label too long";
+		return ERR_PTR(-EINVAL);
+	}
+	if (bdev_logical_block_size(bdev) > LM_BLOCK_SIZE) {
+		*error = "dirtylog: metadata device block size above 4096 bytes";
+		return ERR_PTR(-EINVAL);
+	}
+
+	log = kzalloc(sizeof(*log), GFP_KERNEL);
+	if (!log)
+		goto nomem;
+
+	log->bdev = bdev;
+	log->nr_regions = ident.nr_regions;
+	log->nr_blocks = lm_bitmap_blocks(ident.nr_regions);
+	log->open_seq = 1;
+	spin_lock_init(&log->lock);
+	mutex_init(&log->commit_lock);
+	INIT_LIST_HEAD(&log->waiters);
+	INIT_LIST_HEAD(&log->done_ok);
+	INIT_LIST_HEAD(&log->done_err);
+	INIT_WORK(&log->commit_work, lm_commit_work);
+	INIT_WORK(&log->notify_work, lm_notify_work);
+
+	log->bits = kvcalloc(BITS_TO_LONGS(log->nr_regions),
+			     sizeof(unsigned long), GFP_KERNEL);
+	log->block_seq = kvcalloc(log->nr_blocks, sizeof(u64), GFP_KERNEL);
+	log->changed = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
+	log->committing = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
+	log->sb = kzalloc(LM_BLOCK_SIZE, GFP_KERNEL);
+	if (!log->bits || !log->block_seq || !log->changed ||
+	    !log->committing || !log->sb)
+		goto nomem;
+	for (i = 0; i < LM_IO_PAGES; i++) {
+		log->pages[i] = alloc_page(GFP_KERNEL);
+		if (!log->pages[i])
+			goto nomem;
+	}
+	if (bioset_init(&log->bs, LM_IO_PAGES, 0, BIOSET_NEED_BVECS))
+		goto nomem;
+	log->wq = alloc_ordered_workqueue("dirtylog-%pg", WQ_MEM_RECLAIM, bdev);
+	if (!log->wq)
+		goto nomem;
+
+	r = lm_meta_load(log, &ident, error);
+	if (r)
+		goto bad;
+	return log;
+
+nomem:
+	*error = "dirtylog: cannot allocate memory for the log";
+bad:
+	if (log)
+		lm_free(log);
+	return ERR_PTR(r);
+}
+EXPORT_SYMBOL_GPL(dirtylog_open);
+
+void dirtylog_close(struct dirtylog *log)
+{
+	if (IS_ERR_OR_NULL(log))
+		return;
+	/* Persist pending clears; a failed log writes nothing. */
+	dirtylog_commit(log);
+	/* Runs any work still queued, delivering the last callbacks. */
+	destroy_workqueue(log->wq);
+	log->wq = NULL;
+	WARN_ON(!list_empty(&log->waiters));
+	lm_free(log);
+}
+EXPORT_SYMBOL_GPL(dirtylog_close);
+
+static int __init dirtylog_init(void)
+{
+	return 0;
+}
+
+static void __exit dirtylog_exit(void)
+{
+}
+
+module_init(dirtylog_init);
+module_exit(dirtylog_exit);
+
+MODULE_DESCRIPTION(DM_NAME " persistent dirty-region log for dm-livemirror");
+MODULE_AUTHOR("dm-livemirror developers");
+MODULE_LICENSE("GPL");
