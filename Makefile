@@ -16,10 +16,10 @@ DESTDIR ?=
 DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static kmod cpio lvm2 thin-provisioning-tools \
 	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
-	gnuplot-nox gcc make perl python3 dkms
+	gnuplot-nox gcc make perl python3 rsync dkms
 
 .PHONY: all modules helper deps check demo bench install clean checkpatch \
-	kselftest-headers
+	ksft
 
 all: modules helper
 
@@ -40,15 +40,20 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-# Kernel headers for the kselftest harness come from Debian's linux-source,
-# extracted at build time, never copied into the repository.
-KSFT_DIR := build/kselftest
-kselftest-headers: $(KSFT_DIR)/kselftest_harness.h
-$(KSFT_DIR)/kselftest_harness.h:
+# The kselftest build system, runner and headers come from Debian's
+# linux-source, extracted at build time, never copied into the repository.
+# Our collection is then installed beside them as the kselftest install does.
+KSFT_DIR := $(PWD)/build/ksft
+KSFT_FILES := lib.mk kselftest kselftest.h kselftest_harness.h run_kselftest.sh
+ksft: $(KSFT_DIR)/lib.mk
+	$(MAKE) -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
+	  OUTPUT=$(KSFT_DIR)/livemirror INSTALL_PATH=$(KSFT_DIR)/livemirror install
+	$(MAKE) -s -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
+	  OUTPUT=$(KSFT_DIR)/livemirror emit_tests >$(KSFT_DIR)/kselftest-list.txt
+$(KSFT_DIR)/lib.mk:
 	mkdir -p $(KSFT_DIR)
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(KSFT_DIR) --strip-components=4 \
-	  linux-source-6.1/tools/testing/selftests/kselftest.h \
-	  linux-source-6.1/tools/testing/selftests/kselftest_harness.h
+	  $(addprefix linux-source-6.1/tools/testing/selftests/,$(KSFT_FILES))
 
 CHECKPATCH := build/checkpatch/scripts/checkpatch.pl
 $(CHECKPATCH):
@@ -61,9 +66,8 @@ checkpatch: $(CHECKPATCH)
 	perl $(CHECKPATCH) --no-tree --terse -f dm-livemirror/*.[ch] dm-dirtylog/*.[ch]
 
 check: deps
-	$(MAKE) all kselftest-headers
-	$(MAKE) -C tools/testing/selftests/livemirror
-	tools/vm/run-tests
+	$(MAKE) all ksft
+	tools/vm/run-tests $(if $(T),$(foreach t,$(T),-t '$(t)'))
 
 demo: deps
 	$(MAKE) all
