@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-livemirror: table parsing, constructor, destructor and module init.
+ *
+ * The log object is shared between tables that name the same metadata
+ * device: a table reload runs the new constructor while the old table is
+ * still live, so both tables must see one in-core bitmap.  The first table
+ * opens the log, later ones take a reference after checking that their
+ * geometry matches; the last destructor closes it.  The old table's
+ * postsuspend commits, so the new table continues from the same bitmap.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/log2.h>
+#include <linux/string.h>
+#include <linux/mutex.h>
+#include "livemirror.h"
+
+struct lm_shared_log {
+	struct list_head list;
+	dev_t dev;
+	unsigned int refs;
+	struct dirtylog *log;
+	struct dirtylog_identity id;
+	char label[LM_LABEL_LEN];
+};
+
+static LIST_HEAD(lm_logs);
+static DEFINE_MUTEX(lm_logs_lock);
+
+static struct lm_shared_log *lm_get_log(struct block_device *bdev,
+					const struct dirtylog_identity *id,
+					char **error)
+{
+	struct lm_shared_log *sl;
+	char *err = "Cannot open the metadata log";
+
+	mutex_lock(&lm_logs_lock);
+	list_for_each_entry(sl, &lm_logs, list) {
+		if (sl->dev != bdev->bd_dev)
+			continue;
+		if (sl->id.region_sectors != id->region_sectors ||
+		    sl->id.nr_regions != id->nr_regions ||
+		    sl->id.source_sectors != id->source_sectors ||
+		    sl->id.dest_sectors != id->dest_sectors ||
+		    strcmp(sl->label, id->label)) {
+			*error = "Metadata device is in use by a live table with another geometry or label";
+			sl = ERR_PTR(-EBUSY);
+		} else {
+			sl->refs++;
+		}
+		goto out;
+	}
+
+	sl = kzalloc(sizeof(*sl), GFP_KERNEL);
+	if (!sl) {
+		*error = "Cannot allocate the log reference";
+		sl = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	sl->id = *id;
+	strscpy(sl->label, id->label, sizeof(sl->label));
+	sl->id.label = sl->label;
+	sl->dev = bdev->bd_dev;
+	sl->refs = 1;
+	sl->log = dirtylog_open(bdev, &sl->id, &err);
+	if (IS_ERR_OR_NULL(sl->log)) {
+		int r = sl->log ? PTR_ERR(sl->log) : -EINVAL;
+
+		kfree(sl);
+		*error = err;
+		sl = ERR_PTR(r);
+		goto out;
+	}
+	list_add(&sl->list, &lm_logs);
+out:
+	mutex_unlock(&lm_logs_lock);
+	return sl;
+}
+
+static void lm_put_log(struct lm_shared_log *sl)
+{
+	mutex_lock(&lm_logs_lock);
+	if (--sl->refs == 0) {
+		list_del(&sl->list);
+		dirtylog_close(sl->log);
+		kfree(sl);
+	}
+	mutex_unlock(&lm_logs_lock);
+}
+
+static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
+			     char **error)
+{
+	static const struct dm_arg feat_count = {
+		0, LM_MAX_FEATURE_ARGS, "Invalid number of feature arguments"
+	};
+	static const struct dm_arg throttle_arg = {
+		0, LM_MAX_THROTTLE, "Invalid throttle (MiB/s)"
+	};
+	static const struct dm_arg depth_arg = {
+		1, LM_MAX_COPY_DEPTH, "Invalid copy_depth (1..64)"
+	};
+	unsigned int argc;
+	const char *name, *val;
+	int r;
+
+	a->copy_depth = LM_DEFAULT_COPY_DEPTH;
+	a->policy = LM_DEST_STOP;
+	if (!as->argc)
+		return 0;
+
+	r = dm_read_arg_group(&feat_count, as, &argc, error);
+	if (r)
+		return r;
+
+	while (argc) {
+		name = dm_shift_arg(as);
+		argc--;
+
+		if (!strcasecmp(name, "start_paused")) {
+			if (a->start_paused)
+				goto dup;
+			a->start_paused = true;
+			continue;
+		}
+
+		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
+		    strcasecmp(name, "dest_error") && strcasecmp(name, "label")) {
+			*error = "Unknown feature argument";
+			return -EINVAL;
+		}
+		if (!argc) {
+			*error = "Feature argument is missing its value";
+			return -EINVAL;
+		}
+
+		if (!strcasecmp(name, "throttle")) {
+			if (a->has_throttle)
+				goto dup;
+			r = dm_read_arg(&throttle_arg, as, &a->throttle, error);
+			if (r)
+				return r;
+			a->has_throttle = true;
+		} else if (!strcasecmp(name, "copy_depth")) {
+			if (a->has_copy_depth)
+				goto dup;
+			r = dm_read_arg(&depth_arg, as, &a->copy_depth, error);
+			if (r)
+				return r;
+			a->has_copy_depth = true;
+		} else if (!strcasecmp(name, "dest_error")) {
+			if (a->has_policy)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (!strcasecmp(val, "stop")) {
+				a->policy = LM_DEST_STOP;
+			} else if (!strcasecmp(val, "retry")) {
+				a->policy = LM_DEST_RETRY;
+			} else {
+				*error = "Invalid dest_error policy (stop|retry)";
+				return -EINVAL;
+			}
+			a->has_policy = true;
+		} else {
+			if (a->has_label)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (strlen(val) >= LM_LABEL_LEN) {
+				*error = "Label too long (max 63 characters)";
+				return -EINVAL;
+			}
+			if (!*val) {
+				*error = "Empty label";
+				return -EINVAL;
+			}
+			strscpy(a->label, val, sizeof(a->label));
+			a->has_label = true;
+		}
+		argc--;
+	}
+	return 0;
+dup:
+	*error = "Duplicate feature argument";
+	return -EINVAL;
+}
+
+static int lm_get_dev(struct dm_target *ti, const char *path,
+		      struct dm_dev **dev, char *error)
+{
+	int r = dm_get_device(ti, path, dm_table_get_mode(ti->table), dev);
+
+	if (r)
+		ti->error = error;
+	return r;
+}
+
+static int lm_check_geometry(struct dm_target *ti, struct lm_target *lm)
+{
+	struct block_device *meta = lm->meta->bdev;
+	struct block_device *src = lm->src->bdev;
+	struct block_device *dst = lm->dst->bdev;
+	unsigned int lbs = bdev_logical_block_size(src);
+
+	if (meta == src || meta == dst || src == dst) {
+		ti->error = "The same device is given twice (metadata, source and destination must differ)";
+		return -EINVAL;
+	}
+	if (bdev_logical_block_size(dst) != lbs) {
+		ti->error = "Source and destination have different logical block sizes";
+		return -EINVAL;
+	}
+	if (!is_power_of_2(lm->region_sectors)) {
+		ti->error = "Region size is not a power of two";
+		return -EINVAL;
+	}
+	if (lm->region_sectors < LM_MIN_REGION) {
+		ti->error = "Region size is smaller than 8 sectors";
+		return -EINVAL;
+	}
+	if ((lm->region_sectors << SECTOR_SHIFT) % lbs) {
+		ti->error = "Region size is not a multiple of the legs' logical block size";
+		return -EINVAL;
+	}
+	lm->src_sectors = bdev_nr_sectors(src);
+	if (bdev_nr_sectors(dst) < lm->src_sectors) {
+		ti->error = "Destination device is smaller than the source device";
+		return -EINVAL;
+	}
+	if (ti->len != lm->src_sectors) {
+		ti->error = "Target length does not match the source device size";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
+{
+	unsigned int nb, i;
+
+	/* about one bucket per 16 regions, between 64 and 64k buckets */
+	nb = clamp_t(u64, roundup_pow_of_two(lm->nr_regions >> 4), 64, 65536);
+	lm->buckets = kvcalloc(nb, sizeof(*lm->buckets), GFP_KERNEL);
+	if (!lm->buckets)
+		goto nomem;
+	lm->bucket_mask = nb - 1;
+	for (i = 0; i < nb; i++) {
+		spin_lock_init(&lm->buckets[i].lock);
+		INIT_HLIST_HEAD(&lm->buckets[i].writes);
+		INIT_HLIST_HEAD(&lm->buckets[i].copies);
+	}
+
+	lm->nr_groups = (lm->nr_regions + (1 << LM_GROUP_SHIFT) - 1) >> LM_GROUP_SHIFT;
+	lm->group_epoch = kvzalloc(lm->nr_groups, GFP_KERNEL);
+	if (!lm->group_epoch)
+		goto nomem;
+
+	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER))
+		goto nomem;
+
+	lm->kc = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(lm->kc)) {
+		lm->kc = NULL;
+		ti->error = "Cannot create kcopyd client";
+		return -ENOMEM;
+	}
+
+	lm->wq = alloc_workqueue("dm-livemirror", WQ_MEM_RECLAIM, 0);
+	if (!lm->wq)
+		goto nomem;
+	return 0;
+nomem:
+	ti->error = "Cannot allocate memory";
+	return -ENOMEM;
+}
+
+static void lm_free(struct lm_target *lm)
+{
+	if (lm->wq)
+		destroy_workqueue(lm->wq);
+	if (lm->kc)
+		dm_kcopyd_client_destroy(lm->kc);
+	bioset_exit(&lm->bs);
+	kvfree(lm->group_epoch);
+	kvfree(lm->buckets);
+	if (lm->shared)
+		lm_put_log(lm->shared);
+	if (lm->dst)
+		dm_put_device(lm->ti, lm->dst);
+	if (lm->src)
+		dm_put_device(lm->ti, lm->src);
+	if (lm->meta)
+		dm_put_device(lm->ti, lm->meta);
+	kfree(lm);
+}
+
+/*
+ * livemirror <metadata_dev> <source_dev> <dest_dev> <region_size>
+ *            [<#feature_args> <feature_arg>*]
+ */
+static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct dirtylog_identity id;
+	struct lm_target *lm;
+	unsigned long long rs;
+	char dummy;
+	unsigned int i;
+	int r;
+
+	if (argc < 4) {
+		ti->error = "Not enough arguments";
+		return -EINVAL;
+	}
+
+	lm = kzalloc(sizeof(*lm), GFP_KERNEL);
+	if (!lm) {
+		ti->error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	lm->ti = ti;
+	spin_lock_init(&lm->epoch_lock);
+	spin_lock_init(&lm->copy_lock);
+	spin_lock_init(&lm->deferred_lock);
+	bio_list_init(&lm->deferred);
+	init_waitqueue_head(&lm->slots_wait);
+	mutex_init(&lm->msg_lock);
+	INIT_WORK(&lm->worker, lm_do_worker);
+	INIT_WORK(&lm->event_work, lm_event_work);
+	INIT_DELAYED_WORK(&lm->copy_dwork, lm_copy_work);
+	INIT_DELAYED_WORK(&lm->tick_dwork, lm_tick_work);
+	for (i = 0; i < LM_MAX_COPY_DEPTH; i++) {
+		lm->slots[i].lm = lm;
+		lm->slots[i].state = LM_SLOT_FREE;
+		bio_list_init(&lm->slots[i].deferred);
+	}
+	/* start well above zero so that epoch arithmetic never wraps below */
+	lm->epoch = 1024;
+
+	r = lm_get_dev(ti, dm_shift_arg(&as), &lm->meta,
+		       "Error opening metadata device");
+	if (r)
+		goto bad;
+	r = lm_get_dev(ti, dm_shift_arg(&as), &lm->src,
+		       "Error opening source device");
+	if (r)
+		goto bad;
+	r = lm_get_dev(ti, dm_shift_arg(&as), &lm->dst,
+		       "Error opening destination device");
+	if (r)
+		goto bad;
+
+	if (sscanf(dm_shift_arg(&as), "%llu%c", &rs, &dummy) != 1 ||
+	    !rs || rs > (1ULL << 30)) {
+		ti->error = "Invalid region size";
+		r = -EINVAL;
+		goto bad;
+	}
+	lm->region_sectors = rs;
+
+	r = lm_parse_features(&as, &lm->args, &ti->error);
+	if (r)
+		goto bad;
+	if (as.argc) {
+		ti->error = "Too many arguments";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	r = lm_check_geometry(ti, lm);
+	if (r)
+		goto bad;
+
+	lm->region_shift = ilog2(lm->region_sectors);
+	lm->nr_regions = (lm->src_sectors + lm->region_sectors - 1) >> lm->region_shift;
+	lm->throttle = lm->args.throttle;
+	lm->copy_depth = lm->args.copy_depth;
+	if (lm->args.start_paused)
+		set_bit(LM_F_PAUSED, &lm->flags);
+
+	r = lm_alloc_core(ti, lm);
+	if (r)
+		goto bad;
+
+	id.region_sectors = lm->region_sectors;
+	id.nr_regions = lm->nr_regions;
+	id.source_sectors = lm->src_sectors;
+	id.dest_sectors = bdev_nr_sectors(lm->dst->bdev);
+	id.label = lm->args.label;
+	lm->shared = lm_get_log(lm->meta->bdev, &id, &ti->error);
+	if (IS_ERR(lm->shared)) {
+		r = PTR_ERR(lm->shared);
+		lm->shared = NULL;
+		goto bad;
+	}
+	lm->log = lm->shared->log;
+
+	switch (dirtylog_state(lm->log)) {
+	case LM_STATE_CANCELLED:
+		ti->error = "migration was cancelled; repair metadata to restart";
+		r = -EINVAL;
+		goto bad;
+	case LM_STATE_SWITCHED:
+		set_bit(LM_F_SWITCHED, &lm->flags);
+		break;
+	case LM_STATE_PREPARED:
+		set_bit(LM_F_PREPARED, &lm->flags);
+		break;
+	default:
+		break;
+	}
+	if (dirtylog_failed(lm->log)) {
+		set_bit(LM_F_FAILED, &lm->flags);
+		DMERR("%s: metadata log has failed", dm_device_name(dm_table_get_md(ti->table)));
+	}
+	if (!dirtylog_count(lm->log)) {
+		lm->copy_next = lm->nr_regions;
+		set_bit(LM_F_PASS_DONE, &lm->flags);
+	}
+
+	r = dm_set_target_max_io_len(ti, lm->region_sectors);
+	if (r) {
+		ti->error = "Cannot set the maximum I/O size";
+		goto bad;
+	}
+	ti->num_flush_bios = 2;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct lm_io);
+	ti->private = lm;
+	return 0;
+bad:
+	lm_free(lm);
+	return r;
+}
+
+static void lm_dtr(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	cancel_delayed_work_sync(&lm->copy_dwork);
+	cancel_delayed_work_sync(&lm->tick_dwork);
+	flush_workqueue(lm->wq);
+	lm_free(lm);
+}
+
+static int lm_iterate_devices(struct dm_target *ti,
+			      iterate_devices_callout_fn fn, void *data)
+{
+	struct lm_target *lm = ti->private;
+	int r;
+
+	r = fn(ti, lm->src, 0, ti->len, data);
+	if (!r)
+		r = fn(ti, lm->dst, 0, ti->len, data);
+	return r;
+}
+
+struct target_type lm_target_type = {
+	.name = "livemirror",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = lm_ctr,
+	.dtr = lm_dtr,
+	.map = lm_map,
+	.end_io = lm_end_io,
+	.presuspend = lm_presuspend,
+	.postsuspend = lm_postsuspend,
+	.resume = lm_resume,
+	.status = lm_status,
+	.message = lm_message,
+	.iterate_devices = lm_iterate_devices,
+};
+
+static int __init dm_livemirror_init(void)
+{
+	int r = dm_register_target(&lm_target_type);
+
+	if (r)
+		DMERR("register failed %d", r);
+	return r;
+}
+
+static void __exit dm_livemirror_exit(void)
+{
+	dm_unregister_target(&lm_target_type);
+}
+
+module_init(dm_livemirror_init);
+module_exit(dm_livemirror_exit);
+
+MODULE_DESCRIPTION(DM_NAME " live migration mirror target");
+MODULE_AUTHOR("dm-livemirror developers");
+MODULE_LICENSE("GPL");

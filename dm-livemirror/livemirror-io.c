@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-livemirror: the data path.
+ *
+ * Reads go to the source (to the destination once switched).  A write is
+ * tracked in the hash bucket of its region for as long as it is in flight,
+ * so that the copier can wait for it, and is routed:
+ *
+ *  - region being copied: deferred on the copy slot, re-routed afterwards;
+ *  - region not yet copied: marked (normally already durable), source only;
+ *  - region in sync: marked, and once the mark is durable issued to both
+ *    legs in parallel through two clones; the guest bio completes when both
+ *    clones are done, with the source's status.
+ *
+ * Discards and writes-zeroes spanning several regions are not split by
+ * max_io_len.  They go to the source only after every region they touch is
+ * durably marked, and on completion the copy cursor is moved back to the
+ * first of these regions so that the copier moves the real bytes again.
+ *
+ * A destination error never fails a guest bio: the target degrades and the
+ * guest completion waits until the region mark is durable.
+ */
+#include <linux/bio.h>
+#include "livemirror.h"
+
+unsigned int lm_bucket_of(struct lm_target *lm, u64 region)
+{
+	return hash_64(region, 32) & lm->bucket_mask;
+}
+
+static inline struct bio *lm_io_bio(struct lm_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(*io));
+}
+
+static void lm_io_finish(struct lm_io *io)
+{
+	struct lm_target *lm = io->lm;
+	struct bio *bio = lm_io_bio(io);
+	struct lm_bucket *b;
+	struct lm_slot *slot;
+	unsigned long flags;
+	bool kick = false;
+
+	if (io->kind == LM_IO_WRITE) {
+		b = &lm->buckets[lm_bucket_of(lm, io->region)];
+		spin_lock_irqsave(&b->lock, flags);
+		hlist_del(&io->node);
+		slot = lm_find_slot(b, io->region);
+		if (slot && slot->state == LM_SLOT_WAIT && !--slot->waiting) {
+			slot->state = LM_SLOT_READY;
+			kick = true;
+		}
+		spin_unlock_irqrestore(&b->lock, flags);
+	} else {
+		/* LM_IO_RANGE: have the copier move these regions again */
+		lm_restart_pass(lm, io->region);
+	}
+	lm_epoch_exit(lm, io->epoch);
+	if (kick)
+		queue_work(lm->wq, &lm->worker);
+
+	bio->bi_status = io->status;
+	bio_endio(bio);
+}
+
+static void lm_fail_mark_done(struct dirtylog_waiter *w, int err)
+{
+	struct lm_io *io = container_of(w, struct lm_io, waiter);
+
+	if (err)
+		lm_meta_error(io->lm);
+	lm_io_finish(io);
+}
+
+static void lm_io_done(struct lm_io *io)
+{
+	struct lm_target *lm = io->lm;
+	int r;
+
+	if (io->status)
+		lm_src_error(lm);
+	if (io->dst_failed) {
+		lm_dest_error(lm);
+		/*
+		 * The region was marked before the write was issued and the
+		 * lazy clear skips degraded targets, so this normally returns
+		 * 0 at once; wait for durability if it does not.
+		 */
+		io->waiter.fn = lm_fail_mark_done;
+		r = dirtylog_mark(lm->log, io->region, &io->waiter);
+		if (r == -EINPROGRESS)
+			return;
+		if (r)
+			lm_meta_error(lm);
+	}
+	lm_io_finish(io);
+}
+
+static void lm_clone_endio(struct bio *clone)
+{
+	struct lm_io *io = clone->bi_private;
+
+	if (clone->bi_bdev == io->lm->dst->bdev) {
+		if (clone->bi_status)
+			io->dst_failed = true;
+	} else {
+		io->status = clone->bi_status;
+	}
+	bio_put(clone);
+	if (atomic_dec_and_test(&io->pending))
+		lm_io_done(io);
+}
+
+static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
+			    struct block_device *bdev)
+{
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
+	clone->bi_end_io = lm_clone_endio;
+	clone->bi_private = io;
+	submit_bio_noacct(clone);
+}
+
+/* The marks of the bio are durable (or failed): issue it. */
+static void lm_issue(struct lm_io *io, int mark_err)
+{
+	struct lm_target *lm = io->lm;
+
+	if (mark_err) {
+		lm_meta_error(lm);
+		io->to_dest = false;
+	}
+	if (io->to_dest && !lm_dest_ok(lm))
+		io->to_dest = false;
+
+	io->status = BLK_STS_OK;
+	io->dst_failed = false;
+	atomic_set(&io->pending, io->to_dest ? 2 : 1);
+	/* the source clone goes first; a rescuer bioset keeps this safe */
+	lm_submit_clone(lm, io, lm->src->bdev);
+	if (io->to_dest)
+		lm_submit_clone(lm, io, lm->dst->bdev);
+}
+
+static void lm_mark_done(struct dirtylog_waiter *w, int err)
+{
+	lm_issue(container_of(w, struct lm_io, waiter), err);
+}
+
+/*
+ * Route a single-region write.  Called from map() and from the worker for
+ * writes that were deferred on a copy slot.  Never sleeps except for the
+ * bioset allocation.
+ */
+void lm_route_write(struct lm_target *lm, struct lm_io *io)
+{
+	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, io->region)];
+	struct lm_slot *slot;
+	unsigned long flags;
+	int r;
+
+	spin_lock_irqsave(&b->lock, flags);
+	slot = lm_find_slot(b, io->region);
+	if (slot) {
+		bio_list_add(&slot->deferred, lm_io_bio(io));
+		spin_unlock_irqrestore(&b->lock, flags);
+		return;
+	}
+	io->kind = LM_IO_WRITE;
+	hlist_add_head(&io->node, &b->writes);
+	io->epoch = lm_epoch_enter(lm);
+	WRITE_ONCE(lm->group_epoch[io->region >> LM_GROUP_SHIFT], (u8)io->epoch);
+	io->to_dest = lm_dest_ok(lm) && lm_region_in_sync(lm, io->region);
+	io->waiter.fn = lm_mark_done;
+	r = dirtylog_mark(lm->log, io->region, &io->waiter);
+	spin_unlock_irqrestore(&b->lock, flags);
+
+	if (r != -EINPROGRESS)
+		lm_issue(io, r);
+}
+
+/* Discard, or write-zeroes spanning regions: mark all, source only. */
+static void lm_route_range(struct lm_target *lm, struct lm_io *io)
+{
+	unsigned long flags;
+	u64 g;
+	int r;
+
+	io->kind = LM_IO_RANGE;
+	io->to_dest = false;
+	io->waiter.fn = lm_mark_done;
+
+	/* copy_lock orders this against the lazy clear of these regions */
+	spin_lock_irqsave(&lm->copy_lock, flags);
+	io->epoch = lm_epoch_enter(lm);
+	for (g = io->region >> LM_GROUP_SHIFT; g <= io->last >> LM_GROUP_SHIFT; g++)
+		WRITE_ONCE(lm->group_epoch[g], (u8)io->epoch);
+	r = dirtylog_mark_range(lm->log, io->region, io->last, &io->waiter);
+	spin_unlock_irqrestore(&lm->copy_lock, flags);
+
+	if (r != -EINPROGRESS)
+		lm_issue(io, r);
+}
+
+static int lm_map_flush(struct lm_target *lm, struct bio *bio,
+			struct lm_io *io)
+{
+	unsigned int nr = dm_bio_get_target_bio_nr(bio);
+	unsigned long f = READ_ONCE(lm->flags);
+
+	io->kind = LM_IO_FLUSH;
+	io->to_dest = false;
+	if (f & BIT(LM_F_SWITCHED)) {
+		io->to_dest = true;
+		if (nr)
+			goto done;
+		bio_set_dev(bio, lm->dst->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!nr) {
+		bio_set_dev(bio, lm->src->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!lm_dest_ok(lm))
+		goto done;
+	io->to_dest = true;
+	bio_set_dev(bio, lm->dst->bdev);
+	return DM_MAPIO_REMAPPED;
+done:
+	bio_endio(bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int lm_map(struct dm_target *ti, struct bio *bio)
+{
+	struct lm_target *lm = ti->private;
+	struct lm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long f = READ_ONCE(lm->flags);
+	sector_t sector;
+
+	io->lm = lm;
+	io->kind = LM_IO_PASS;
+
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH) && !bio_sectors(bio))
+		return lm_map_flush(lm, bio, io);
+
+	sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	bio->bi_iter.bi_sector = sector;
+
+	if (f & BIT(LM_F_SWITCHED)) {
+		bio_set_dev(bio, lm->dst->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	bio_set_dev(bio, lm->src->bdev);
+	if (bio_data_dir(bio) == READ || !bio_sectors(bio) ||
+	    (f & (BIT(LM_F_CANCELLED) | BIT(LM_F_FAILED))))
+		return DM_MAPIO_REMAPPED;
+
+	io->region = lm_region_of(lm, sector);
+	io->last = lm_region_of(lm, bio_end_sector(bio) - 1);
+	if (bio_op(bio) == REQ_OP_DISCARD || io->region != io->last)
+		lm_route_range(lm, io);
+	else
+		lm_route_write(lm, io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	struct lm_target *lm = ti->private;
+	struct lm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	bool switched = test_bit(LM_F_SWITCHED, &lm->flags);
+
+	if (!*error)
+		return DM_ENDIO_DONE;
+
+	switch (io->kind) {
+	case LM_IO_FLUSH:
+		if (io->to_dest && !switched) {
+			/* a destination flush error never fails the guest */
+			lm_dest_error(lm);
+			*error = BLK_STS_OK;
+		} else if (!switched) {
+			lm_src_error(lm);
+		}
+		break;
+	case LM_IO_PASS:
+		if (!switched && *error != BLK_STS_NOTSUPP &&
+		    *error != BLK_STS_AGAIN)
+			lm_src_error(lm);
+		break;
+	default:
+		/* tracked writes: already accounted in lm_io_done() */
+		break;
+	}
+	return DM_ENDIO_DONE;
+}
+
+/* Worker: re-route writes released by copies, start ready copy slots. */
+void lm_do_worker(struct work_struct *ws)
+{
+	struct lm_target *lm = container_of(ws, struct lm_target, worker);
+	struct bio_list bios;
+	struct bio *bio;
+	unsigned long flags;
+
+	spin_lock_irqsave(&lm->deferred_lock, flags);
+	bios = lm->deferred;
+	bio_list_init(&lm->deferred);
+	spin_unlock_irqrestore(&lm->deferred_lock, flags);
+
+	while ((bio = bio_list_pop(&bios)))
+		lm_route_write(lm, dm_per_bio_data(bio, sizeof(struct lm_io)));
+
+	lm_start_ready_slots(lm);
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-livemirror: lazy clearing of in-sync regions, leg errors, suspend.
+ *
+ * Epochs.  A global epoch advances once per tick (about a second).  Every
+ * tracked write counts itself in the in-flight counter of the epoch it was
+ * mapped in, and stamps the epoch (8 bits) into the entry of its group of
+ * 64 regions; a finished copy stamps its group too.  The epoch only
+ * advances into a counter slot that has drained, so each of the
+ * LM_NR_EPOCHS counters holds exactly one epoch.
+ *
+ * A region whose bit is set and that is in sync in core (below the copy
+ * cursor, not being copied) is cleared when its group was last stamped in
+ * epoch s with s + 2 <= E (E the newest closed epoch: the group was idle for
+ * two periods) and every write of the epochs up to s + 1 has completed
+ * (one epoch of margin for a concurrent stamp of an older epoch), after
+ * both legs were flushed.  The clear itself rechecks, under the region's
+ * bucket lock, that no write to the region is in flight and that no leg
+ * error happened since the flush.  Hot regions thus keep their bit and cost
+ * no metadata I/O; after any failed leg flush nothing is cleared.
+ *
+ * A REQ_PREFLUSH needs no log work: every write that can make the legs
+ * differ is issued only after its mark is durable, and clears are written
+ * only after the leg flushes that made the cleared regions identical on
+ * stable storage.  Losing not-yet-committed clears only costs a re-copy.
+ */
+#include "livemirror.h"
+
+unsigned long lm_epoch_enter(struct lm_target *lm)
+{
+	unsigned long flags, e;
+
+	spin_lock_irqsave(&lm->epoch_lock, flags);
+	e = lm->epoch;
+	atomic_inc(&lm->inflight[e % LM_NR_EPOCHS]);
+	spin_unlock_irqrestore(&lm->epoch_lock, flags);
+	return e;
+}
+
+void lm_epoch_exit(struct lm_target *lm, unsigned long epoch)
+{
+	atomic_dec(&lm->inflight[epoch % LM_NR_EPOCHS]);
+}
+
+void lm_touch_group(struct lm_target *lm, u64 region)
+{
+	WRITE_ONCE(lm->group_epoch[region >> LM_GROUP_SHIFT],
+		   (u8)READ_ONCE(lm->epoch));
+}
+
+static void lm_advance_epoch(struct lm_target *lm)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&lm->epoch_lock, flags);
+	if (!atomic_read(&lm->inflight[(lm->epoch + 1) % LM_NR_EPOCHS]))
+		lm->epoch++;
+	spin_unlock_irqrestore(&lm->epoch_lock, flags);
+}
+
+/* Newest epoch D such that every write of the epochs <= D completed. */
+static unsigned long lm_drained_epoch(struct lm_target *lm, unsigned long cur)
+{
+	unsigned long x;
+
+	for (x = cur - (LM_NR_EPOCHS - 1); x < cur; x++)
+		if (atomic_read(&lm->inflight[x % LM_NR_EPOCHS]))
+			return x - 1;
+	return cur - 1;
+}
+
+static bool lm_group_idle(struct lm_target *lm, u64 region,
+			  unsigned long closed, unsigned long drained)
+{
+	u8 s = READ_ONCE(lm->group_epoch[region >> LM_GROUP_SHIFT]);
+
+	return (s8)((u8)closed - s) >= 2 && (s8)((u8)drained - s) >= 1;
+}
+
+static bool lm_clear_allowed(struct lm_target *lm)
+{
+	return lm_dest_ok(lm) &&
+	       !(READ_ONCE(lm->flags) & (BIT(LM_F_SRC_DEAD) | BIT(LM_F_DST_DEAD)));
+}
+
+int lm_flush_legs(struct lm_target *lm)
+{
+	int r1, r2;
+
+	r1 = blkdev_issue_flush(lm->src->bdev);
+	if (r1)
+		lm_src_error(lm);
+	r2 = blkdev_issue_flush(lm->dst->bdev);
+	if (r2)
+		lm_dest_error(lm);
+	return r1 ? r1 : r2;
+}
+
+static bool lm_region_busy(struct lm_bucket *b, u64 region)
+{
+	struct lm_io *io;
+
+	if (lm_find_slot(b, region))
+		return true;
+	hlist_for_each_entry(io, &b->writes, node)
+		if (io->region == region)
+			return true;
+	return false;
+}
+
+/*
+ * Clear the bits of idle in-sync regions (all in-sync regions when @force:
+ * the caller guarantees that nothing is in flight), after flushing both
+ * legs, then commit.  Sleeps.
+ */
+int lm_clear_in_sync(struct lm_target *lm, bool force)
+{
+	unsigned long cur, closed, drained, flags;
+	u64 r, limit, n = 0;
+	struct lm_bucket *b;
+	bool found = false;
+	int gen, err;
+
+	if (!lm_clear_allowed(lm))
+		return 0;
+
+	cur = READ_ONCE(lm->epoch);
+	closed = cur - 1;
+	drained = lm_drained_epoch(lm, cur);
+	limit = READ_ONCE(lm->copy_next);
+
+	for (r = dirtylog_next(lm->log, 0); r < limit;
+	     r = dirtylog_next(lm->log, r + 1)) {
+		if (force || lm_group_idle(lm, r, closed, drained)) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return 0;
+
+	gen = atomic_read(&lm->err_gen);
+	err = lm_flush_legs(lm);
+	if (err)
+		return err;
+
+	for (; r < limit; r = dirtylog_next(lm->log, r + 1)) {
+		if (!force && !lm_group_idle(lm, r, closed, drained))
+			continue;
+		b = &lm->buckets[lm_bucket_of(lm, r)];
+		spin_lock_irqsave(&lm->copy_lock, flags);
+		spin_lock(&b->lock);
+		if (r < lm->copy_next && !lm_region_busy(b, r) &&
+		    atomic_read(&lm->err_gen) == gen && lm_clear_allowed(lm) &&
+		    (force || lm_group_idle(lm, r, closed, drained))) {
+			dirtylog_clear(lm->log, r);
+			n++;
+		}
+		spin_unlock(&b->lock);
+		spin_unlock_irqrestore(&lm->copy_lock, flags);
+		if (!(n & 1023))
+			cond_resched();
+	}
+	if (!n)
+		return 0;
+	err = dirtylog_commit(lm->log);
+	if (err)
+		lm_meta_error(lm);
+	return err;
+}
+
+void lm_event_work(struct work_struct *ws)
+{
+	struct lm_target *lm = container_of(ws, struct lm_target, event_work);
+
+	dm_table_event(lm->ti->table);
+}
+
+/* Any context. */
+void lm_event(struct lm_target *lm)
+{
+	queue_work(lm->wq, &lm->event_work);
+}
+
+static const char *lm_name(struct lm_target *lm)
+{
+	return dm_device_name(dm_table_get_md(lm->ti->table));
+}
+
+/* A destination I/O error: never fails guest I/O.  Any context. */
+void lm_dest_error(struct lm_target *lm)
+{
+	atomic64_inc(&lm->dest_errors);
+	atomic_inc(&lm->err_gen);
+	set_bit(LM_F_DST_DEAD, &lm->flags);
+	if (!test_and_set_bit(LM_F_DEGRADED, &lm->flags)) {
+		lm->degraded_at = jiffies;
+		DMERR_LIMIT("%s: destination I/O error, mirror degraded", lm_name(lm));
+		lm_event(lm);
+	}
+}
+
+/* A source I/O error (the guest bio fails).  Any context. */
+void lm_src_error(struct lm_target *lm)
+{
+	atomic_inc(&lm->err_gen);
+	if (!test_and_set_bit(LM_F_SRC_DEAD, &lm->flags)) {
+		DMERR_LIMIT("%s: source I/O error", lm_name(lm));
+		lm_event(lm);
+	}
+}
+
+/* Metadata failure: source only, no copies, no clears.  Any context. */
+void lm_meta_error(struct lm_target *lm)
+{
+	if (!test_and_set_bit(LM_F_FAILED, &lm->flags)) {
+		DMERR_LIMIT("%s: metadata failure, mirror stopped", lm_name(lm));
+		lm_event(lm);
+	}
+}
+
+/* Restart after a leg failure: health back to A, new pass from region 0. */
+void lm_retry(struct lm_target *lm)
+{
+	if (test_bit(LM_F_FAILED, &lm->flags))
+		return;
+	/* the cursor goes back before writes may be mirrored again */
+	lm_restart_pass(lm, 0);
+	/* order the cursor store before the flags a write tests */
+	smp_mb__before_atomic();
+	clear_bit(LM_F_SRC_DEAD, &lm->flags);
+	clear_bit(LM_F_DST_DEAD, &lm->flags);
+	clear_bit(LM_F_DEGRADED, &lm->flags);
+	DMINFO("%s: retrying, copy pass restarted", lm_name(lm));
+	lm_event(lm);
+	lm_copy_kick(lm);
+}
+
+void lm_tick_work(struct work_struct *ws)
+{
+	struct lm_target *lm = container_of(to_delayed_work(ws),
+					    struct lm_target, tick_dwork);
+
+	if (test_bit(LM_F_SUSPENDED, &lm->flags))
+		return;
+	if (dirtylog_failed(lm->log))
+		lm_meta_error(lm);
+	if (test_bit(LM_F_DEGRADED, &lm->flags) &&
+	    lm->args.policy == LM_DEST_RETRY &&
+	    time_after_eq(jiffies, lm->degraded_at + LM_RETRY_DELAY))
+		lm_retry(lm);
+
+	lm_advance_epoch(lm);
+	lm_clear_in_sync(lm, false);
+	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+}
+
+void lm_presuspend(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	/* no new copies; running ones finish and release deferred writes */
+	set_bit(LM_F_SUSPENDED, &lm->flags);
+	cancel_delayed_work_sync(&lm->copy_dwork);
+}
+
+void lm_postsuspend(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+	int r;
+
+	wait_event(lm->slots_wait, !READ_ONCE(lm->active_slots));
+	cancel_delayed_work_sync(&lm->tick_dwork);
+	cancel_delayed_work_sync(&lm->copy_dwork);
+	flush_workqueue(lm->wq);
+
+	mutex_lock(&lm->msg_lock);
+	if (!test_bit(LM_F_FAILED, &lm->flags)) {
+		/* nothing is in flight: every in-sync region may be cleared */
+		lm_clear_in_sync(lm, true);
+		r = dirtylog_commit(lm->log);
+		if (r)
+			lm_meta_error(lm);
+	}
+	mutex_unlock(&lm->msg_lock);
+}
+
+void lm_resume(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	clear_bit(LM_F_SUSPENDED, &lm->flags);
+	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+	lm_copy_kick(lm);
+}
