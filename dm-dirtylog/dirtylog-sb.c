@@ -129,7 +129,7 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	log->sb_slot = 1;
 
 	for (b = 0; b < log->nr_blocks; b++)
-		bitmap_fill(lm_block_bits(log, b), lm_block_nbits(log, b));
+		bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->nr_dirty = log->nr_regions;
 
 	r = lm_write_bitmap(log, NULL, REQ_OP_WRITE);
@@ -225,7 +225,7 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 {
 	DMWARN("%pg: bitmap block %lu %s: treating its regions as dirty",
 	       log->bdev, b, why);
-	bitmap_fill(lm_block_bits(log, b), lm_block_nbits(log, b));
+	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
 	log->stats.bad_blocks++;

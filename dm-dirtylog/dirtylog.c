@@ -328,7 +328,7 @@ void dirtylog_mark_all(struct dirtylog *log)
 		spin_lock_irqsave(&log->lock, flags);
 		weight = bitmap_weight(bits, nbits);
 		if (weight != nbits) {
-			bitmap_fill(bits, nbits);
+			bitmap_set(bits, 0, nbits);
 			log->nr_dirty += nbits - weight;
 			log->block_seq[b] = log->open_seq;
 			__set_bit(b, log->changed);
