@@ -76,7 +76,7 @@ lm_insmod() {
 	name=$(basename "$ko" .ko | tr - _)
 	grep -q "^$name " /proc/modules && return 0
 	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
-		case "$dep" in dm_dirtylog) lm_insmod "$LM_TOP/dm-dirtylog/dm-dirtylog.ko" ;;
+		case "$dep" in dm_dirtylog|dm-dirtylog) lm_insmod "$LM_TOP/dm-dirtylog/dm-dirtylog.ko" ;;
 		*) modprobe "$dep" ;; esac || return 1
 	done
 	insmod "$ko"
