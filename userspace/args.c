@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "table.h"
+#include "util.h"
+
+#define COMMON (O(OPT_HELP) | O(OPT_VERBOSE))
+#define TUNING (O(OPT_REGION) | O(OPT_THROTTLE) | O(OPT_DEPTH) | O(OPT_PAUSED) | \
+		O(OPT_LABEL) | O(OPT_DEST_ERROR))
+
+const struct lm_cmd lm_commands[] = {
+	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
+	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
+	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
+	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]",
+	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
+	  "destination smaller than the source and metadata that belongs to other legs." },
+	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME),
+	  O(OPT_META) | O(OPT_DEST),
+	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
+	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
+	  "        [--source-name NAME]",
+	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
+	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
+	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
+	  "anything.  The label defaults to one derived from LIVE_DEV's dm UUID.\n"
+	  "On any error everything is rolled back and nothing is left suspended." },
+	{ "status", 1, 1, COMMON | O(OPT_JSON) | O(OPT_WATCH) | O(OPT_INTERVAL), 0,
+	  "DEV [--json] [--watch] [--interval S]",
+	  "Show migration state.  Human output with a progress bar on a terminal,\n"
+	  "key=value lines otherwise, one JSON object with --json.  Rate and ETA are\n"
+	  "measured over --interval seconds (default 0.5) while copying." },
+	{ "wait", 1, 1, COMMON | O(OPT_TIMEOUT), 0,
+	  "DEV [--timeout S]",
+	  "Wait, on device-mapper events, until DEV is synced (exit 0), has failed\n"
+	  "(exit 8 destination failed, 6 metadata failed) or the timeout expired (7)." },
+	{ "pause", 1, 1, COMMON, 0, "DEV", "Pause the background copy." },
+	{ "resume", 1, 1, COMMON, 0, "DEV", "Resume the background copy." },
+	{ "throttle", 2, 2, COMMON, 0, "DEV MiBs", "Limit the copy rate (0 = unlimited)." },
+	{ "copy-depth", 2, 2, COMMON, 0, "DEV N", "Regions copied concurrently (1..64)." },
+	{ "retry", 1, 1, COMMON, 0, "DEV",
+	  "Retry a failed destination (state degraded -> copying)." },
+	{ "switch", 1, LM_MAX_POS, COMMON, 0, "DEV [DEV...]",
+	  "Atomically and durably make the destination authoritative, for one device\n"
+	  "or a group (all or none, even across a crash).  Refuses unless synced and\n"
+	  "healthy (exit 3; 8 when the destination failed).  See livemirror-switch.rst." },
+	{ "cancel", 1, 1, COMMON | O(OPT_KEEP_DEST), 0, "DEV [--keep-dest]",
+	  "Stop migrating: DEV goes back to the source alone.  Safe to repeat, works\n"
+	  "with a dead destination.  --keep-dest (only when synced) records CANCELLED\n"
+	  "durably, leaving the destination a consistent copy." },
+	{ "recover", 0, 0, COMMON | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
+	  O(OPT_PRINT_TABLE) | O(OPT_JSON) | O(OPT_NAME), O(OPT_META),
+	  "--meta M [--meta M2 ...] [--source S --dest D] [--print-table] [--name NAME]\n"
+	  "        [--json]",
+	  "After a crash, decide from metadata alone which leg is authoritative\n"
+	  "(finishing or rolling back an interrupted group switch).  With --source and\n"
+	  "--dest (one --meta), print the right table (--print-table) or create device\n"
+	  "NAME with it (--name)." },
+	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
+	  "Print superblock slots, identity, state and dirty regions." },
+	{ "metadata check", 1, 1, COMMON, 0, "M",
+	  "Check metadata: exit 0 clean, 6 damaged (every problem listed), 4 in use." },
+	{ "metadata repair", 1, 1, COMMON | O(OPT_REGION) | O(OPT_SRC_SECTORS) |
+	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE), 0,
+	  "M [--region-size SIZE --source-sectors N --dest-sectors N [--label L]]\n"
+	  "        [--force]",
+	  "Reset M to a valid all-dirty log (full recopy), keeping identity and any\n"
+	  "switched/prepared decision from the best slot.  Without a valid slot the\n"
+	  "identity must be given.  --force resets even a clean log." },
+	{ "metadata measure", 0, 0, COMMON | O(OPT_SIZE) | O(OPT_SOURCE) | O(OPT_REGION) |
+	  O(OPT_JSON), 0,
+	  "--size BYTES|--source DEV [--region-size SIZE] [--json]",
+	  "Print the metadata size needed for a source of that size." },
+	{ "help", 0, 2, COMMON, 0, "[COMMAND]", "Show help." },
+};
+const size_t lm_ncommands = sizeof(lm_commands) / sizeof(lm_commands[0]);
+
+static const struct {
+	const char *name;
+	int id;
+	bool arg;
+} opts[] = {
+	{ "meta", OPT_META, true }, { "source", OPT_SOURCE, true },
+	{ "dest", OPT_DEST, true }, { "region-size", OPT_REGION, true },
+	{ "throttle", OPT_THROTTLE, true }, { "copy-depth", OPT_DEPTH, true },
+	{ "paused", OPT_PAUSED, false }, { "label", OPT_LABEL, true },
+	{ "dest-error", OPT_DEST_ERROR, true }, { "json", OPT_JSON, false },
+	{ "xml", OPT_XML, false }, { "watch", OPT_WATCH, false },
+	{ "interval", OPT_INTERVAL, true }, { "timeout", OPT_TIMEOUT, true },
+	{ "keep-dest", OPT_KEEP_DEST, false }, { "print-table", OPT_PRINT_TABLE, false },
+	{ "name", OPT_NAME, true }, { "size", OPT_SIZE, true },
+	{ "source-sectors", OPT_SRC_SECTORS, true }, { "dest-sectors", OPT_DST_SECTORS, true },
+	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
+	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
+};
+
+const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
+{
+	char name[64];
+
+	if (argc < 1)
+		return NULL;
+	*used = 1;
+	if (!strcmp(argv[0], "metadata")) {
+		if (argc < 2)
+			return NULL;
+		snprintf(name, sizeof(name), "metadata %s", argv[1]);
+		*used = 2;
+	} else {
+		snprintf(name, sizeof(name), "%s", argv[0]);
+	}
+	for (size_t i = 0; i < lm_ncommands; i++)
+		if (!strcmp(lm_commands[i].name, name))
+			return &lm_commands[i];
+	return NULL;
+}
+
+int lm_region_from_bytes(uint64_t bytes, uint64_t *sectors, char *why, size_t len)
+{
+	uint64_t s = bytes >> 9;
+
+	if (bytes % 512) {
+		snprintf(why, len, "region size %llu bytes is not a multiple of 512 "
+			 "(use a suffix: s, K, M, G)", (unsigned long long)bytes);
+		return -1;
+	}
+	if (s < 8) {
+		snprintf(why, len, "region size %llu bytes is too small (minimum 4K); "
+			 "did you mean %llus or %lluK?", (unsigned long long)bytes,
+			 (unsigned long long)bytes, (unsigned long long)bytes);
+		return -1;
+	}
+	if (s & (s - 1)) {
+		snprintf(why, len, "region size %llu bytes is not a power of two",
+			 (unsigned long long)bytes);
+		return -1;
+	}
+	*sectors = s;
+	return 0;
+}
+
+static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t len)
+{
+	uint64_t u;
+
+	switch (id) {
+	case OPT_META:
+		if (a->nmeta == LM_MAX_META) {
+			snprintf(why, len, "too many --meta");
+			return -1;
+		}
+		a->meta[a->nmeta++] = v;
+		return 0;
+	case OPT_SOURCE: a->source = v; return 0;
+	case OPT_DEST: a->dest = v; return 0;
+	case OPT_NAME: a->name = v; return 0;
+	case OPT_SOURCE_NAME: a->source_name = v; return 0;
+	case OPT_REGION:
+		if (parse_size(v, &u)) {
+			snprintf(why, len, "bad --region-size '%s'", v);
+			return -1;
+		}
+		return lm_region_from_bytes(u, &a->region_sectors, why, len);
+	case OPT_THROTTLE:
+		if (parse_u64(v, 1u << 20, &a->throttle)) {
+			snprintf(why, len, "bad --throttle '%s' (MiB/s, 0 = unlimited)", v);
+			return -1;
+		}
+		return 0;
+	case OPT_DEPTH:
+		if (parse_u64(v, LM_MAX_COPY_DEPTH, &u) || !u) {
+			snprintf(why, len, "bad --copy-depth '%s' (1..%d)", v, LM_MAX_COPY_DEPTH);
+			return -1;
+		}
+		a->copy_depth = (uint32_t)u;
+		return 0;
+	case OPT_LABEL:
+		if (!label_valid(v)) {
+			snprintf(why, len, "bad --label '%s' (1..63 printable chars, no spaces)", v);
+			return -1;
+		}
+		a->label = v;
+		return 0;
+	case OPT_DEST_ERROR:
+		if (strcmp(v, "stop") && strcmp(v, "retry")) {
+			snprintf(why, len, "bad --dest-error '%s' (stop or retry)", v);
+			return -1;
+		}
+		a->dest_error = v;
+		return 0;
+	case OPT_INTERVAL:
+		if (parse_seconds(v, &a->interval) || a->interval < 0.05 || a->interval > 3600) {
+			snprintf(why, len, "bad --interval '%s' (seconds, 0.05..3600)", v);
+			return -1;
+		}
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_seconds(v, &a->timeout)) {
+			snprintf(why, len, "bad --timeout '%s' (seconds)", v);
+			return -1;
+		}
+		return 0;
+	case OPT_SIZE:
+		if (parse_size(v, &a->size_bytes) || !a->size_bytes) {
+			snprintf(why, len, "bad --size '%s'", v);
+			return -1;
+		}
+		return 0;
+	case OPT_SRC_SECTORS:
+	case OPT_DST_SECTORS:
+		if (parse_u64(v, UINT64_MAX >> 9, &u) || !u) {
+			snprintf(why, len, "bad sector count '%s'", v);
+			return -1;
+		}
+		if (id == OPT_SRC_SECTORS)
+			a->src_sectors = u;
+		else
+			a->dst_sectors = u;
+		return 0;
+	case OPT_PAUSED: a->paused = true; return 0;
+	case OPT_JSON: a->json = true; return 0;
+	case OPT_XML: a->xml = true; return 0;
+	case OPT_WATCH: a->watch = true; return 0;
+	case OPT_KEEP_DEST: a->keep_dest = true; return 0;
+	case OPT_PRINT_TABLE: a->print_table = true; return 0;
+	case OPT_FORCE: a->force = true; return 0;
+	case OPT_HELP: a->help = true; return 0;
+	case OPT_VERBOSE: lm_verbose++; return 0;
+	}
+	return -1;
+}
+
+int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
+	     char *why, size_t len)
+{
+	bool only_pos = false;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	a->interval = 0.5;
+	a->timeout = -1;
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL, *eq;
+		char name[32];
+		size_t nl;
+		int k = -1;
+
+		if (only_pos || arg[0] != '-' || !arg[1]) {
+			if (a->npos == LM_MAX_POS) {
+				snprintf(why, len, "too many arguments");
+				return 2;
+			}
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		if (!strcmp(arg, "--")) {
+			only_pos = true;
+			continue;
+		}
+		if (!strcmp(arg, "-h"))
+			arg = "--help";
+		else if (!strcmp(arg, "-v"))
+			arg = "--verbose";
+		if (arg[1] != '-') {
+			snprintf(why, len, "unknown option '%s'", arg);
+			return 2;
+		}
+		arg += 2;
+		eq = strchr(arg, '=');
+		nl = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (nl >= sizeof(name)) {
+			snprintf(why, len, "unknown option '--%.40s'", arg);
+			return 2;
+		}
+		memcpy(name, arg, nl);
+		name[nl] = 0;
+		for (size_t j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
+			if (!strcmp(opts[j].name, name))
+				k = (int)j;
+		if (k < 0 || !(cmd->allowed & O(opts[k].id))) {
+			snprintf(why, len, "%s option '--%s' for '%s'",
+				 k < 0 ? "unknown" : "unexpected", name, cmd->name);
+			return 2;
+		}
+		if (opts[k].arg) {
+			if (eq) {
+				val = eq + 1;
+			} else if (i + 1 < argc) {
+				val = argv[++i];
+			} else {
+				snprintf(why, len, "option '--%s' needs a value", name);
+				return 2;
+			}
+		} else if (eq) {
+			snprintf(why, len, "option '--%s' takes no value", name);
+			return 2;
+		}
+		if ((a->seen & O(opts[k].id)) && opts[k].id != OPT_META &&
+		    opts[k].id != OPT_VERBOSE) {
+			snprintf(why, len, "option '--%s' given twice", name);
+			return 2;
+		}
+		a->seen |= O(opts[k].id);
+		if (set_opt(a, opts[k].id, val, why, len))
+			return 2;
+	}
+	if (a->help)
+		return 0;
+	if (a->npos < cmd->min_pos || a->npos > cmd->max_pos) {
+		snprintf(why, len, "'%s' takes %s%d argument%s, got %d", cmd->name,
+			 cmd->min_pos == cmd->max_pos ? "" : "at least ",
+			 cmd->min_pos, cmd->min_pos == 1 ? "" : "s", a->npos);
+		if (a->npos > cmd->max_pos)
+			snprintf(why, len, "'%s': unexpected argument '%s'", cmd->name,
+				 a->pos[cmd->max_pos]);
+		return 2;
+	}
+	for (size_t j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
+		if ((cmd->required & O(opts[j].id)) && !(a->seen & O(opts[j].id))) {
+			snprintf(why, len, "'%s' needs --%s", cmd->name, opts[j].name);
+			return 2;
+		}
+	if (a->json && a->xml) {
+		snprintf(why, len, "--json and --xml are exclusive");
+		return 2;
+	}
+	return 0;
+}

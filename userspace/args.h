@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command table and command-line parsing (pure: no device access). */
+#ifndef LM_ARGS_H
+#define LM_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LM_MAX_POS 64
+#define LM_MAX_META 64
+
+enum lm_opt {
+	OPT_META, OPT_SOURCE, OPT_DEST, OPT_REGION, OPT_THROTTLE, OPT_DEPTH,
+	OPT_PAUSED, OPT_LABEL, OPT_DEST_ERROR, OPT_JSON, OPT_XML, OPT_WATCH,
+	OPT_INTERVAL, OPT_TIMEOUT, OPT_KEEP_DEST, OPT_PRINT_TABLE, OPT_NAME,
+	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
+	OPT_VERBOSE, OPT_SOURCE_NAME,
+	OPT__COUNT
+};
+
+#define O(x) (1u << (x))
+
+struct lm_cmd {
+	const char *name;	/* "create", "metadata dump", ... */
+	int min_pos, max_pos;
+	uint32_t allowed;	/* O(OPT_*) */
+	uint32_t required;
+	const char *usage;	/* after "livemirror NAME " */
+	const char *help;	/* description */
+};
+
+struct lm_args {
+	const struct lm_cmd *cmd;
+	uint32_t seen;			/* O(OPT_*) given */
+	const char *pos[LM_MAX_POS];
+	int npos;
+	const char *meta[LM_MAX_META];
+	int nmeta;
+	const char *source, *dest, *label, *dest_error, *name, *source_name;
+	uint64_t region_sectors;
+	uint64_t throttle;
+	uint32_t copy_depth;
+	bool paused, json, xml, watch, keep_dest, print_table, force, help;
+	double interval, timeout;
+	uint64_t size_bytes, src_sectors, dst_sectors;
+};
+
+extern const struct lm_cmd lm_commands[];
+extern const size_t lm_ncommands;
+
+/*
+ * Find the command named by argv[0] (and argv[1] for "metadata X").
+ * *used = words consumed.  NULL when unknown.
+ */
+const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used);
+
+/*
+ * Parse argv (after the command words).  Returns 0, or 2 (usage) with why.
+ * "--help" sets a->help and stops checking for required options.
+ */
+int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
+	     char *why, size_t len);
+
+/* Region size in bytes -> sectors, with the target's rules. 0 or -1. */
+int lm_region_from_bytes(uint64_t bytes, uint64_t *sectors, char *why, size_t len);
+
+#endif

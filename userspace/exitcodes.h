@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Exit codes of the livemirror helper.  These are part of the interface:
+ * scripts depend on them, so a value never changes meaning and numbers are
+ * never reused.  Documented in Documentation/livemirror.8.
+ */
+#ifndef LM_EXITCODES_H
+#define LM_EXITCODES_H
+
+enum lm_exit {
+	LM_EXIT_OK = 0,		/* success, or nothing to do */
+	LM_EXIT_ERROR = 1,	/* generic error */
+	LM_EXIT_USAGE = 2,	/* bad command line */
+	LM_EXIT_NOT_SYNCED = 3,	/* refused: migration not synced/healthy */
+	LM_EXIT_BUSY = 4,	/* device busy (in use by a live table, ...) */
+	LM_EXIT_NOT_FOUND = 5,	/* device or metadata not found */
+	LM_EXIT_METADATA = 6,	/* metadata damaged or belongs to other legs */
+	LM_EXIT_TIMEOUT = 7,	/* timeout expired */
+	LM_EXIT_LEG_FAILED = 8,	/* destination (or a leg) failed */
+	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
+};
+
+#endif /* LM_EXITCODES_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/* livemirror: command dispatch and help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cmds.h"
+#include "dm.h"
+#include "exitcodes.h"
+#include "util.h"
+
+#define LM_HELPER_VERSION "1.0"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct lm_args *a);
+	bool dm;
+} handlers[] = {
+	{ "create", cmd_create, true },
+	{ "start", cmd_start, true },
+	{ "status", cmd_status, true },
+	{ "wait", cmd_wait, true },
+	{ "pause", cmd_simple_message, true },
+	{ "resume", cmd_simple_message, true },
+	{ "throttle", cmd_simple_message, true },
+	{ "copy-depth", cmd_simple_message, true },
+	{ "retry", cmd_simple_message, true },
+	{ "switch", cmd_switch, true },
+	{ "cancel", cmd_cancel, true },
+	{ "recover", cmd_recover, true },
+	{ "metadata dump", cmd_meta_dump, false },
+	{ "metadata check", cmd_meta_check, false },
+	{ "metadata repair", cmd_meta_repair, false },
+	{ "metadata measure", cmd_meta_measure, false },
+};
+
+static void usage_list(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [ARGS]   (%s COMMAND --help for details)\n\n"
+		"commands:\n", LM_PROG, LM_PROG);
+	for (size_t i = 0; i < lm_ncommands; i++)
+		fprintf(f, "  %s %s\n", lm_commands[i].name,
+			strchr(lm_commands[i].usage, '\n') ? "..." : lm_commands[i].usage);
+	fprintf(f, "\nexit codes: 0 ok/nothing to do, 1 error, 2 usage, 3 not synced (refused),\n"
+		"4 device busy, 5 not found, 6 metadata damaged/mismatch, 7 timeout,\n"
+		"8 destination/leg failed, 99 reserved (crash injection).  See livemirror(8).\n");
+}
+
+static void cmd_help(const struct lm_cmd *c)
+{
+	printf("usage: %s %s %s\n\n%s\n", LM_PROG, c->name, c->usage, c->help);
+}
+
+int main(int argc, char **argv)
+{
+	const struct lm_cmd *cmd;
+	struct lm_args a;
+	char why[512];
+	int used = 0, r = LM_EXIT_ERROR;
+	bool dm = false;
+
+	if (argc < 2) {
+		usage_list(stderr);
+		return LM_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    (!strcmp(argv[1], "help") && argc == 2)) {
+		usage_list(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("%s %s\n", LM_PROG, LM_HELPER_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help")) {
+		cmd = lm_find_cmd(argc - 2, argv + 2, &used);
+		if (!cmd) {
+			lm_err("unknown command '%s'", argv[2]);
+			return LM_EXIT_USAGE;
+		}
+		cmd_help(cmd);
+		return 0;
+	}
+	cmd = lm_find_cmd(argc - 1, argv + 1, &used);
+	if (!cmd) {
+		if (!strcmp(argv[1], "metadata"))
+			lm_err("'metadata' needs a subcommand: dump, check, repair, measure");
+		else
+			lm_err("unknown command '%s'", argv[1]);
+		usage_list(stderr);
+		return LM_EXIT_USAGE;
+	}
+	if (lm_parse(cmd, argc - 1 - used, argv + 1 + used, &a, why, sizeof(why))) {
+		lm_err("%s", why);
+		fprintf(stderr, "usage: %s %s %s\n", LM_PROG, cmd->name, cmd->usage);
+		return LM_EXIT_USAGE;
+	}
+	if (a.help) {
+		cmd_help(cmd);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (strcmp(handlers[i].name, cmd->name))
+			continue;
+		if (handlers[i].dm) {
+			lmdm_init();
+			dm = true;
+		}
+		r = handlers[i].fn(&a);
+		break;
+	}
+	if (dm)
+		lmdm_exit();
+	fflush(stdout);
+	return r;
+}

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/* livemirror metadata dump | check | repair | measure */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmds.h"
+#include "dev.h"
+#include "exitcodes.h"
+#include "meta.h"
+#include "table.h"
+#include "util.h"
+
+static const char slot_letter[] = "AB";
+
+static int open_excl(const char *path, struct lm_meta *m, enum meta_mode mode)
+{
+	char err[512];
+	int r = meta_open(m, path, mode, err, sizeof(err));
+
+	if (r)
+		lm_err("%s", err);
+	return r;
+}
+
+/* --- dump ------------------------------------------------------------- */
+
+struct range {
+	uint64_t begin, end;	/* inclusive */
+};
+
+struct bmscan {
+	uint64_t dirty;
+	uint64_t *bad;
+	size_t nbad;
+	struct range *ranges;
+	size_t nranges, cap;
+};
+
+static int add_dirty(struct bmscan *s, uint64_t region)
+{
+	if (s->nranges && s->ranges[s->nranges - 1].end + 1 == region) {
+		s->ranges[s->nranges - 1].end = region;
+		return 0;
+	}
+	if (s->nranges == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct range *n = realloc(s->ranges, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		s->ranges = n;
+		s->cap = cap;
+	}
+	s->ranges[s->nranges].begin = region;
+	s->ranges[s->nranges].end = region;
+	s->nranges++;
+	return 0;
+}
+
+static int scan_bitmap(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
+{
+	uint8_t blk[LM_BLOCK_SIZE];
+	char why[160];
+
+	memset(s, 0, sizeof(*s));
+	for (uint64_t b = 0; b < sb->bitmap_blocks; b++) {
+		uint64_t first = b * LM_BITS_PER_BLOCK;
+		uint64_t n = sb->nr_regions - first < LM_BITS_PER_BLOCK ?
+			     sb->nr_regions - first : LM_BITS_PER_BLOCK;
+		bool bad = meta_read_block(m, sb->bitmap_start + b, blk) ||
+			   bm_validate(blk, b, sb->uuid, why, sizeof(why));
+
+		if (bad) {
+			uint64_t *nb = realloc(s->bad, (s->nbad + 1) * sizeof(*nb));
+
+			if (!nb)
+				return -1;
+			s->bad = nb;
+			s->bad[s->nbad++] = b;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			if (bad || bm_test(blk, (unsigned int)i)) {
+				s->dirty++;
+				if (add_dirty(s, first + i))
+					return -1;
+			}
+	}
+	return 0;
+}
+
+static void scan_free(struct bmscan *s)
+{
+	free(s->bad);
+	free(s->ranges);
+}
+
+static void fmt_time(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void xml_attr_str(const char *name, const char *v)
+{
+	printf(" %s=\"", name);
+	for (; *v; v++) {
+		switch (*v) {
+		case '&': fputs("&amp;", stdout); break;
+		case '<': fputs("&lt;", stdout); break;
+		case '>': fputs("&gt;", stdout); break;
+		case '"': fputs("&quot;", stdout); break;
+		default:
+			if ((unsigned char)*v >= 0x20)
+				putchar(*v);
+		}
+	}
+	putchar('"');
+}
+
+static void json_s(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			printf("\\%c", *v);
+		else if ((unsigned char)*v >= 0x20)
+			putchar(*v);
+	}
+	putchar('"');
+}
+
+static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
+{
+	char u[33], g[33], c[33], t[32];
+
+	printf("{\"path\":");
+	json_s(m->path);
+	printf(",\"size\":%" PRIu64 ",\"slots\":[", m->size_bytes);
+	for (int i = 0; i < LM_SB_SLOTS; i++) {
+		printf("%s{\"slot\":\"%c\",\"status\":\"%s\",\"generation\":%" PRIu64 ",\"detail\":",
+		       i ? "," : "", slot_letter[i], slot_status_name(m->status[i]),
+		       m->sb[i].generation);
+		json_s(m->why[i]);
+		printf("}");
+	}
+	printf("]");
+	if (!sb) {
+		printf(",\"active_slot\":null,\"fresh\":%s}\n", meta_fresh(m) ? "true" : "false");
+		return;
+	}
+	hex_encode(sb->uuid, LM_UUID_LEN, u);
+	hex_encode(sb->group_uuid, LM_UUID_LEN, g);
+	hex_encode(sb->coordinator_uuid, LM_UUID_LEN, c);
+	fmt_time(sb->state_time, t, sizeof(t));
+	printf(",\"active_slot\":\"%c\",\"superblock\":{\"generation\":%" PRIu64
+	       ",\"version\":%" PRIu32 ",\"flags\":%" PRIu32 ",\"state\":\"%s\",\"state_time\":%"
+	       PRIu64 ",\"state_time_utc\":\"%s\",\"uuid\":\"%s\",\"label\":", slot_letter[m->best],
+	       sb->generation, sb->version, sb->flags, lm_state_name(sb->state),
+	       sb->state_time, t, u);
+	json_s(sb->label);
+	printf(",\"region_sectors\":%" PRIu64 ",\"nr_regions\":%" PRIu64 ",\"source_sectors\":%"
+	       PRIu64 ",\"dest_sectors\":%" PRIu64 ",\"bitmap_start\":%" PRIu64
+	       ",\"bitmap_blocks\":%" PRIu64 ",\"group_uuid\":\"%s\",\"coordinator_uuid\":\"%s\""
+	       ",\"group_members\":%" PRIu32 ",\"group_index\":%" PRIu32 "}",
+	       sb->region_sectors, sb->nr_regions, sb->source_sectors, sb->dest_sectors,
+	       sb->bitmap_start, sb->bitmap_blocks, g, c, sb->group_members, sb->group_index);
+	printf(",\"bitmap\":{\"dirty\":%" PRIu64 ",\"bad_blocks\":[", s->dirty);
+	for (size_t i = 0; i < s->nbad; i++)
+		printf("%s%" PRIu64, i ? "," : "", s->bad[i]);
+	printf("],\"dirty_ranges\":[");
+	for (size_t i = 0; i < s->nranges; i++)
+		printf("%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "", s->ranges[i].begin,
+		       s->ranges[i].end);
+	printf("]}}\n");
+}
+
+static void dump_xml(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
+{
+	char u[33], g[33], c[33], t[32];
+
+	printf("<livemirror_metadata");
+	xml_attr_str("path", m->path);
+	printf(" size=\"%" PRIu64 "\"", m->size_bytes);
+	if (sb)
+		printf(" active_slot=\"%c\"", slot_letter[m->best]);
+	printf(">\n");
+	for (int i = 0; i < LM_SB_SLOTS; i++) {
+		printf("  <slot name=\"%c\" status=\"%s\" generation=\"%" PRIu64 "\"", slot_letter[i],
+		       slot_status_name(m->status[i]), m->sb[i].generation);
+		xml_attr_str("detail", m->why[i]);
+		printf("/>\n");
+	}
+	if (sb) {
+		hex_encode(sb->uuid, LM_UUID_LEN, u);
+		hex_encode(sb->group_uuid, LM_UUID_LEN, g);
+		hex_encode(sb->coordinator_uuid, LM_UUID_LEN, c);
+		fmt_time(sb->state_time, t, sizeof(t));
+		printf("  <superblock generation=\"%" PRIu64 "\" version=\"%" PRIu32 "\" flags=\"%"
+		       PRIu32 "\" state=\"%s\" state_time=\"%s\" uuid=\"%s\"", sb->generation,
+		       sb->version, sb->flags, lm_state_name(sb->state), t, u);
+		xml_attr_str("label", sb->label);
+		printf(" region_sectors=\"%" PRIu64 "\" nr_regions=\"%" PRIu64 "\" source_sectors=\"%"
+		       PRIu64 "\" dest_sectors=\"%" PRIu64 "\" bitmap_start=\"%" PRIu64
+		       "\" bitmap_blocks=\"%" PRIu64 "\" group_uuid=\"%s\" coordinator_uuid=\"%s\""
+		       " group_members=\"%" PRIu32 "\" group_index=\"%" PRIu32 "\"/>\n",
+		       sb->region_sectors, sb->nr_regions, sb->source_sectors, sb->dest_sectors,
+		       sb->bitmap_start, sb->bitmap_blocks, g, c, sb->group_members,
+		       sb->group_index);
+		printf("  <bitmap dirty=\"%" PRIu64 "\">\n", s->dirty);
+		for (size_t i = 0; i < s->nbad; i++)
+			printf("    <bad_block index=\"%" PRIu64 "\"/>\n", s->bad[i]);
+		for (size_t i = 0; i < s->nranges; i++)
+			printf("    <dirty begin=\"%" PRIu64 "\" end=\"%" PRIu64 "\"/>\n",
+			       s->ranges[i].begin, s->ranges[i].end);
+		printf("  </bitmap>\n");
+	}
+	printf("</livemirror_metadata>\n");
+}
+
+static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
+{
+	char u[33], g[33], c[33], t[32], sz[32];
+
+	fmt_size(m->size_bytes, sz, sizeof(sz));
+	printf("metadata      %s (%" PRIu64 " bytes, %s)\n", m->path, m->size_bytes, sz);
+	for (int i = 0; i < LM_SB_SLOTS; i++)
+		printf("slot %c        %s, generation %" PRIu64 " (%s)\n", slot_letter[i],
+		       slot_status_name(m->status[i]), m->sb[i].generation, m->why[i]);
+	if (!sb) {
+		printf("%s\n", meta_fresh(m) ? "fresh: all zero, formatted at first load" :
+		       "no valid superblock");
+		return;
+	}
+	hex_encode(sb->uuid, LM_UUID_LEN, u);
+	fmt_time(sb->state_time, t, sizeof(t));
+	fmt_size(sb->region_sectors << 9, sz, sizeof(sz));
+	printf("active slot   %c\nuuid          %s\nlabel         %s\nstate         %s (since %s)\n"
+	       "flags         0x%" PRIx32 "%s\nregion        %" PRIu64 " sectors (%s)\n"
+	       "regions       %" PRIu64 "\nsource        %" PRIu64 " sectors\n"
+	       "dest          %" PRIu64 " sectors\nbitmap        block %" PRIu64 ", %" PRIu64
+	       " blocks\n", slot_letter[m->best], u, sb->label[0] ? sb->label : "(none)",
+	       lm_state_name(sb->state), t, sb->flags,
+	       (sb->flags & LM_SB_FLAG_REPAIRED) ? " (repaired)" : "", sb->region_sectors, sz,
+	       sb->nr_regions, sb->source_sectors, sb->dest_sectors, sb->bitmap_start,
+	       sb->bitmap_blocks);
+	if (sb->group_members) {
+		hex_encode(sb->group_uuid, LM_UUID_LEN, g);
+		hex_encode(sb->coordinator_uuid, LM_UUID_LEN, c);
+		printf("group         %s, member %" PRIu32 " of %" PRIu32 ", coordinator log %s\n",
+		       g, sb->group_index, sb->group_members, c);
+	}
+	printf("dirty         %" PRIu64 " regions (%.2f%%)\n", s->dirty,
+	       sb->nr_regions ? 100.0 * (double)s->dirty / (double)sb->nr_regions : 0.0);
+	printf("bad blocks    ");
+	if (!s->nbad)
+		printf("none");
+	for (size_t i = 0; i < s->nbad; i++)
+		printf("%s%" PRIu64, i ? "," : "", s->bad[i]);
+	printf("\ndirty ranges  ");
+	if (!s->nranges)
+		printf("none");
+	for (size_t i = 0; i < s->nranges && i < 32; i++) {
+		if (s->ranges[i].begin == s->ranges[i].end)
+			printf("%s%" PRIu64, i ? "," : "", s->ranges[i].begin);
+		else
+			printf("%s%" PRIu64 "-%" PRIu64, i ? "," : "", s->ranges[i].begin,
+			       s->ranges[i].end);
+	}
+	if (s->nranges > 32)
+		printf(",... (%zu ranges)", s->nranges);
+	printf("\n");
+}
+
+int cmd_meta_dump(struct lm_args *a)
+{
+	struct lm_meta m;
+	struct bmscan s;
+	const struct lm_sbinfo *sb = NULL;
+	int r;
+
+	r = open_excl(a->pos[0], &m, META_RO_EXCL);
+	if (r)
+		return r;
+	memset(&s, 0, sizeof(s));
+	if (meta_load(&m)) {
+		lm_err("%s: cannot read the superblock: %s", a->pos[0], m.why[0]);
+		meta_close(&m);
+		return LM_EXIT_ERROR;
+	}
+	if (m.best >= 0) {
+		sb = &m.sb[m.best];
+		if (scan_bitmap(&m, sb, &s)) {
+			lm_err("out of memory");
+			r = LM_EXIT_ERROR;
+			goto out;
+		}
+	}
+	if (a->json)
+		dump_json(&m, sb, &s);
+	else if (a->xml)
+		dump_xml(&m, sb, &s);
+	else
+		dump_plain(&m, sb, &s);
+	if (!sb && !meta_fresh(&m))
+		r = LM_EXIT_METADATA;
+out:
+	scan_free(&s);
+	meta_close(&m);
+	return r;
+}
+
+/* --- check ------------------------------------------------------------ */
+
+static void print_problem(void *ctx, const char *msg)
+{
+	printf("%s: %s\n", (const char *)ctx, msg);
+}
+
+int cmd_meta_check(struct lm_args *a)
+{
+	struct lm_meta m;
+	int r, n;
+
+	r = open_excl(a->pos[0], &m, META_RO_EXCL);
+	if (r)
+		return r;
+	n = meta_check(&m, print_problem, (void *)a->pos[0]);
+	if (n)
+		printf("%s: damaged: %d problem%s\n", a->pos[0], n, n == 1 ? "" : "s");
+	else if (meta_fresh(&m))
+		printf("%s: clean (never used: all zero)\n", a->pos[0]);
+	else
+		printf("%s: clean (state %s, generation %" PRIu64 ")\n", a->pos[0],
+		       lm_state_name(m.sb[m.best].state), m.sb[m.best].generation);
+	meta_close(&m);
+	return n ? LM_EXIT_METADATA : 0;
+}
+
+/* --- repair ----------------------------------------------------------- */
+
+int cmd_meta_repair(struct lm_args *a)
+{
+	const char *path = a->pos[0];
+	bool given = a->region_sectors || a->src_sectors || a->dst_sectors || a->label;
+	struct lm_sbinfo sb;
+	struct lm_meta m;
+	char u[33];
+	int r, problems;
+
+	r = open_excl(path, &m, META_RW_EXCL);
+	if (r)
+		return r;
+	problems = meta_check(&m, NULL, NULL);
+	memset(&sb, 0, sizeof(sb));
+	if (m.best >= 0) {
+		sb = m.sb[m.best];
+		if ((a->region_sectors && a->region_sectors != sb.region_sectors) ||
+		    (a->src_sectors && a->src_sectors != sb.source_sectors) ||
+		    (a->dst_sectors && a->dst_sectors != sb.dest_sectors) ||
+		    (a->label && strcmp(a->label, sb.label))) {
+			lm_err("%s: the given identity does not match the valid superblock "
+			       "(slot %c); repair keeps the metadata's identity", path,
+			       slot_letter[m.best]);
+			r = LM_EXIT_METADATA;
+			goto out;
+		}
+		if (!problems && !a->force && sb.state != LM_STATE_CANCELLED) {
+			printf("%s: clean; nothing to repair (--force resets it to all dirty)\n",
+			       path);
+			goto out;
+		}
+		if (sb.state == LM_STATE_CANCELLED)
+			sb.state = LM_STATE_COPYING;
+	} else if (meta_fresh(&m) && !given) {
+		printf("%s: never used (all zero); nothing to repair\n", path);
+		goto out;
+	} else {
+		if (!a->region_sectors || !a->src_sectors || !a->dst_sectors) {
+			lm_err("%s: no valid superblock slot (A: %s; B: %s); give the identity with "
+			       "--region-size, --source-sectors, --dest-sectors (and --label if the "
+			       "table has one)", path, m.why[0], m.why[1]);
+			r = LM_EXIT_USAGE;
+			goto out;
+		}
+		if (a->dst_sectors < a->src_sectors) {
+			lm_err("--dest-sectors is smaller than --source-sectors");
+			r = LM_EXIT_USAGE;
+			goto out;
+		}
+		if (random_bytes(sb.uuid, LM_UUID_LEN)) {
+			lm_err("cannot get random bytes");
+			r = LM_EXIT_ERROR;
+			goto out;
+		}
+		sb.state = LM_STATE_COPYING;
+		sb.region_sectors = a->region_sectors;
+		sb.source_sectors = a->src_sectors;
+		sb.dest_sectors = a->dst_sectors;
+		if (a->label)
+			snprintf(sb.label, sizeof(sb.label), "%s", a->label);
+		sb.nr_regions = nr_regions_for(sb.source_sectors, sb.region_sectors);
+		sb.bitmap_start = LM_BITMAP_START;
+		sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
+		sb.nr_bitmaps = 1;
+		sb.active_bitmap = 0;
+	}
+	sb.flags |= LM_SB_FLAG_REPAIRED;
+	sb.state_time = (uint64_t)time(NULL);
+	if (m.size_bytes < meta_bytes_needed(sb.nr_regions)) {
+		lm_err("%s is too small: %" PRIu64 " bytes, %" PRIu64 " needed", path,
+		       m.size_bytes, meta_bytes_needed(sb.nr_regions));
+		r = LM_EXIT_ERROR;
+		goto out;
+	}
+	if (meta_format(&m, &sb)) {
+		lm_err("%s: write failed: %s", path, strerror(errno));
+		r = LM_EXIT_ERROR;
+		goto out;
+	}
+	hex_encode(sb.uuid, LM_UUID_LEN, u);
+	printf("%s: repaired: all %" PRIu64 " regions dirty (full copy at next load), state %s, "
+	       "uuid %s, generation %" PRIu64 "\n", path, sb.nr_regions, lm_state_name(sb.state),
+	       u, sb.generation);
+out:
+	meta_close(&m);
+	return r;
+}
+
+/* --- measure ---------------------------------------------------------- */
+
+int cmd_meta_measure(struct lm_args *a)
+{
+	uint64_t region = a->region_sectors ? a->region_sectors : LM_DEFAULT_REGION_SECTORS;
+	uint64_t sectors, nr, bytes;
+	int r;
+
+	if (!!a->size_bytes == !!a->source) {
+		lm_err("metadata measure needs exactly one of --size and --source");
+		return LM_EXIT_USAGE;
+	}
+	if (a->source) {
+		r = dev_size(a->source, &sectors, NULL);
+		if (r)
+			return r;
+	} else {
+		sectors = (a->size_bytes + 511) >> 9;
+	}
+	nr = nr_regions_for(sectors, region);
+	bytes = meta_bytes_needed(nr);
+	if (a->json)
+		printf("{\"source_sectors\":%" PRIu64 ",\"region_sectors\":%" PRIu64
+		       ",\"regions\":%" PRIu64 ",\"bitmap_blocks\":%llu,\"bytes\":%" PRIu64
+		       ",\"sectors\":%" PRIu64 "}\n", sectors, region, nr,
+		       (unsigned long long)lm_bitmap_blocks(nr), bytes, bytes >> 9);
+	else
+		printf("source_sectors=%" PRIu64 "\nregion_sectors=%" PRIu64 "\nregions=%" PRIu64
+		       "\nbitmap_blocks=%llu\nbytes=%" PRIu64 "\nsectors=%" PRIu64 "\n", sectors,
+		       region, nr, (unsigned long long)lm_bitmap_blocks(nr), bytes, bytes >> 9);
+	return 0;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "status.h"
+#include "util.h"
+
+static const char *const states[] = {
+	"copying", "paused", "synced", "degraded", "failed", "switched",
+};
+
+int lm_status_parse(const char *line, struct lm_status *s, char *why, size_t len)
+{
+	char state[32], health[8], extra[2];
+	unsigned long long in_sync, nr, dirty, thr, derr;
+	unsigned int depth, mirroring;
+	bool known = false;
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	n = sscanf(line, "%llu/%llu %llu %31s %7s %u %llu %u %llu %1s",
+		   &in_sync, &nr, &dirty, state, health, &depth, &thr, &mirroring,
+		   &derr, extra);
+	if (n != 9) {
+		snprintf(why, len, "unexpected status '%s'", line);
+		return -1;
+	}
+	if (line[0] < '0' || line[0] > '9' || strchr(line, '-')) {
+		snprintf(why, len, "unexpected status '%s'", line);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(state, states[i]))
+			known = true;
+	if (!known) {
+		snprintf(why, len, "unknown state '%s'", state);
+		return -1;
+	}
+	if (strlen(health) != 3 || strspn(health, "AD") != 3) {
+		snprintf(why, len, "bad health '%s'", health);
+		return -1;
+	}
+	if (in_sync > nr || mirroring > 1) {
+		snprintf(why, len, "inconsistent status '%s'", line);
+		return -1;
+	}
+	s->in_sync = in_sync;
+	s->nr_regions = nr;
+	s->dirty = dirty;
+	snprintf(s->state, sizeof(s->state), "%s", state);
+	memcpy(s->health, health, 4);
+	s->copy_depth = depth;
+	s->throttle = thr;
+	s->mirroring = mirroring;
+	s->dest_errors = derr;
+	return 0;
+}
+
+double lm_status_percent(const struct lm_status *s)
+{
+	if (!strcmp(s->state, "switched") || !s->nr_regions)
+		return 100.0;
+	return 100.0 * (double)s->in_sync / (double)s->nr_regions;
+}
+
+bool lm_status_synced(const struct lm_status *s)
+{
+	return !strcmp(s->state, "synced") && !strcmp(s->health, "AAA");
+}
+
+bool lm_status_dest_dead(const struct lm_status *s)
+{
+	return s->health[1] == 'D' || !strcmp(s->state, "degraded");
+}
+
+void lm_report_rate(struct lm_report *r, const struct lm_status *prev, double dt)
+{
+	r->rate = -1;
+	r->eta = -1;
+	if (!prev || dt <= 0 || r->st.in_sync < prev->in_sync)
+		return;
+	r->rate = (double)(r->st.in_sync - prev->in_sync) * (double)r->region_bytes / dt;
+	if (r->rate > 0)
+		r->eta = (double)(r->st.nr_regions - r->st.in_sync) *
+			 (double)r->region_bytes / r->rate;
+	else if (r->st.in_sync == r->st.nr_regions)
+		r->eta = 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static const char *health_word(const struct lm_status *s)
+{
+	if (s->health[2] == 'D' || !strcmp(s->state, "failed"))
+		return "metadata-failed";
+	if (s->health[0] == 'D')
+		return "source-failed";
+	if (s->health[1] == 'D')
+		return "dest-failed";
+	return "ok";
+}
+
+void lm_print_json(FILE *f, const struct lm_report *r)
+{
+	const struct lm_status *s = &r->st;
+
+	fputs("{\"device\":", f);
+	json_str(f, r->device);
+	fprintf(f, ",\"state\":\"%s\",\"percent\":%.2f,\"regions\":%" PRIu64
+		",\"in_sync\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"region_size\":%" PRIu64,
+		s->state, lm_status_percent(s), s->nr_regions, s->in_sync, s->dirty,
+		r->region_bytes);
+	if (r->rate >= 0)
+		fprintf(f, ",\"rate\":%.0f", r->rate);
+	else
+		fputs(",\"rate\":null", f);
+	if (r->eta >= 0)
+		fprintf(f, ",\"eta\":%.0f", r->eta);
+	else
+		fputs(",\"eta\":null", f);
+	fprintf(f, ",\"health\":\"%s\",\"health_status\":\"%s\",\"dest_errors\":%" PRIu64
+		",\"throttle\":%" PRIu64 ",\"copy_depth\":%u,\"mirroring\":%s}\n",
+		s->health, health_word(s), s->dest_errors, s->throttle, s->copy_depth,
+		s->mirroring ? "true" : "false");
+}
+
+void lm_print_kv(FILE *f, const struct lm_report *r)
+{
+	const struct lm_status *s = &r->st;
+
+	fprintf(f, "device=%s\nstate=%s\npercent=%.2f\nregions=%" PRIu64 "\nin_sync=%" PRIu64
+		"\ndirty=%" PRIu64 "\nregion_size=%" PRIu64 "\n",
+		r->device, s->state, lm_status_percent(s), s->nr_regions, s->in_sync,
+		s->dirty, r->region_bytes);
+	if (r->rate >= 0)
+		fprintf(f, "rate=%.0f\n", r->rate);
+	else
+		fputs("rate=\n", f);
+	if (r->eta >= 0)
+		fprintf(f, "eta=%.0f\n", r->eta);
+	else
+		fputs("eta=\n", f);
+	fprintf(f, "health=%s\nhealth_status=%s\ndest_errors=%" PRIu64 "\nthrottle=%" PRIu64
+		"\ncopy_depth=%u\nmirroring=%d\n", s->health, health_word(s), s->dest_errors,
+		s->throttle, s->copy_depth, s->mirroring);
+}
+
+void lm_print_bar_line(FILE *f, const struct lm_report *r, int width)
+{
+	const struct lm_status *s = &r->st;
+	double pct = lm_status_percent(s);
+	char rate[32] = "-", eta[32] = "-";
+	int bar = width - 60, fill;
+
+	if (bar < 10)
+		bar = 10;
+	if (bar > 50)
+		bar = 50;
+	fill = (int)(pct * bar / 100.0);
+	if (r->rate >= 0) {
+		fmt_size((uint64_t)r->rate, rate, sizeof(rate));
+		strncat(rate, "/s", sizeof(rate) - strlen(rate) - 1);
+	}
+	if (r->eta >= 0)
+		fmt_duration(r->eta, eta, sizeof(eta));
+	fprintf(f, "%s: %-8s [", r->device, s->state);
+	for (int i = 0; i < bar; i++)
+		fputc(i < fill ? '#' : '.', f);
+	fprintf(f, "] %6.2f%%  %s  ETA %s  %s", pct, rate, eta, s->health);
+}
+
+void lm_print_human(FILE *f, const struct lm_report *r, int width)
+{
+	const struct lm_status *s = &r->st;
+	char done[32], total[32], thr[32];
+
+	lm_print_bar_line(f, r, width);
+	fputc('\n', f);
+	fmt_size(s->in_sync * r->region_bytes, done, sizeof(done));
+	fmt_size(s->nr_regions * r->region_bytes, total, sizeof(total));
+	if (s->throttle)
+		snprintf(thr, sizeof(thr), "%" PRIu64 " MiB/s", s->throttle);
+	else
+		snprintf(thr, sizeof(thr), "unlimited");
+	fprintf(f, "  in sync   %s of %s (%" PRIu64 "/%" PRIu64 " regions), %" PRIu64
+		" dirty\n", done, total, s->in_sync, s->nr_regions, s->dirty);
+	fprintf(f, "  health    %s (source %s, destination %s, metadata %s), %" PRIu64
+		" destination errors\n", s->health,
+		s->health[0] == 'A' ? "alive" : "DEAD", s->health[1] == 'A' ? "alive" : "DEAD",
+		s->health[2] == 'A' ? "alive" : "DEAD", s->dest_errors);
+	fprintf(f, "  writes    %s\n", s->mirroring ?
+		"mirrored to the destination (kept in sync by every write)" :
+		"not yet mirrored to the destination");
+	fprintf(f, "  throttle  %s, copy depth %u\n", thr, s->copy_depth);
+}
