@@ -37,7 +37,7 @@ static int term_width(void)
 static bool terminal_state(const struct lm_status *s)
 {
 	return !strcmp(s->state, "synced") || !strcmp(s->state, "switched") ||
-	       !strcmp(s->state, "failed");
+	       !strcmp(s->state, "failed") || !strcmp(s->state, "cancelled");
 }
 
 int cmd_status(struct lm_args *a)
@@ -152,6 +152,10 @@ static int wait_loop(struct waiter *w)
 		snprintf(w->state, sizeof(w->state), "%s", l.st.state);
 		if (!strcmp(l.st.state, "switched"))
 			return 0;
+		if (!strcmp(l.st.state, "cancelled")) {
+			lm_err("%s: the migration was cancelled", l.name);
+			return LM_EXIT_ERROR;
+		}
 		if (!strcmp(l.st.state, "failed") || l.st.health[2] == 'D') {
 			lm_err("%s: metadata failed", l.name);
 			return LM_EXIT_METADATA;

@@ -7,7 +7,7 @@
 #include "util.h"
 
 static const char *const states[] = {
-	"copying", "paused", "synced", "degraded", "failed", "switched",
+	"copying", "paused", "synced", "degraded", "failed", "switched", "cancelled",
 };
 
 int lm_status_parse(const char *line, struct lm_status *s, char *why, size_t len)
