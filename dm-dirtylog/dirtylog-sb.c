@@ -220,11 +220,15 @@ static int lm_check_identity(struct dirtylog *log,
  * from an earlier log on the same device: all its regions become dirty and
  * it is rewritten by the first commit.  Marks in it wait for that commit.
  */
+#define LM_BAD_BLOCKS_NAMED	8
+
 static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 			      const char *why)
 {
-	DMWARN("%pg: bitmap block %lu %s: treating its regions as dirty",
-	       log->bdev, b, why);
+	/* A wiped bitmap would flood the log: name the first few only. */
+	if (log->stats.bad_blocks < LM_BAD_BLOCKS_NAMED)
+		DMWARN("%pg: bitmap block %lu %s: treating its regions as dirty",
+		       log->bdev, b, why);
 	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
@@ -278,6 +282,10 @@ static int lm_load_bitmap(struct dirtylog *log, char **error)
 			lm_load_block(log, first + i,
 				      page_address(log->pages[i]));
 	}
+
+	if (log->stats.bad_blocks > LM_BAD_BLOCKS_NAMED)
+		DMWARN("%pg: %llu bitmap blocks were bad, their regions are dirty",
+		       log->bdev, log->stats.bad_blocks);
 
 	log->nr_dirty = 0;
 	for (b = 0; b < log->nr_blocks; b++)

@@ -480,19 +480,19 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 	if (!ident.label)
 		ident.label = "";
 	if (!ident.nr_regions || !ident.region_sectors) {
-		*error = "dirtylog: no regions to track";
+		*error = "dirty log: no regions to track";
 		return ERR_PTR(-EINVAL);
 	}
 	if (ident.nr_regions > LM_MAX_REGIONS) {
-		*error = "dirtylog: too many regions, use a larger region size";
+		*error = "too many regions for the dirty log: use a larger region size";
 		return ERR_PTR(-EINVAL);
 	}
 	if (strlen(ident.label) >= LM_LABEL_LEN) {
-		*error = "dirtylog: label too long";
+		*error = "label longer than 63 characters";
 		return ERR_PTR(-EINVAL);
 	}
 	if (bdev_logical_block_size(bdev) > LM_BLOCK_SIZE) {
-		*error = "dirtylog: metadata device block size above 4096 bytes";
+		*error = "metadata device logical block size above 4096 bytes";
 		return ERR_PTR(-EINVAL);
 	}
 
@@ -538,7 +538,7 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 	return log;
 
 nomem:
-	*error = "dirtylog: cannot allocate memory for the log";
+	*error = "cannot allocate memory for the dirty log";
 bad:
 	if (log)
 		lm_free(log);

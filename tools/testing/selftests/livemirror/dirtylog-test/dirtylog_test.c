@@ -13,6 +13,9 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 
@@ -226,6 +229,109 @@ static void t_batching(struct dirtylog *log)
 	kvfree(tw);
 }
 
+/*
+ * The invariant under concurrency: once a mark is reported durable, its bit
+ * is set on disk, whatever other threads mark, clear and commit meanwhile.
+ * Each thread owns the regions congruent to its index, so only it clears
+ * them, and only after checking the disk.
+ */
+#define T_THREADS	4
+#define T_ITERS		1500
+#define T_STRESS_BASE	60000ULL
+
+struct t_stress {
+	struct dirtylog *log;
+	unsigned int idx;
+	unsigned int bad, errors, immediate, torn;
+	struct completion done;
+};
+
+/*
+ * A read racing a commit's write of the same block may see a mix of both
+ * (a ram disk copies without any atomicity): retry those.  Both images
+ * have the bit set, since only the checking thread clears it.
+ */
+static bool t_disk_bit(u64 region, void *buf, unsigned int *torn)
+{
+	u64 b = region / LM_BITS_PER_BLOCK, bit = region % LM_BITS_PER_BLOCK;
+	u64 *w = buf + LM_BITMAP_HEADER_SIZE;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (t_raw(LM_BITMAP_START + b, buf, REQ_OP_READ))
+			return false;
+		if (t_csum_ok(buf))
+			return le64_to_cpu(w[bit / 64]) & (1ULL << (bit % 64));
+		(*torn)++;
+		usleep_range(100, 200);
+	}
+	return false;
+}
+
+static int t_stress_fn(void *data)
+{
+	struct t_stress *ts = data;
+	void *buf = kmalloc(LM_BLOCK_SIZE, GFP_KERNEL);
+	unsigned int i;
+	u64 r, last;
+	int ret, e;
+
+	for (i = 0; buf && i < T_ITERS; i++) {
+		r = T_STRESS_BASE + (get_random_u32() % ((T_REGIONS - T_STRESS_BASE) / T_THREADS)) *
+		    T_THREADS + ts->idx;
+		last = r;
+		if (i % 3 == 0 && r + T_THREADS < T_REGIONS)
+			last = r + T_THREADS;	/* also covers other threads' regions */
+		ret = t_mark(ts->log, r, last, &e);
+		if (ret == 0)
+			ts->immediate++;
+		if ((ret != 0 && ret != -EINPROGRESS) || e) {
+			ts->errors++;
+			continue;
+		}
+		if (!t_disk_bit(r, buf, &ts->torn))
+			ts->bad++;
+		if (i % 2)
+			dirtylog_clear(ts->log, r);
+		if (i % 7 == 0)
+			dirtylog_kick(ts->log);
+		if (i % 50 == 0)
+			dirtylog_commit(ts->log);
+	}
+	if (!buf)
+		ts->errors++;
+	kfree(buf);
+	complete(&ts->done);
+	return 0;
+}
+
+static void t_stress(struct dirtylog *log)
+{
+	struct t_stress ts[T_THREADS];
+	unsigned int i, bad = 0, errors = 0, immediate = 0, torn = 0;
+	struct task_struct *task;
+
+	for (i = 0; i < T_THREADS; i++) {
+		ts[i] = (struct t_stress){ .log = log, .idx = i };
+		init_completion(&ts[i].done);
+		task = kthread_run(t_stress_fn, &ts[i], "dltest%u", i);
+		if (IS_ERR(task)) {
+			ts[i].errors++;
+			complete(&ts[i].done);
+		}
+	}
+	for (i = 0; i < T_THREADS; i++) {
+		wait_for_completion(&ts[i].done);
+		bad += ts[i].bad;
+		errors += ts[i].errors;
+		immediate += ts[i].immediate;
+		torn += ts[i].torn;
+	}
+	CHECK(!errors, "stress: no errors (%u)", errors);
+	CHECK(!bad, "stress: every durable mark was set on disk (%u violations, %u immediate, %u torn reads retried)",
+	      bad, immediate, torn);
+}
+
 static void t_fresh(void *buf)
 {
 	struct dirtylog_identity id = t_id;
@@ -326,6 +432,7 @@ static void t_fresh(void *buf)
 	      "mark_range across blocks (%d, %d)", r, e);
 
 	t_batching(log);
+	t_stress(log);
 
 	for (r = 50000; r < 50100; r++)
 		dirtylog_clear(log, r);	/* left to close's final commit */
