@@ -439,6 +439,9 @@ static void lm_dtr(struct dm_target *ti)
 {
 	struct lm_target *lm = ti->private;
 
+	/* kcopyd callbacks queue work: finish them before the workqueue */
+	dm_kcopyd_client_destroy(lm->kc);
+	lm->kc = NULL;
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	cancel_delayed_work_sync(&lm->tick_dwork);
 	flush_workqueue(lm->wq);
@@ -466,6 +469,7 @@ struct target_type lm_target_type = {
 	.map = lm_map,
 	.end_io = lm_end_io,
 	.presuspend = lm_presuspend,
+	.presuspend_undo = lm_presuspend_undo,
 	.postsuspend = lm_postsuspend,
 	.resume = lm_resume,
 	.status = lm_status,

@@ -264,6 +264,14 @@ void lm_presuspend(struct dm_target *ti)
 	cancel_delayed_work_sync(&lm->copy_dwork);
 }
 
+void lm_presuspend_undo(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	clear_bit(LM_F_SUSPENDED, &lm->flags);
+	lm_copy_kick(lm);
+}
+
 void lm_postsuspend(struct dm_target *ti)
 {
 	struct lm_target *lm = ti->private;

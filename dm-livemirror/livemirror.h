@@ -197,6 +197,7 @@ void lm_touch_group(struct lm_target *lm, u64 region);
 int lm_flush_legs(struct lm_target *lm);
 int lm_clear_in_sync(struct lm_target *lm, bool force);
 void lm_presuspend(struct dm_target *ti);
+void lm_presuspend_undo(struct dm_target *ti);
 void lm_postsuspend(struct dm_target *ti);
 void lm_resume(struct dm_target *ti);
 void lm_event(struct lm_target *lm);
