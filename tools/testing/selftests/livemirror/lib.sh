@@ -161,3 +161,17 @@ lm_wait_state() {
 	lm_diag "timeout waiting for $dev to be $want: $(lm_info "$dev")"
 	return 1
 }
+
+# ---- LVM -------------------------------------------------------------------
+# The guest has no udev: lvm must create its nodes itself and not wait for
+# udev events, and must not look for a devices file or lvmpolld.  /etc/lvm
+# is a writable copy inside the guest.
+lm_lvm_setup() {
+	grep -q 'livemirror-tests' /etc/lvm/lvm.conf 2>/dev/null && return 0
+	cat >>/etc/lvm/lvm.conf <<'CONF'
+# livemirror-tests: no udev in the test guest
+devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
+activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
+global { use_lvmpolld = 0 }
+CONF
+}
