@@ -57,16 +57,18 @@ sleep 3
 
 step "livemirror switch: suspend, check in sync, record the decision, go to the new storage"
 $LM switch vmdisk || die "switch failed"
+echo "vmdisk's table now (the destination alone):"
 dmsetup table vmdisk
-$LM status vmdisk
+dmsetup ls | grep -q lmsrc && echo "(hidden source device still present)" || echo "(the hidden source device is gone)"
 sleep 3
 
 step "Stop the writer and check its data"
 touch /tmp/demo.stop
 wait $writer || die "the writer saw an error"
 umount /tmp/vm
+dmsetup remove vmdisk
 
-step "The new storage alone: fsck, checksums, fio verify"
+step "The new storage alone (vmdisk removed): fsck, checksums, fio verify"
 fsck.ext4 -fn /dev/mapper/demo-new >/tmp/fsck.log 2>&1 && echo "fsck: clean" || { cat /tmp/fsck.log; die "fsck found problems"; }
 mount -o ro /dev/mapper/demo-new /tmp/vm || die "mount new"
 (cd /tmp/vm && md5sum -c --quiet /tmp/demo.md5) && echo "20 files: checksums match" || die "checksum mismatch"
