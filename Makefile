@@ -48,7 +48,7 @@ KSFT_FILES := lib.mk kselftest kselftest.h kselftest_harness.h run_kselftest.sh
 ksft: $(KSFT_DIR)/lib.mk
 	$(MAKE) -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
 	  OUTPUT=$(KSFT_DIR)/livemirror INSTALL_PATH=$(KSFT_DIR)/livemirror install
-	$(MAKE) -s -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
+	$(MAKE) -s --no-print-directory -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
 	  OUTPUT=$(KSFT_DIR)/livemirror emit_tests >$(KSFT_DIR)/kselftest-list.txt
 $(KSFT_DIR)/lib.mk:
 	mkdir -p $(KSFT_DIR)

@@ -30,7 +30,7 @@ step "A writer keeps changing the disk (fio, crc32c-verified data)"
 # Whole passes, each writing every block once in random order and reading it
 # back; a pass is never cut short, so the file always verifies as a whole.
 FIOJOB=(--name=vmwriter --filename=/tmp/vm/fio.dat --size=16M --rw=randwrite --bs=4k
-	--ioengine=psync --direct=1 --verify=crc32c --fsync=32)
+	--ioengine=psync --direct=1 --verify=crc32c --fsync=32 --verify_state_save=0 --aux-path=/tmp)
 rm -f /tmp/demo.stop
 (passes=0; while [ ! -e /tmp/demo.stop ]; do
 	fio "${FIOJOB[@]}" --do_verify=1 --output=/tmp/fio-pass.log >/dev/null 2>&1 ||
