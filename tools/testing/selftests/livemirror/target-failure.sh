@@ -46,9 +46,14 @@ dmsetup suspend fa && dmsetup resume fa
 lm_wait_state fa synced 60
 swap fa-d "0 $N error"
 dd if=/dev/urandom of=/dev/mapper/fa bs=64k count=8 seek=40 oflag=direct status=none
+lm_diag "after the failed write: $(lm_info fa)"
 swap fa-d "0 $N linear /dev/mapper/fa-dd 0"
+lm_diag "after the repair: $(lm_info fa)"
 lm_ok "dest_error retry: resynchronised without a message" lm_wait_state fa synced 60
+lm_diag "synced: $(lm_info fa)"
 lm_ok "dest_error retry: destination identical" lm_same /dev/mapper/fa-s /dev/mapper/fa-dd $N
+cmp /dev/mapper/fa-s /dev/mapper/fa-dd | sed 's/^/# /'
+dmesg | grep livemirror | tail -12 | sed 's/^/# /'
 
 # a failing source fails the guest's reads and writes
 dmsetup create fa-s2 --table "0 $N linear /dev/mapper/fa-s 0"

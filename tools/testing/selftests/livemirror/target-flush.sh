@@ -25,7 +25,8 @@ lm_wait_state fl synced 60
 for ((i = 0; i < 60; i++)); do [ "$(lm_field fl dirty)" = 0 ] && break; sleep 0.5; done
 
 dmsetup message fl-s 0 mark m1 && dmsetup message fl-d 0 mark m1
-blockdev --flushbufs /dev/mapper/fl
+# fsync of the block device issues an empty REQ_PREFLUSH
+dd if=/dev/zero of=/dev/mapper/fl bs=4k count=0 conv=fsync,notrunc status=none
 dmsetup message fl-s 0 mark m2 && dmsetup message fl-d 0 mark m2
 dd if=/dev/urandom of=/dev/mapper/fl bs=4k count=1 seek=100 oflag=direct,dsync status=none
 dmsetup message fl-s 0 mark m3 && dmsetup message fl-d 0 mark m3

@@ -53,11 +53,12 @@ lm_ok "idle copied regions are lazily cleared (dirty 0)" dirty_cleared
 # hysteresis: a region written every 0.2 s keeps its bit (no clear and
 # re-mark per write); it is cleared once idle
 fio --name=hot --filename=/dev/mapper/sy8k --rw=write --bs=4k --size=4k --offset=1M \
-	--direct=1 --time_based --runtime=8 --thinktime=200000 >/dev/null 2>&1 &
+	--direct=1 --time_based --runtime=12 --thinktime=200000 >/tmp/hot.log 2>&1 &
 hot=$!
-sleep 5
+sleep 8
 lm_eq "a region written continuously stays dirty" 1 "$( [ "$(lm_field sy8k dirty)" -ge 1 ] && echo 1 || echo 0)"
 wait $hot
+lm_diag "$(grep -E 'write:|issued|error' /tmp/hot.log)"
 lm_ok "and is cleared once idle" dirty_cleared
 dd if=/dev/urandom of=/dev/mapper/sy8k bs=64k count=37 seek=11 oflag=direct status=none
 lm_ok "writes after sync reach both legs" lm_same /dev/mapper/sy8k-s /dev/mapper/sy8k-d $((10 * 2048 - 8))
