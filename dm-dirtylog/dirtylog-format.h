@@ -66,7 +66,7 @@ struct lm_superblock {
 	__le32 group_members;
 	__le32 group_index;
 	__u8 reserved[3880];
-} __attribute__((packed));
+};
 
 /* Header of a bitmap block; the bits follow it. */
 struct lm_bitmap_header {
@@ -74,12 +74,21 @@ struct lm_bitmap_header {
 	__le32 reserved;
 	__le64 blocknr;			/* index of this block within the bitmap */
 	__u8 uuid[LM_UUID_LEN];		/* log uuid, rejects stale blocks */
-} __attribute__((packed));
+};
 
 #define LM_BITMAP_HEADER_SIZE	32
 /* Bits per bitmap block: a whole number of 64-bit words (508 words). */
 #define LM_BITS_PER_BLOCK	((LM_BLOCK_SIZE - LM_BITMAP_HEADER_SIZE) * 8)
 #define LM_WORDS_PER_BLOCK	(LM_BITS_PER_BLOCK / 64)
+
+/*
+ * Every field is naturally aligned, so the layout needs no packing (which
+ * the kernel and userspace spell differently); these pin it down.
+ */
+_Static_assert(sizeof(struct lm_superblock) == LM_BLOCK_SIZE,
+	       "superblock must fill one metadata block");
+_Static_assert(sizeof(struct lm_bitmap_header) == LM_BITMAP_HEADER_SIZE,
+	       "bitmap block header size is part of the format");
 
 /*
  * Bit r of the bitmap (region r) lives in block r / LM_BITS_PER_BLOCK,
