@@ -13,8 +13,8 @@
  *   --max-blocks N     write sizes 1..N blocks of 4 KiB (default 16)
  *   --stripe-blocks N  writes stay inside aligned stripes of N blocks, one
  *                      writer per stripe at a time (default 32)
- *   --mark CMD         after flush k returned: run "CMD fsync-k" (e.g.
- *                      "dmsetup message lw 0 mark"), so the log records it
+ *   --mark DMDEV       after flush k returned: send "mark fsync-k" to the
+ *                      dm-log-writes device DMDEV, so the log records it
  *   --seed S
  *   --verify           write nothing: read DEV and check every block holds
  *                      the last acknowledged write of the journal
@@ -25,6 +25,7 @@
  *   D k                   flush k returned (mark fsync-k follows in the log)
  */
 #include "stamp.h"
+#include "dmctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +61,8 @@ static uint64_t rnd(uint64_t *s)
 static int do_flush(void)
 {
 	uint64_t k;
-	char cmd[512];
+	char msg[64];
+	int r;
 
 	pthread_mutex_lock(&jlock);
 	k = next_fsync++;
@@ -76,9 +78,10 @@ static int do_flush(void)
 	fflush(journal);
 	pthread_mutex_unlock(&jlock);
 	if (mark_cmd) {
-		snprintf(cmd, sizeof(cmd), "%s fsync-%" PRIu64, mark_cmd, k);
-		if (system(cmd)) {
-			fprintf(stderr, "crash-writer: '%s' failed\n", cmd);
+		snprintf(msg, sizeof(msg), "mark fsync-%" PRIu64, k);
+		r = dmctl_message(mark_cmd, msg);
+		if (r) {
+			fprintf(stderr, "crash-writer: %s on %s: %s\n", msg, mark_cmd, strerror(-r));
 			return -1;
 		}
 	}
