@@ -1,32 +1,37 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The demo that `make demo` runs inside the guest: a VM-style disk holding a
-# mounted ext4 that a writer keeps changing is moved to new storage while it
-# is in use; then the switch; then the data is checked on the new storage
-# alone.
+# The demo that `make demo` runs inside the guest: the job a hypervisor host
+# has.  A VM disk is an LV in one volume group, holding a mounted ext4 that a
+# writer keeps changing; it moves to an LV in another volume group while in
+# use, switches over, and the data is then checked on the new LV alone.
 set -uo pipefail
 . "$(dirname "$0")/../testing/selftests/livemirror/lib.sh"
 LM=$LM_HELPER
 step() { printf '\n=== %s\n' "$*"; }
-die() { echo "demo: $*" >&2; lm_run_cleanups; exit 1; }
+die() { echo "demo: FAILED: $*" >&2; touch /tmp/demo.stop; lm_run_cleanups; exit 1; }
 
-step "Loading dm-dirtylog and dm-livemirror"
+step "Loading dm-dirtylog and dm-livemirror; two disks, two volume groups"
 lm_load_modules || die "cannot load the modules"
-lm_slice demo-old 192 && lm_slice demo-new 192 && lm_slice demo-meta 1 || die "no scratch devices"
+lm_lvm_setup
+modprobe loop
+for i in 1 2; do
+	truncate -s 300M /tmp/disk$i.img
+	disk[i]=$(losetup --find --show /tmp/disk$i.img) || die "loop device"
+	lm_on_exit "losetup -d ${disk[i]}"
+done
+lm_on_exit "vgremove -f -q vg_old vg_new"
+pvcreate -q "${disk[1]}" "${disk[2]}" && vgcreate -q vg_old "${disk[1]}" && vgcreate -q vg_new "${disk[2]}" || die "VGs"
+lvcreate -q -y -L 192M -n vmdisk vg_old || die "source LV"
+lvs -o lv_name,vg_name,lv_size,devices
 
-step "A 'VM disk' on the old storage: ext4, mounted, with files"
-dmsetup create vmdisk --table "0 $(lm_dev_sectors /dev/mapper/demo-old) linear /dev/mapper/demo-old 0" || die "vmdisk"
-lm_on_exit "dmsetup remove --retry vmdisk"
-mkfs.ext4 -q -E nodiscard /dev/mapper/vmdisk || die mkfs
-mkdir -p /tmp/vm && mount /dev/mapper/vmdisk /tmp/vm || die mount
+step "The VM disk vg_old/vmdisk: ext4, mounted, with files and a writer"
+mkfs.ext4 -q -E nodiscard /dev/vg_old/vmdisk || die mkfs
+mkdir -p /tmp/vm && mount /dev/vg_old/vmdisk /tmp/vm || die mount
 lm_on_exit "umount /tmp/vm"
 for i in $(seq 1 20); do head -c 1M /dev/urandom >/tmp/vm/file$i; done
 (cd /tmp/vm && md5sum file*) >/tmp/demo.md5
 sync
-echo "20 files written; checksums recorded"
-
-step "A writer keeps changing the disk (fio, crc32c-verified data)"
 # Whole passes, each writing every block once in random order and reading it
 # back; a pass is never cut short, so the file always verifies as a whole.
 FIOJOB=(--name=vmwriter --filename=/tmp/vm/fio.dat --size=16M --rw=randwrite --bs=4k
@@ -38,43 +43,51 @@ rm -f /tmp/demo.stop
 	passes=$((passes + 1))
 done; echo "writer: $passes full write+verify passes, no error") &
 writer=$!
+echo "20 files written (checksums recorded); fio keeps rewriting and verifying fio.dat"
 sleep 3
 
-step "livemirror start: move vmdisk to the new storage while it is mounted and written"
-$LM start vmdisk --meta /dev/mapper/demo-meta --dest /dev/mapper/demo-new --throttle 16 ||
+step "Size and create the destination LV and the metadata LV in vg_new"
+$LM metadata measure --source /dev/vg_old/vmdisk
+need=$($LM metadata measure --source /dev/vg_old/vmdisk | sed -n 's/^bytes=//p')
+lvcreate -q -y -L 192M -n vmdisk vg_new && lvcreate -q -y -L "$(( (need + 1048575) / 1048576 ))M" -n vmdisk_meta vg_new ||
+	die "destination LVs"
+
+step "livemirror start: move vg_old/vmdisk while it is mounted and written"
+$LM start vg_old-vmdisk --meta /dev/vg_new/vmdisk_meta --dest /dev/vg_new/vmdisk --throttle 16 ||
 	die "start failed"
-dmsetup table vmdisk
+dmsetup table vg_old-vmdisk
 
 step "Progress"
 for _ in $(seq 1 240); do
-	$LM status vmdisk
-	[ "$(lm_field vmdisk state)" = synced ] && break
-	sleep 2
+	$LM status vg_old-vmdisk
+	[ "$(lm_field vg_old-vmdisk state)" = synced ] && break
+	sleep 3
 done
-[ "$(lm_field vmdisk state)" = synced ] || die "did not reach synced"
-echo "(every write now goes to both storages; the writer is still running)"
+[ "$(lm_field vg_old-vmdisk state)" = synced ] || die "did not reach synced"
+echo "(every write now goes to both volume groups; the writer is still running)"
 sleep 3
 
-step "livemirror switch: suspend, check in sync, record the decision, go to the new storage"
-$LM switch vmdisk || die "switch failed"
-echo "vmdisk's table now (the destination alone):"
-dmsetup table vmdisk
-dmsetup ls | grep -q lmsrc && echo "(hidden source device still present)" || echo "(the hidden source device is gone)"
+step "livemirror switch: suspend, check in sync, record the decision, go to vg_new"
+$LM switch vg_old-vmdisk || die "switch failed"
+echo "vg_old-vmdisk's table now (vg_new/vmdisk alone):"
+dmsetup table vg_old-vmdisk
 sleep 3
 
-step "Stop the writer and check its data"
+step "Stop the writer; unmount"
 touch /tmp/demo.stop
 wait $writer || die "the writer saw an error"
 umount /tmp/vm
-dmsetup remove vmdisk
+dmsetup remove vg_old-vmdisk
 
-step "The new storage alone (vmdisk removed): fsck, checksums, fio verify"
-fsck.ext4 -fn /dev/mapper/demo-new >/tmp/fsck.log 2>&1 && echo "fsck: clean" || { cat /tmp/fsck.log; die "fsck found problems"; }
-mount -o ro /dev/mapper/demo-new /tmp/vm || die "mount new"
+step "The new LV alone: fsck, checksums, fio verify"
+fsck.ext4 -fn /dev/vg_new/vmdisk >/tmp/fsck.log 2>&1 && echo "fsck -fn: clean" || { cat /tmp/fsck.log; die "fsck found problems"; }
+mount /dev/vg_new/vmdisk /tmp/vm || die "mount vg_new/vmdisk"
 (cd /tmp/vm && md5sum -c --quiet /tmp/demo.md5) && echo "20 files: checksums match" || die "checksum mismatch"
 fio "${FIOJOB[@]}" --verify_only=1 --output=/tmp/fio-verify.log >/dev/null 2>&1 &&
-	echo "fio --verify_only on the new storage: all blocks verify" ||
+	echo "fio --verify_only: every block of fio.dat verifies" ||
 	{ cat /tmp/fio-verify.log; die "fio verify failed"; }
 umount /tmp/vm
-step "Done: vmdisk now lives on the new storage, and nobody had to close it."
+$LM recover --meta /dev/vg_new/vmdisk_meta
+step "Done: the VM disk moved to vg_new while mounted and written; nobody reopened it."
+echo "Next, in LVM's terms, see Documentation/livemirror-lvm.rst."
 lm_run_cleanups

@@ -77,7 +77,7 @@ lm_not "after the switch no dm table maps the old volume group's disk ($old_pv)"
 lm_ok "fsck -fn is clean on the destination LV" fsck.ext4 -fn /dev/vg_new/vmdisk
 # The destination LV alone: take the migrated device away, then mount it.
 dmsetup remove "$src_dm"
-mount -o ro /dev/vg_new/vmdisk /tmp/vm || { lm_fail "mount destination LV"; lm_exit; }
+mount /dev/vg_new/vmdisk /tmp/vm || { lm_fail "mount destination LV"; lm_exit; }
 lm_ok "every file's checksum matches on the destination LV" bash -c "cd /tmp/vm && md5sum -c --quiet /tmp/files.md5"
 lm_ok "fio --verify_only passes on the destination LV" fio --name=lv --filename=/tmp/vm/fio.dat --size=8M \
 	--rw=randwrite --bs=4k --ioengine=psync --direct=1 --verify=crc32c --verify_only=1 --verify_state_save=0 --aux-path=/tmp --output=/tmp/fio-v.log
