@@ -224,7 +224,7 @@ int cmd_start(struct lm_args *a)
 		goto undo_hidden;
 	}
 	lm_debug("table: 0 %" PRIu64 " livemirror %s", len, params);
-	if (lmdm_load(name, &nt)) {
+	if (fail_point("load") || lmdm_load(name, &nt)) {
 		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s': %s "
 		       "(see dmesg)", name, len, params, lmdm_last_error());
 		r = LM_EXIT_ERROR;
@@ -232,13 +232,13 @@ int cmd_start(struct lm_args *a)
 		goto undo_hidden;
 	}
 	crash_point("after-load");
-	if (lmdm_suspend(name)) {
+	if (fail_point("suspend") || lmdm_suspend(name)) {
 		lm_err("%s: suspend failed: %s", name, lmdm_last_error());
 		r = LM_EXIT_ERROR;
 		goto undo_load;
 	}
 	crash_point("after-suspend");
-	if (lmdm_resume(name)) {
+	if (fail_point("resume") || lmdm_resume(name)) {
 		lm_err("%s: resume with the livemirror table failed: %s", name,
 		       lmdm_last_error());
 		r = LM_EXIT_ERROR;

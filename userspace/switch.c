@@ -125,7 +125,7 @@ int cmd_switch(struct lm_args *a)
 
 	/* Step 2: suspend everything, then confirm while nothing can change. */
 	for (int i = 0; i < n; i++) {
-		if (lmdm_suspend(m[i].l.name)) {
+		if (fail_point("suspend-%d", i) || lmdm_suspend(m[i].l.name)) {
 			lm_err("%s: suspend failed: %s", m[i].l.name, lmdm_last_error());
 			r = LM_EXIT_ERROR;
 			goto abort;
@@ -153,7 +153,7 @@ int cmd_switch(struct lm_args *a)
 
 	/* Step 3: durable record.  The commit point is one superblock write. */
 	if (!group) {
-		if (lmdm_message(m[0].l.name, "switch")) {
+		if (fail_point("commit") || lmdm_message(m[0].l.name, "switch")) {
 			int e = errno;
 
 			/* Did it become durable anyway? The status tells. */
@@ -184,7 +184,7 @@ int cmd_switch(struct lm_args *a)
 			}
 			snprintf(msg, sizeof(msg), "prepare %s %s %d %d", gidhex, cidhex, n, i);
 			m[i].prepared = true;	/* abort_prepare is harmless if it failed */
-			if (lmdm_message(m[i].l.name, msg)) {
+			if (fail_point("prepare-%d", i) || lmdm_message(m[i].l.name, msg)) {
 				lm_err("%s: prepare failed: %s; group switch aborted", m[i].l.name,
 				       lmdm_last_error());
 				r = LM_EXIT_ERROR;
@@ -192,7 +192,7 @@ int cmd_switch(struct lm_args *a)
 			}
 			crash_point("after-prepare-%d", i);
 		}
-		if (lmdm_message(m[coord].l.name, "switch")) {
+		if (fail_point("commit") || lmdm_message(m[coord].l.name, "switch")) {
 			int e = errno;
 
 			if (lm_live_refresh_status(&m[coord].l) ||

@@ -278,6 +278,24 @@ void crash_point(const char *fmt, ...)
 	}
 }
 
+bool fail_point(const char *fmt, ...)
+{
+	const char *want = getenv("LIVEMIRROR_FAIL_AT");
+	char name[128];
+	va_list ap;
+
+	if (!want || !*want)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (strcmp(want, name))
+		return false;
+	fprintf(stderr, "%s: failure injected at %s\n", LM_PROG, name);
+	errno = EIO;
+	return true;
+}
+
 double now_mono(void)
 {
 	struct timespec ts;

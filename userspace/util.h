@@ -48,6 +48,12 @@ void label_from_uuid(const char *uuid, char *out, size_t len);
  */
 void crash_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Failure injection: true when LIVEMIRROR_FAIL_AT equals the formatted step
+ * name; the caller then takes its error path (tests of the rollback).
+ */
+bool fail_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Monotonic seconds. */
 double now_mono(void);
 

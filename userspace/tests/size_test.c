@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "meta.h"
@@ -71,5 +73,11 @@ int main(void)
 	is_int(meta_bytes_needed(nr_regions_for(1ULL << 31, 1024)), (8 + 65) * 4096,
 	       "1 TiB at 512 KiB needs 73 blocks");
 	is_int(meta_bytes_needed(1ULL << 21), (8 + 65) * 4096, "2^21 regions");
+	/* failure injection hook */
+	setenv("LIVEMIRROR_FAIL_AT", "prepare-2", 1);
+	ok(fail_point("prepare-%d", 2), "fail_point matches its step");
+	ok(!fail_point("prepare-%d", 1), "fail_point ignores other steps");
+	unsetenv("LIVEMIRROR_FAIL_AT");
+	ok(!fail_point("prepare-%d", 2), "fail_point off without the variable");
 	return tap_done();
 }

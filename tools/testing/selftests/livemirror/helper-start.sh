@@ -40,7 +40,7 @@ FIO_JOB=(--name=writer --filename=/dev/mapper/s-lv --direct=1 --ioengine=psync
 open_count() { dmsetup info -c --noheadings -o open s-lv | tr -d ' '; }
 verify_dest() { fio "${FIO_JOB[@]/\/dev\/mapper\/s-lv//dev/mapper/s-dst}" --verify_only >"$OUT.fio2" 2>&1; }
 
-lm_plan 22
+lm_plan 28
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 lm_slice s-pv 40 && lm_slice s-dst 40 && lm_slice s-meta 1 && lm_slice s-meta2 1 &&
 	lm_slice s-dst2 40 && lm_slice s-tiny 8 || { lm_fail "scratch devices"; lm_exit; }
@@ -54,9 +54,17 @@ orig_table=$(dmsetup table s-lv)
 expect_rc "start with a too small destination fails" 1 "$H" start s-lv --meta /dev/mapper/s-meta --dest /dev/mapper/s-tiny
 lm_eq "original table untouched" "$orig_table" "$(dmsetup table s-lv)"
 lm_not "no hidden source left behind" exists s-lv-lmsrc
+for f in load suspend resume; do
+	LIVEMIRROR_FAIL_AT=$f expect_rc "start failing at $f rolls back" 1 "$H" start s-lv \
+		--meta /dev/mapper/s-meta --dest /dev/mapper/s-dst --region-size 64K
+	lm_ok "failure at $f: original table live, no inactive table, no hidden source" \
+		bash -c "[ \"\$(dmsetup table s-lv)\" = '$orig_table' ] &&
+			 dmsetup info -c --noheadings -o tables_loaded s-lv | grep -qx ' *Live' &&
+			 ! dmsetup info s-lv-lmsrc >/dev/null 2>&1"
+done
 
 # The writer holds the device open for the whole migration.
-fio "${FIO_JOB[@]}" --rate=1m --output="$OUT.fio" >/dev/null 2>&1 &
+fio "${FIO_JOB[@]}" --rate=512k --output="$OUT.fio" >/dev/null 2>&1 &
 fiopid=$!
 for ((i = 0; i < 150; i++)); do [ "$(open_count)" -ge 1 ] && break; sleep 0.2; done
 lm_ok "device is held open by the writer" test "$(open_count)" -ge 1
