@@ -20,9 +20,6 @@
 #include "meta.h"
 #include "util.h"
 
-_Static_assert(sizeof(struct lm_superblock) == LM_BLOCK_SIZE, "superblock size");
-_Static_assert(sizeof(struct lm_bitmap_header) == LM_BITMAP_HEADER_SIZE, "bitmap header");
-
 const char *lm_state_name(uint32_t state)
 {
 	switch (state) {

@@ -170,12 +170,14 @@ void lm_print_bar_line(FILE *f, const struct lm_report *r, int width)
 	if (bar > 50)
 		bar = 50;
 	fill = (int)(pct * bar / 100.0);
-	if (r->rate >= 0) {
+	if (r->rate >= 0 && !strcmp(s->state, "copying")) {
 		fmt_size((uint64_t)r->rate, rate, sizeof(rate));
 		strncat(rate, "/s", sizeof(rate) - strlen(rate) - 1);
 	}
-	if (r->eta >= 0)
+	if (r->eta >= 0 && !strcmp(s->state, "copying"))
 		fmt_duration(r->eta, eta, sizeof(eta));
+	else if (!strcmp(s->state, "synced") || !strcmp(s->state, "switched"))
+		snprintf(eta, sizeof(eta), "done");
 	fprintf(f, "%s: %-8s [", r->device, s->state);
 	for (int i = 0; i < bar; i++)
 		fputc(i < fill ? '#' : '.', f);

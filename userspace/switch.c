@@ -263,9 +263,14 @@ int cmd_switch(struct lm_args *a)
 		}
 		crash_point("after-remove-source-%d", i);
 	}
-	for (int i = 0; i < n; i++)
-		printf("%s: switched to %s%s\n", m[i].l.name, m[i].l.tbl.dest,
-		       m[i].was_switched ? " (was already switched)" : "");
+	for (int i = 0; i < n; i++) {
+		char dpath[256];
+
+		if (dev_path(m[i].l.tbl.dest, dpath, sizeof(dpath)))
+			snprintf(dpath, sizeof(dpath), "%s", m[i].l.tbl.dest);
+		printf("%s: switched to the destination %s (%s)%s\n", m[i].l.name, dpath,
+		       m[i].l.tbl.dest, m[i].was_switched ? ", was already switched" : "");
+	}
 	r = late_errors ? LM_EXIT_ERROR : 0;
 	goto out;
 abort:
