@@ -129,9 +129,19 @@ lm_fill() {
 }
 
 # lm_sum DEV [SECTORS]: checksum of the first SECTORS (default: all).
+# Block devices are read with O_DIRECT: the target (and dm stacked on a
+# slice) writes a leg with bios below the leg's page cache, so a buffered
+# read may return pages cached by an earlier compare; a leg device whose
+# last opener went away (a table swap) loses its cache while the other leg
+# keeps it, and two legs with the same data then compare different (or two
+# different legs compare the same).
 lm_sum() {
 	local s=${2:-$(lm_dev_sectors "$1")}
-	head -c $((s * 512)) "$1" | md5sum | cut -d' ' -f1
+	if [ -b "$1" ]; then
+		dd if="$1" iflag=direct,count_bytes bs=1M count=$((s * 512)) status=none
+	else
+		head -c $((s * 512)) "$1"
+	fi | md5sum | cut -d' ' -f1
 }
 
 # lm_same DEV1 DEV2 SECTORS: byte-identical over SECTORS.

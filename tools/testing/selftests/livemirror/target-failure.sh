@@ -27,7 +27,7 @@ swap fa-d "0 $N error"
 head -c 1048576 /dev/urandom >/tmp/fa.data
 lm_ok "a write while the destination fails succeeds" \
 	dd if=/tmp/fa.data of=/dev/mapper/fa bs=64k seek=16 oflag=direct status=none
-lm_ok "the write is on the source" cmp -s /tmp/fa.data <(dd if=/dev/mapper/fa-s bs=64k skip=16 count=16 status=none)
+lm_ok "the write is on the source" cmp -s /tmp/fa.data <(dd if=/dev/mapper/fa-s bs=64k skip=16 count=16 iflag=direct status=none)
 read -r -a st <<<"$(lm_info fa)"
 lm_eq "status: degraded, health ADA, not mirroring" "degraded ADA 0" "${st[2]} ${st[3]} ${st[6]}"
 lm_ok "status: destination errors counted" test "${st[7]}" -ge 1
@@ -52,7 +52,8 @@ lm_diag "after the repair: $(lm_info fa)"
 lm_ok "dest_error retry: resynchronised without a message" lm_wait_state fa synced 60
 lm_diag "synced: $(lm_info fa)"
 lm_ok "dest_error retry: destination identical" lm_same /dev/mapper/fa-s /dev/mapper/fa-dd $N
-cmp /dev/mapper/fa-s /dev/mapper/fa-dd | sed 's/^/# /'
+cmp <(dd if=/dev/mapper/fa-s iflag=direct bs=64k status=none) \
+	<(dd if=/dev/mapper/fa-dd iflag=direct bs=64k status=none) | sed 's/^/# /'
 dmesg | grep livemirror | tail -12 | sed 's/^/# /'
 
 # a failing source fails the guest's reads and writes
