@@ -170,8 +170,7 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	}
 	io->kind = LM_IO_WRITE;
 	hlist_add_head(&io->node, &b->writes);
-	io->epoch = lm_epoch_enter(lm);
-	WRITE_ONCE(lm->group_epoch[io->region >> LM_GROUP_SHIFT], (u8)io->epoch);
+	io->epoch = lm_epoch_enter(lm, io->region, io->region);
 	io->to_dest = lm_dest_ok(lm) && lm_region_in_sync(lm, io->region);
 	io->waiter.fn = lm_mark_done;
 	r = dirtylog_mark(lm->log, io->region, &io->waiter);
@@ -185,7 +184,6 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 static void lm_route_range(struct lm_target *lm, struct lm_io *io)
 {
 	unsigned long flags;
-	u64 g;
 	int r;
 
 	io->kind = LM_IO_RANGE;
@@ -194,9 +192,7 @@ static void lm_route_range(struct lm_target *lm, struct lm_io *io)
 
 	/* copy_lock orders this against the lazy clear of these regions */
 	spin_lock_irqsave(&lm->copy_lock, flags);
-	io->epoch = lm_epoch_enter(lm);
-	for (g = io->region >> LM_GROUP_SHIFT; g <= io->last >> LM_GROUP_SHIFT; g++)
-		WRITE_ONCE(lm->group_epoch[g], (u8)io->epoch);
+	io->epoch = lm_epoch_enter(lm, io->region, io->last);
 	r = dirtylog_mark_range(lm->log, io->region, io->last, &io->waiter);
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 

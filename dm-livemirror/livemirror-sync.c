@@ -4,18 +4,28 @@
  *
  * Epochs.  A global epoch advances once per tick (about a second).  Every
  * tracked write counts itself in the in-flight counter of the epoch it was
- * mapped in, and stamps the epoch (8 bits) into the entry of its group of
+ * mapped in, and stamps that epoch (8 bits) into the entry of its group of
  * 64 regions; a finished copy stamps its group too.  The epoch only
  * advances into a counter slot that has drained, so each of the
  * LM_NR_EPOCHS counters holds exactly one epoch.
  *
+ * Every stamp is stored under epoch_lock together with reading the epoch,
+ * and the tick advances the epoch under the same lock, so a group's stamp
+ * never goes backwards: all writes mapped to the group and all copies of
+ * its regions belong to epochs at or before its stamp.  (A stamp stored
+ * outside the lock could be overwritten by a writer that read an older
+ * epoch and was then delayed, e.g. a preempted vCPU, across ticks; the
+ * group would then look idle while a newer write is still completing, and
+ * its bit could be cleared with that write not yet flushed.)
+ *
  * A region whose bit is set and that is in sync in core (below the copy
  * cursor, not being copied) is cleared when its group was last stamped in
  * epoch s with s + 2 <= E (E the newest closed epoch: the group was idle for
- * two periods) and every write of the epochs up to s + 1 has completed
- * (one epoch of margin for a concurrent stamp of an older epoch), after
- * both legs were flushed.  The clear itself rechecks, under the region's
- * bucket lock, that no write to the region is in flight and that no leg
+ * two periods) and every write of the epochs up to s + 1 has completed,
+ * both taken before both legs are flushed: every write and copy of the
+ * group then completed before that flush.  The clear itself rechecks,
+ * under the region's bucket lock, the stamp (a write mapped since has a
+ * newer one), that no write to the region is in flight and that no leg
  * error happened since the flush.  Hot regions thus keep their bit and cost
  * no metadata I/O; after any failed leg flush nothing is cleared.
  *
@@ -26,13 +36,20 @@
  */
 #include "livemirror.h"
 
-unsigned long lm_epoch_enter(struct lm_target *lm)
+/*
+ * Count a write in the current epoch and stamp the groups of its regions
+ * [@first, @last] with it.  Returns the epoch.  Any context.
+ */
+unsigned long lm_epoch_enter(struct lm_target *lm, u64 first, u64 last)
 {
 	unsigned long flags, e;
+	u64 g;
 
 	spin_lock_irqsave(&lm->epoch_lock, flags);
 	e = lm->epoch;
 	atomic_inc(&lm->inflight[e % LM_NR_EPOCHS]);
+	for (g = first >> LM_GROUP_SHIFT; g <= last >> LM_GROUP_SHIFT; g++)
+		WRITE_ONCE(lm->group_epoch[g], (u8)e);
 	spin_unlock_irqrestore(&lm->epoch_lock, flags);
 	return e;
 }
@@ -42,10 +59,14 @@ void lm_epoch_exit(struct lm_target *lm, unsigned long epoch)
 	atomic_dec(&lm->inflight[epoch % LM_NR_EPOCHS]);
 }
 
+/* A copy of @region finished: stamp its group.  Any context. */
 void lm_touch_group(struct lm_target *lm, u64 region)
 {
-	WRITE_ONCE(lm->group_epoch[region >> LM_GROUP_SHIFT],
-		   (u8)READ_ONCE(lm->epoch));
+	unsigned long flags;
+
+	spin_lock_irqsave(&lm->epoch_lock, flags);
+	WRITE_ONCE(lm->group_epoch[region >> LM_GROUP_SHIFT], (u8)lm->epoch);
+	spin_unlock_irqrestore(&lm->epoch_lock, flags);
 }
 
 static void lm_advance_epoch(struct lm_target *lm)

@@ -191,7 +191,7 @@ u64 lm_count_in_sync(struct lm_target *lm);
 
 /* livemirror-sync.c */
 void lm_tick_work(struct work_struct *ws);
-unsigned long lm_epoch_enter(struct lm_target *lm);
+unsigned long lm_epoch_enter(struct lm_target *lm, u64 first, u64 last);
 void lm_epoch_exit(struct lm_target *lm, unsigned long epoch);
 void lm_touch_group(struct lm_target *lm, u64 region);
 int lm_flush_legs(struct lm_target *lm);
