@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dirtylog-format.h"
 
@@ -79,7 +80,9 @@ static uint64_t fresh_points, clean_min = NONE, clean_max, flush_points, fua_poi
 static uint64_t random_points, mark_points, fsync_marks;
 static const char *inject;
 static uint64_t injected, detected;
-static char last_mark[LW_MARK_MAX] = "(none)";
+/* Source blocks with a violation, traced through the whole log at the end. */
+static uint64_t trace_blk[8], ntrace;
+static char last_mark[LW_MARK_MAX] = "(none)", last_phase[LW_MARK_MAX] = "(none)";
 
 static uint64_t rd64(const uint8_t *p)
 {
@@ -99,7 +102,8 @@ static void violation(uint64_t idx, const char *fmt, ...)
 	violations++;
 	if (reported++ >= 20)
 		return;
-	printf("VIOLATION at entry %" PRIu64 " (last mark %s): ", idx, last_mark);
+	printf("VIOLATION at entry %" PRIu64 " (last mark %s, phase %s): ", idx, last_mark,
+	       last_phase);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -380,6 +384,8 @@ static void check(uint64_t idx)
 			touched_block[b--] = 1;
 			continue;
 		}
+		if (ntrace < 8)
+			trace_blk[ntrace++] = b;
 		if (stamp_check(p, b, &seq))
 			violation(idx, "source block %" PRIu64 " holds no valid write (acknowledged write %"
 				  PRIu64 " before a completed flush)", b, req[b]);
@@ -565,6 +571,8 @@ int main(int argc, char **argv)
 
 		if (e->flags & LW_MARK) {
 			snprintf(last_mark, sizeof(last_mark), "%s", e->mark);
+			if (!strncmp(e->mark, "phase-", 6))
+				snprintf(last_phase, sizeof(last_phase), "%s", e->mark);
 			if (!parse_mark_num(e->mark, "fsync-", &k))
 				fsync_reached(k);
 		}
@@ -604,6 +612,34 @@ int main(int argc, char **argv)
 	}
 	if (r < 0)
 		return 2;
+
+	/* Every write of a traced block, in log order, with its stamp. */
+	lw_setpos(&A.log, 0, A.log.sectorsize);
+	while (ntrace && lw_next(&A.log, e) > 0) {
+		uint64_t off, len, seq = 0;
+		uint8_t blk[STAMP_BLOCK];
+		char fl[64];
+
+		lw_range(&A.log, e, &off, &len);
+		for (k = 0; k < ntrace; k++) {
+			uint64_t at = src.off + trace_blk[k] * STAMP_BLOCK;
+
+			if (!len || at < off || at + STAMP_BLOCK > off + len)
+				continue;
+			if (e->flags & LW_DISCARD) {
+				printf("# trace: entry %" PRIu64 " discards source block %" PRIu64 "\n",
+				       e->idx, trace_blk[k]);
+				continue;
+			}
+			if (pread(A.log.fd, blk, STAMP_BLOCK, (off_t)(e->data_off + at - off)) != STAMP_BLOCK)
+				continue;
+			printf("# trace: entry %" PRIu64 " (%s) writes source block %" PRIu64 ": %s %" PRIu64 "\n",
+			       e->idx, lw_flags_str(e->flags, fl, sizeof(fl)), trace_blk[k],
+			       stamp_check(blk, trace_blk[k], &seq) ? "invalid stamp" : "write", seq);
+		}
+		if ((e->flags & LW_MARK) && strncmp(e->mark, "fsync-", 6))
+			printf("# trace: entry %" PRIu64 " mark %s\n", e->idx, e->mark);
+	}
 
 	printf("entries %" PRIu64 " checked-from %" PRIu64 " points %" PRIu64 " (flush %" PRIu64
 	       " fua %" PRIu64 " mark %" PRIu64 " random %" PRIu64 ") fsync-marks %" PRIu64

@@ -14,7 +14,8 @@
  *   --cursor FILE       remember where entry END+1 starts, so that the next
  *                       call with --start END+1 does not walk the log from 0
  *   --discard zero|skip replay discards as zeroes (default) or leave stale data
- *   --summary           print: entries N sectorsize S
+ *   --summary           print: entries N sectorsize S bytes B (B: end of
+ *                       the last entry, what a copy of the log needs)
  *
  * Incremental replay: "--replay DEV --start 0 --end 99" then
  * "--replay DEV --start 100 --end 250" gives DEV the same content as
@@ -160,8 +161,10 @@ int main(int argc, char **argv)
 	if (lw_open(&log, logpath))
 		return die(log.err);
 	if (summary) {
-		printf("entries %" PRIu64 " sectorsize %u\n", log.nr_entries,
-		       log.sectorsize);
+		if (lw_seek(&log, log.nr_entries))
+			return die(log.err);
+		printf("entries %" PRIu64 " sectorsize %u bytes %" PRIu64 "\n",
+		       log.nr_entries, log.sectorsize, log.next_off);
 		return 0;
 	}
 	if (!have_end && !end_mark) {
