@@ -106,7 +106,6 @@ static void *worker(void *arg)
 			break;
 		}
 		ops_done++;
-		seq = next_seq++;
 		pthread_mutex_unlock(&jlock);
 
 		st = rnd(&s) % nstripes;
@@ -117,6 +116,14 @@ static void *worker(void *arg)
 			len = lim - first;
 		first += st * stripe;
 		pthread_mutex_lock(&stripe_lock[st]);
+		/*
+		 * The sequence number is taken under the stripe lock: for every
+		 * block, a later write has a higher number (the checker relies on
+		 * it: "holds write >= the one acknowledged before the flush").
+		 */
+		pthread_mutex_lock(&jlock);
+		seq = next_seq++;
+		pthread_mutex_unlock(&jlock);
 		for (i = 0; i < len; i++)
 			stamp_make(buf + i * STAMP_BLOCK, first + i, seq);
 		n = pwrite(fd, buf, len * STAMP_BLOCK, (off_t)(first * STAMP_BLOCK));
