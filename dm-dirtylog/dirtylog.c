@@ -367,6 +367,25 @@ u64 dirtylog_next(struct dirtylog *log, u64 from)
 }
 EXPORT_SYMBOL_GPL(dirtylog_next);
 
+/*
+ * Lock-free like dirtylog_next(): concurrent marks and clears of other
+ * regions may or may not be counted.  Bits past nr_regions are zero.
+ */
+u64 dirtylog_count_from(struct dirtylog *log, u64 from)
+{
+	unsigned long i, end = BITS_TO_LONGS(log->nr_regions);
+	u64 n;
+
+	if (from >= log->nr_regions)
+		return 0;
+	i = from / BITS_PER_LONG;
+	n = hweight_long(READ_ONCE(log->bits[i]) & BITMAP_FIRST_WORD_MASK(from));
+	for (i++; i < end; i++)
+		n += hweight_long(READ_ONCE(log->bits[i]));
+	return n;
+}
+EXPORT_SYMBOL_GPL(dirtylog_count_from);
+
 enum lm_state dirtylog_state(struct dirtylog *log)
 {
 	return READ_ONCE(log->state);

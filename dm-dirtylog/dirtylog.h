@@ -66,6 +66,8 @@ void dirtylog_close(struct dirtylog *log);
 bool dirtylog_test(struct dirtylog *log, u64 region);
 u64 dirtylog_count(struct dirtylog *log);	/* regions with bit set */
 u64 dirtylog_next(struct dirtylog *log, u64 from); /* next set bit or nr */
+/* Set bits in [from, nr): a word-wise count, for status lines. */
+u64 dirtylog_count_from(struct dirtylog *log, u64 from);
 enum lm_state dirtylog_state(struct dirtylog *log);
 const u8 *dirtylog_uuid(struct dirtylog *log);
 bool dirtylog_failed(struct dirtylog *log);	/* metadata I/O failed */

@@ -252,7 +252,7 @@ void lm_copy_work(struct work_struct *ws)
 u64 lm_count_in_sync(struct lm_target *lm)
 {
 	unsigned long f = READ_ONCE(lm->flags);
-	u64 nr = lm->nr_regions, behind = 0, r;
+	u64 nr = lm->nr_regions, behind;
 
 	if (f & BIT(LM_F_SWITCHED))
 		return nr;
@@ -260,9 +260,7 @@ u64 lm_count_in_sync(struct lm_target *lm)
 		return nr - min(dirtylog_count(lm->log), nr);
 
 	/* set bits at or above the cursor are not copied yet */
-	for (r = dirtylog_next(lm->log, READ_ONCE(lm->copy_next)); r < nr;
-	     r = dirtylog_next(lm->log, r + 1))
-		behind++;
-	behind += READ_ONCE(lm->active_slots);
+	behind = dirtylog_count_from(lm->log, READ_ONCE(lm->copy_next)) +
+		 READ_ONCE(lm->active_slots);
 	return nr - min(behind, nr);
 }
