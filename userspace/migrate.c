@@ -256,7 +256,7 @@ undo_load:
 	if (info.suspended && lmdm_resume(name))
 		lm_err("%s: could not resume the original table: %s; run 'dmsetup resume %s'",
 		       name, lmdm_last_error(), name);
-	lmdm_info(name, &info);
+	lmdm_table_free(&nt);
 	if (lmdm_get_table(name, false, &nt) == 0) {
 		bool still_old = nt.n && strcmp(nt.t[0].type, LM_TARGET);
 

@@ -38,7 +38,7 @@ expect_msg() {
 
 table_type() { dmsetup table "$1" 2>/dev/null | awk '{print $3}'; }
 
-lm_plan 53
+lm_plan 56
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 lm_slice e-src 16 && lm_slice e-dst 16 && lm_slice e-small 8 && lm_slice e-meta 1 &&
 	lm_slice e-dst2 16 || { lm_fail "scratch devices"; lm_exit; }
@@ -88,6 +88,9 @@ expect_rc "metadata repair refuses live metadata" 4 "$H" metadata repair $M
 expect_rc "create on metadata in use" 4 "$H" create e-vm2 --meta $M --source $S --dest /dev/mapper/e-dst2
 expect_rc "resume" 0 "$H" resume e-vm
 expect_rc "wait until synced" 0 "$H" wait e-vm --timeout 300
+expect_rc "status --watch ends once synced" 0 timeout 60 "$H" status e-vm --watch
+expect_rc "status (not a terminal)" 0 "$H" status e-vm
+expect_msg "key=value lines" "^state=synced$"
 expect_rc "status --json" 0 "$H" status e-vm --json
 expect_msg "json says synced" '"state":"synced".*"mirroring":true'
 
