@@ -18,7 +18,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2
 
-.PHONY: all modules helper deps check demo bench install clean checkpatch \
+.PHONY: all modules helper tools deps check demo bench install clean checkpatch \
 	ksft
 
 all: modules helper
@@ -29,6 +29,10 @@ modules:
 
 helper:
 	$(MAKE) -C userspace
+
+# Test tools that run inside the guest (power-cut replay and checking).
+tools:
+	$(MAKE) -C tools/replay-log
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -66,7 +70,7 @@ checkpatch: $(CHECKPATCH)
 	perl $(CHECKPATCH) --no-tree --terse -f $(filter-out %.mod.c,$(wildcard dm-livemirror/*.[ch] dm-dirtylog/*.[ch]))
 
 check: deps
-	$(MAKE) all ksft
+	$(MAKE) all tools ksft
 	tools/vm/run-tests $(if $(T),$(foreach t,$(T),-t '$(t)'))
 
 demo: deps
@@ -87,5 +91,5 @@ install: all
 clean:
 	-$(MAKE) -C $(KDIR) M=$(PWD) clean
 	-$(MAKE) -C userspace clean
-	-$(MAKE) -C tools/testing/selftests/livemirror clean
+	-$(MAKE) -C tools/replay-log clean
 	rm -rf build
