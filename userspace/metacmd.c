@@ -382,6 +382,15 @@ int cmd_meta_repair(struct lm_args *a)
 		}
 		if (sb.state == LM_STATE_CANCELLED)
 			sb.state = LM_STATE_COPYING;
+		/*
+		 * Keep the slot's identity but never its layout: a slot can be
+		 * intact and still name a bitmap position that is damage.
+		 */
+		sb.nr_regions = nr_regions_for(sb.source_sectors, sb.region_sectors);
+		sb.bitmap_start = LM_BITMAP_START;
+		sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
+		sb.nr_bitmaps = 1;
+		sb.active_bitmap = 0;
 	} else if (meta_fresh(&m) && !given) {
 		printf("%s: never used (all zero); nothing to repair\n", path);
 		goto out;
