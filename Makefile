@@ -50,6 +50,7 @@ deps:
 KSFT_DIR := $(PWD)/build/ksft
 KSFT_FILES := lib.mk kselftest kselftest.h kselftest_harness.h run_kselftest.sh
 ksft: $(KSFT_DIR)/lib.mk
+	mkdir -p $(KSFT_DIR)/livemirror
 	$(MAKE) -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
 	  OUTPUT=$(KSFT_DIR)/livemirror INSTALL_PATH=$(KSFT_DIR)/livemirror install
 	$(MAKE) -s --no-print-directory -C tools/testing/selftests/livemirror KSFT_DIR=$(KSFT_DIR) \
