@@ -64,10 +64,12 @@ for f in load suspend resume; do
 done
 
 # The writer holds the device open for the whole migration.
-fio "${FIO_JOB[@]}" --rate=512k --output="$OUT.fio" >/dev/null 2>&1 &
+t0=$(date +%s)
+fio "${FIO_JOB[@]}" --rate=256k --output="$OUT.fio" >/dev/null 2>&1 &
 fiopid=$!
 for ((i = 0; i < 150; i++)); do [ "$(open_count)" -ge 1 ] && break; sleep 0.2; done
 lm_ok "device is held open by the writer" test "$(open_count)" -ge 1
+lm_diag "start $(( $(date +%s) - t0 ))s after the writer"
 expect_rc "start under the open device" 0 "$H" start s-lv --meta /dev/mapper/s-meta --dest /dev/mapper/s-dst --region-size 64K
 lm_eq "live table is livemirror" livemirror "$(table_type s-lv)"
 lm_ok "source leg is the hidden device" bash -c "dmsetup table s-lv | grep -q ' $(devno s-lv-lmsrc) '"
@@ -76,6 +78,7 @@ lm_ok "hidden device uuid is LMSRC-<uuid>" bash -c "dmsetup info -c --noheadings
 lm_ok "label derived from the dm uuid" bash -c "dmsetup table s-lv | grep -q ' label LVM-0123456789abcdef'"
 expect_rc "start again is a no-op" 0 "$H" start s-lv --meta /dev/mapper/s-meta --dest /dev/mapper/s-dst
 expect_rc "wait until synced while the writer runs" 0 "$H" wait s-lv --timeout 600
+lm_diag "writer started $(( $(date +%s) - t0 ))s before the switch"
 lm_ok "writer still running at switch time" kill -0 $fiopid
 expect_rc "switch under the writer" 0 "$H" switch s-lv
 lm_eq "table is linear over the destination" "0 81920 linear $(devno s-dst) 0" "$(dmsetup table s-lv)"
