@@ -61,7 +61,7 @@ const struct lm_cmd lm_commands[] = {
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",
-	  "Check metadata: exit 0 clean, 6 damaged (every problem listed), 4 in use." },
+	  "Check metadata: exit 0 clean, 1 damaged (every problem listed), 4 in use." },
 	{ "metadata repair", 1, 1, COMMON | O(OPT_REGION) | O(OPT_SRC_SECTORS) |
 	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE), 0,
 	  "M [--region-size SIZE --source-sectors N --dest-sectors N [--label L]]\n"

@@ -344,7 +344,11 @@ int cmd_meta_check(struct lm_args *a)
 		printf("%s: clean (state %s, generation %" PRIu64 ")\n", a->pos[0],
 		       lm_state_name(m.sb[m.best].state), m.sb[m.best].generation);
 	meta_close(&m);
-	return n ? LM_EXIT_METADATA : 0;
+	/*
+	 * Like thin_check and the other *_check tools: 1 means damaged.  Boot
+	 * and activation scripts test for exactly that, so it never changes.
+	 */
+	return n ? LM_EXIT_ERROR : 0;
 }
 
 /* --- repair ----------------------------------------------------------- */

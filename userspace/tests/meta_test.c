@@ -257,7 +257,7 @@ int main(void)
 	}
 	ok(check_file() == 1 && strstr(problems, "bitmap block 1") && strstr(problems, "uuid"),
 	   "bitmap uuid: %s", problems);
-	is_int(run_cmd("metadata check PATH", out, sizeof(out)), LM_EXIT_METADATA,
+	is_int(run_cmd("metadata check PATH", out, sizeof(out)), LM_EXIT_ERROR,
 	       "check exits 6 when damaged");
 	ok(strstr(out, "damaged: 1 problem"), "check output: %s", out);
 	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "dump json");

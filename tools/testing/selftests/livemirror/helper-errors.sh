@@ -106,7 +106,7 @@ expect_msg "says other legs" "belongs to other legs"
 
 # Corrupt metadata.
 dd if=/dev/urandom of=$M bs=4096 count=2 oflag=direct status=none
-expect_rc "check finds corrupt metadata" 6 "$H" metadata check $M
+expect_rc "check finds corrupt metadata" 1 "$H" metadata check $M
 expect_msg "check names slots A and B" "slot A.*" 
 expect_rc "create on corrupt metadata refused" 6 "$H" create e-vm --meta $M --source $S --dest $D --region-size 64K --label e1
 expect_rc "recover on corrupt metadata" 6 "$H" recover --meta $M
