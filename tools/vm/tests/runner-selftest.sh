@@ -10,6 +10,7 @@ ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n $2"; else fail=$((fail + 
 
 echo "TAP version 13"
 echo "1..5"
+mkdir -p "$top/build/vm/runs"
 d=$(mktemp -d "$top/build/vm/runs/selftest.XXXXXX")
 "$run" --timeout 180 --out "$d/a" --disk 16M -- bash -c '
 	[ "$(blockdev --getsz /dev/vda)" = 32768 ] || exit 10
