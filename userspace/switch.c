@@ -32,6 +32,23 @@ struct member {
 	bool was_switched;	/* already switched before we started */
 };
 
+/*
+ * LVM rebuilds an LV's table from its own metadata, which still names the
+ * old PV: a refresh or reactivation would silently put the LV back on the
+ * stale source.  The helper cannot stop LVM, so it says so, loudly.
+ */
+static void warn_if_lvm(const char *name)
+{
+	struct lm_dminfo i;
+
+	if (lmdm_info(name, &i) || strncmp(i.uuid, "LVM-", 4))
+		return;
+	lm_warn("%s is an LVM logical volume whose LVM metadata still names the old physical "
+		"volume: do not run 'lvchange --refresh', deactivate/activate, resize or pvmove it, "
+		"or the LV goes back to the old data. Move the VM to the destination LV and remove "
+		"this one (see Documentation/livemirror-lvm.rst).", name);
+}
+
 static int refuse_code(const struct lm_status *s)
 {
 	if (!strcmp(s->state, "failed") || s->health[2] == 'D')
@@ -270,6 +287,7 @@ int cmd_switch(struct lm_args *a)
 			snprintf(dpath, sizeof(dpath), "%s", m[i].l.tbl.dest);
 		printf("%s: switched to the destination %s (%s)%s\n", m[i].l.name, dpath,
 		       m[i].l.tbl.dest, m[i].was_switched ? ", was already switched" : "");
+		warn_if_lvm(m[i].l.name);
 	}
 	r = late_errors ? LM_EXIT_ERROR : 0;
 	goto out;

@@ -8,7 +8,7 @@
 # the writer runs, and the data is then checked on the destination LV alone.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 11
+lm_plan 12
 LM=$LM_HELPER
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 lm_lvm_setup
@@ -62,7 +62,11 @@ lm_ok "livemirror start under the mounted LV ($src_dm)" \
 	$LM start "$src_dm" --meta /dev/vg_new/vmdisk_meta --dest /dev/vg_new/vmdisk --throttle 32
 lm_ok "the LV's own dm device now runs livemirror" bash -c "dmsetup table $src_dm | grep -q livemirror"
 lm_ok "the migration reaches synced while the writers run" $LM wait "$src_dm" --timeout 300
-lm_ok "switch while the writers run" $LM switch "$src_dm"
+sw_out=$($LM switch "$src_dm" 2>&1)
+lm_eq "switch while the writers run" 0 $?
+lm_diag "$sw_out"
+lm_ok "switch warns that LVM's metadata still names the old PV" \
+	bash -c "grep -q 'LVM logical volume' <<<\"\$1\"" _ "$sw_out"
 sleep 3
 touch /tmp/stop
 wait $files_writer; frc=$?
