@@ -84,6 +84,6 @@ dmsetup remove "$src_dm"
 mount /dev/vg_new/vmdisk /tmp/vm || { lm_fail "mount destination LV"; lm_exit; }
 lm_ok "every file's checksum matches on the destination LV" bash -c "cd /tmp/vm && md5sum -c --quiet /tmp/files.md5"
 lm_ok "fio --verify_only passes on the destination LV" fio --name=lv --filename=/tmp/vm/fio.dat --size=8M \
-	--rw=randwrite --bs=4k --ioengine=psync --direct=1 --verify=crc32c --verify_only=1 --verify_state_save=0 --aux-path=/tmp --output=/tmp/fio-v.log
+	--rw=randwrite --bs=4k --ioengine=psync --direct=1 --eta=never --verify=crc32c --verify_only=1 --verify_state_save=0 --aux-path=/tmp --output=/tmp/fio-v.log
 umount /tmp/vm
 lm_exit
