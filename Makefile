@@ -31,8 +31,9 @@ helper:
 	$(MAKE) -C userspace
 
 # Test tools that run inside the guest (power-cut replay and checking).
-tools:
+tools: modules
 	$(MAKE) -C tools/replay-log
+	$(MAKE) -C tools/testing/selftests/livemirror/dirtylog-test
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -93,4 +94,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(PWD) clean
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tools/replay-log clean
+	-$(MAKE) -C tools/testing/selftests/livemirror/dirtylog-test clean
 	rm -rf build
