@@ -57,7 +57,14 @@ FIO=(--name=w --filename=/dev/mapper/rmig --size=12M --rw=randwrite --bs=4k --io
 	--direct=1 --verify=crc32c --fsync=16 --eta=never --verify_state_save=0 --aux-path=/tmp)
 ( while [ ! -e /tmp/rstop ]; do fio "${FIO[@]}" --do_verify=1 --output=/tmp/rfio.log >/dev/null 2>&1 || exit 1; done ) &
 writer=$!
-sleep 3
+# Cut mid-copy, but only once some copied regions are clean on disk, so that
+# "resync only what is dirty" has something to leave out.
+for _ in $(seq 1 300); do
+	d=$(lm_field rmig dirty)
+	[ -n "$d" ] && [ "$d" -le $(( $(lm_field rmig nr_regions) * 3 / 4 )) ] && break
+	sleep 0.2
+done
+lm_diag "cutting the link at: $(lm_info rmig)"
 lm_remote_cut
 for _ in $(seq 1 100); do [ "$(lm_field rmig state)" = degraded ] && break; sleep 0.2; done
 lm_eq "destination goes to D and the device to degraded after the link cut" "degraded ADA" \
