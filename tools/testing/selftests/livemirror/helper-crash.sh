@@ -12,10 +12,6 @@ OUT=$(mktemp)
 MB=8
 SECT=$((MB * 2048))
 
-nothing_suspended() {
-	! dmsetup info -c --noheadings -o name,suspended --separator ' ' 2>/dev/null |
-		grep -q ' Suspended$'
-}
 devno() { dmsetup info -c --noheadings -o major,minor --separator : "$1"; }
 
 # A synced mirror with known data written through it.

@@ -11,26 +11,6 @@ lm_require_guest
 H=$LM_HELPER
 OUT=$(mktemp)
 
-nothing_suspended() {
-	! dmsetup info -c --noheadings -o name,suspended --separator ' ' 2>/dev/null |
-		grep -q ' Suspended$'
-}
-
-# expect_rc DESC WANT CMD...: exit code WANT and nothing left suspended.
-expect_rc() {
-	local desc=$1 want=$2 got
-	shift 2
-	"$@" >"$OUT" 2>&1
-	got=$?
-	if [ "$got" = "$want" ] && nothing_suspended; then
-		lm_pass "$desc (exit $want)"
-	else
-		lm_fail "$desc (exit $got, expected $want)"
-		sed 's/^/#   /' "$OUT"
-		dmsetup info -c 2>&1 | sed 's/^/#   /'
-	fi
-}
-
 # expect_msg DESC REGEX: the last command's output matches.
 expect_msg() {
 	if grep -Eq "$2" "$OUT"; then lm_pass "$1"; else lm_fail "$1"; sed 's/^/#   /' "$OUT"; fi

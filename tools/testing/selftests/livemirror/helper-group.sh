@@ -14,10 +14,6 @@ MB=4
 SECT=$((MB * 2048))
 N=3
 
-nothing_suspended() {
-	! dmsetup info -c --noheadings -o name,suspended --separator ' ' 2>/dev/null |
-		grep -q ' Suspended$'
-}
 devno() { dmsetup info -c --noheadings -o major,minor --separator : "$1"; }
 metas() { local i; for ((i = 0; i < N; i++)); do echo --meta /dev/mapper/g-meta$i; done; }
 members() { local i; for ((i = 0; i < N; i++)); do echo g-vm$i; done; }

@@ -12,24 +12,6 @@ H=$LM_HELPER
 OUT=$(mktemp)
 UUID=LVM-0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210
 
-nothing_suspended() {
-	! dmsetup info -c --noheadings -o name,suspended --separator ' ' 2>/dev/null |
-		grep -q ' Suspended$'
-}
-
-expect_rc() {
-	local desc=$1 want=$2 got
-	shift 2
-	"$@" >"$OUT" 2>&1
-	got=$?
-	if [ "$got" = "$want" ] && nothing_suspended; then
-		lm_pass "$desc (exit $want)"
-	else
-		lm_fail "$desc (exit $got, expected $want)"
-		sed 's/^/#   /' "$OUT"
-	fi
-}
-
 devno() { dmsetup info -c --noheadings -o major,minor --separator : "$1"; }
 table_type() { dmsetup table "$1" 2>/dev/null | awk '{print $3}'; }
 exists() { dmsetup info "$1" >/dev/null 2>&1; }

@@ -185,3 +185,30 @@ activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
 global { use_lvmpolld = 0 }
 CONF
 }
+
+# ---- helper exit codes -----------------------------------------------------
+# True when no dm device is left suspended (the helper's promise on every
+# error path).
+nothing_suspended() {
+	! dmsetup info -c --noheadings -o name,suspended --separator ' ' 2>/dev/null |
+		grep -q ' Suspended$'
+}
+
+# expect_rc DESC WANT CMD...: exit code WANT and nothing left suspended.
+# The command's output is kept in $OUT (when the test set it) for checks of
+# the message that follow.
+expect_rc() {
+	local desc=$1 want=$2 got out=${OUT:-}
+	shift 2
+	[ -n "$out" ] || out=$(mktemp)
+	"$@" >"$out" 2>&1
+	got=$?
+	if [ "$got" = "$want" ] && nothing_suspended; then
+		lm_pass "$desc (exit $want)"
+	else
+		lm_fail "$desc (exit $got, expected $want)"
+		sed 's/^/#   /' "$out"
+		dmsetup info -c 2>&1 | sed 's/^/#   /'
+	fi
+	[ -n "${OUT:-}" ] || rm -f "$out"
+}
