@@ -4,11 +4,21 @@
 #
 # The kernel version is taken from the installed headers, never from uname -r:
 # the machines that build this run a kernel without modules.  KVER= overrides.
+# KERNEL= picks the kernel the modules and the guest suite use: default
+# (Debian's generic kernel), rt (Debian's PREEMPT_RT kernel) or debug (built
+# from linux-source with KASAN, lockdep and friends; see 'make debug-kernel').
+# Modules for rt and debug are built in a copy under build/kmod/, so the
+# tree's own modules always match the default kernel.
 
-KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | while read v; do \
-	  [ -e /lib/modules/$$v/build/Makefile ] && echo $$v; done | sort -V | tail -n 1)
-KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(shell pwd)
+KERNEL ?= default
+KVER ?= $(shell $(PWD)/tools/kernel/kernel-info $(KERNEL) kver)
+KDIR ?= $(shell $(PWD)/tools/kernel/kernel-info $(KERNEL) kdir)
+ifeq ($(KERNEL),default)
+MODDIR := $(PWD)
+else
+MODDIR := $(PWD)/build/kmod/$(KERNEL)
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -19,13 +29,26 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft
+	ksft debug-kernel
 
 all: modules helper
 
 modules:
 	@test -n "$(KVER)" || { echo "no kernel headers installed: run 'make deps'" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(PWD) W=1 modules
+ifneq ($(KERNEL),default)
+	mkdir -p $(MODDIR)
+	rsync -a --include='*/' --include='*.[ch]' --include=Kbuild --include=Makefile \
+	  --exclude='*' --prune-empty-dirs Kbuild dm-dirtylog dm-livemirror $(MODDIR)/
+	mkdir -p $(MODDIR)/tools/testing/selftests/livemirror
+	rsync -a --exclude='*.o' --exclude='*.ko' --exclude='.*' --exclude='*.mod*' \
+	  --exclude=Module.symvers --exclude=modules.order \
+	  tools/testing/selftests/livemirror/dirtylog-test $(MODDIR)/tools/testing/selftests/livemirror/
+endif
+	$(MAKE) -C $(KDIR) M=$(MODDIR) W=1 modules
+
+# The debug kernel is built once per machine and cached (see its script).
+debug-kernel:
+	tools/kernel/build-debug-kernel
 
 helper:
 	$(MAKE) -C userspace
@@ -33,10 +56,15 @@ helper:
 # Test tools that run inside the guest (power-cut replay and checking).
 tools: modules
 	$(MAKE) -C tools/replay-log
-	$(MAKE) -C tools/testing/selftests/livemirror/dirtylog-test
+	$(MAKE) -C $(MODDIR)/tools/testing/selftests/livemirror/dirtylog-test KDIR=$(KDIR)
+
+# The rt and debug kernels need more: the RT image and headers, or what a
+# kernel build needs.
+DEB_PACKAGES_rt := linux-image-rt-amd64 linux-headers-rt-amd64
+DEB_PACKAGES_debug := bc flex bison libelf-dev libssl-dev
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(DEB_PACKAGES_$(KERNEL)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -73,7 +101,7 @@ checkpatch: $(CHECKPATCH)
 
 check: deps
 	$(MAKE) all tools ksft
-	tools/vm/run-tests $(if $(T),$(foreach t,$(T),-t '$(t)'))
+	LM_KERNEL=$(KERNEL) LM_MODDIR=$(MODDIR) tools/vm/run-tests $(if $(T),$(foreach t,$(T),-t '$(t)'))
 
 demo: deps
 	$(MAKE) all

@@ -7,7 +7,7 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 echo "TAP version 13"
 echo "1..3"
-kver=$(ls -1 /lib/modules | while read -r v; do [ -e "/lib/modules/$v/build/Makefile" ] && echo "$v"; done | sort -V | tail -n 1)
+kver=$("$top/tools/kernel/kernel-info" default kver 2>/dev/null)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 if ! command -v dkms >/dev/null || [ -z "$kver" ]; then
 	echo "ok 1 dkms build # SKIP dkms or kernel headers missing"; echo "ok 2 # SKIP"; echo "ok 3 # SKIP"; exit 0

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
 
-tmod=$LM_TOP/tools/testing/selftests/livemirror/dirtylog-test/dirtylog_test.ko
+tmod=$LM_MODDIR/tools/testing/selftests/livemirror/dirtylog-test/dirtylog_test.ko
 if [ ! -f "$tmod" ]; then
 	echo "1..0 # SKIP dirtylog-test module not built"
 	exit 4
@@ -18,7 +18,7 @@ lm_plan 3
 modprobe libcrc32c
 modprobe dm-mod
 modprobe dm-flakey
-grep -q '^dm_dirtylog ' /proc/modules || insmod "$LM_TOP/dm-dirtylog/dm-dirtylog.ko"
+grep -q '^dm_dirtylog ' /proc/modules || insmod "$LM_MODDIR/dm-dirtylog/dm-dirtylog.ko"
 
 # run_phase DEV PHASE: load the test module once; its TAP lines become
 # diagnostics, its load status the verdict.

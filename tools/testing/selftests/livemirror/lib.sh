@@ -11,6 +11,10 @@ if [ -z "${LM_TOP:-}" ]; then
 	while [ "$LM_TOP" != / ] && [ ! -f "$LM_TOP/Kbuild" ]; do LM_TOP=$(dirname "$LM_TOP"); done
 fi
 export LM_TOP
+# Where the built modules are: the tree itself, or a copy built for another
+# kernel (make check KERNEL=rt|debug).
+LM_MODDIR=${LM_MODDIR:-$LM_TOP}
+export LM_MODDIR
 export DM_DISABLE_UDEV=1
 LM_HELPER=${LM_HELPER:-$LM_TOP/userspace/livemirror}
 
@@ -76,7 +80,7 @@ lm_insmod() {
 	name=$(basename "$ko" .ko | tr - _)
 	grep -q "^$name " /proc/modules && return 0
 	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
-		case "$dep" in dm_dirtylog|dm-dirtylog) lm_insmod "$LM_TOP/dm-dirtylog/dm-dirtylog.ko" ;;
+		case "$dep" in dm_dirtylog|dm-dirtylog) lm_insmod "$LM_MODDIR/dm-dirtylog/dm-dirtylog.ko" ;;
 		*) modprobe "$dep" ;; esac || return 1
 	done
 	insmod "$ko"
@@ -84,8 +88,8 @@ lm_insmod() {
 
 lm_load_modules() {
 	modprobe dm-mod || return 1
-	lm_insmod "$LM_TOP/dm-dirtylog/dm-dirtylog.ko" &&
-		lm_insmod "$LM_TOP/dm-livemirror/dm-livemirror.ko"
+	lm_insmod "$LM_MODDIR/dm-dirtylog/dm-dirtylog.ko" &&
+		lm_insmod "$LM_MODDIR/dm-livemirror/dm-livemirror.ko"
 }
 
 # ---- scratch devices -------------------------------------------------------
