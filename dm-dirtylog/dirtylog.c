@@ -83,9 +83,10 @@ int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 
 /*
  * Metadata I/O failed: from now on nothing is written, so no clear can ever
- * reach the disk, and every waiter, present or future, gets -EIO.  The
- * on-disk bitmap stays a superset of the regions that may differ because
- * every write the target issued had its mark made durable first.
+ * reach the disk, and every waiter gets -EIO, as does every later mark of a
+ * bit that is not durable yet.  The on-disk bitmap stays a superset of the
+ * regions that may differ only because the target keeps the legs identical
+ * (or fails the write) wherever such a mark failed.
  */
 static void lm_fail(struct dirtylog *log, int err)
 {
@@ -211,6 +212,20 @@ static int lm_wait_for(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w)
 	return -EINPROGRESS;
 }
 
+/*
+ * The answer to a mark whose bits are set in core up to commit @seq.  A
+ * failed log can still vouch for a bit whose block has no change newer than
+ * the last good commit: that bit is on disk, so the caller may let the legs
+ * differ there.  Anything else it can no longer record.
+ */
+static int lm_mark_result(struct dirtylog *log, u64 seq,
+			  struct dirtylog_waiter *w)
+{
+	if (log->failed)
+		return seq <= log->durable_seq ? 0 : -EIO;
+	return lm_wait_for(log, seq, w);
+}
+
 int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 {
 	unsigned long r = region, b = r / LM_BITS_PER_BLOCK;
@@ -222,12 +237,10 @@ int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 		return -EINVAL;
 
 	spin_lock_irqsave(&log->lock, flags);
-	if (log->failed) {
-		spin_unlock_irqrestore(&log->lock, flags);
-		return -EIO;
-	}
 	if (test_bit(r, log->bits)) {
 		seq = log->block_seq[b];
+	} else if (log->failed) {
+		seq = U64_MAX;		/* a new bit cannot be recorded */
 	} else {
 		__set_bit(r, log->bits);
 		log->nr_dirty++;
@@ -235,7 +248,7 @@ int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 		log->block_seq[b] = seq;
 		__set_bit(b, log->changed);
 	}
-	ret = lm_wait_for(log, seq, w);
+	ret = lm_mark_result(log, seq, w);
 	spin_unlock_irqrestore(&log->lock, flags);
 
 	if (ret == -EINPROGRESS)
@@ -289,7 +302,7 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 	}
 
 	spin_lock_irqsave(&log->lock, flags);
-	ret = log->failed ? -EIO : lm_wait_for(log, seq, w);
+	ret = lm_mark_result(log, seq, w);
 	spin_unlock_irqrestore(&log->lock, flags);
 
 	if (ret == -EINPROGRESS)

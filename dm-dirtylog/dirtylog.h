@@ -76,7 +76,8 @@ bool dirtylog_failed(struct dirtylog *log);	/* metadata I/O failed */
  * Set the bit for @region.  Returns 0 when it is already durable (issue the
  * write now), or -EINPROGRESS when @w was queued and w->fn will be called
  * once a commit made it durable (or failed).  Any context, never sleeps.
- * Returns -EIO at once when the log has failed.
+ * Once the log has failed: 0 when the bit is already durable, else -EIO
+ * at once (the log cannot record that the legs may differ there).
  */
 int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w);
 

@@ -256,7 +256,9 @@ u64 lm_count_in_sync(struct lm_target *lm)
 
 	if (f & BIT(LM_F_SWITCHED))
 		return nr;
-	if (f & (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_CANCELLED)))
+	/* a failed leg may differ anywhere the log has a bit set */
+	if (f & (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_CANCELLED) |
+		 BIT(LM_F_SRC_DEAD) | BIT(LM_F_DST_DEAD)))
 		return nr - min(dirtylog_count(lm->log), nr);
 
 	/* set bits at or above the cursor are not copied yet */

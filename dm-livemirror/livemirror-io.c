@@ -19,6 +19,14 @@
  *
  * A destination error never fails a guest bio: the target degrades and the
  * guest completion waits until the region mark is durable.
+ *
+ * Once the metadata has failed, the log can no longer record that the legs
+ * differ.  A write to a region whose bit is durably set goes to the source
+ * only, as before.  Any other write (its region may be clean on disk) goes
+ * to both legs, so that the region stays identical, or fails with EIO when
+ * the destination cannot take it: acknowledging it on the source alone
+ * would make a region differ that the log still says is clean, and the
+ * write would be lost by a later switch.
  */
 #include <linux/bio.h>
 #include "livemirror.h"
@@ -64,12 +72,20 @@ static void lm_io_finish(struct lm_io *io)
 	bio_endio(bio);
 }
 
+/* The legs differ in a region the log could not mark: fail the write. */
+static void lm_unrecorded(struct lm_io *io)
+{
+	lm_meta_error(io->lm);
+	if (!io->status)
+		io->status = BLK_STS_IOERR;
+}
+
 static void lm_fail_mark_done(struct dirtylog_waiter *w, int err)
 {
 	struct lm_io *io = container_of(w, struct lm_io, waiter);
 
 	if (err)
-		lm_meta_error(io->lm);
+		lm_unrecorded(io);
 	lm_io_finish(io);
 }
 
@@ -92,7 +108,7 @@ static void lm_io_done(struct lm_io *io)
 		if (r == -EINPROGRESS)
 			return;
 		if (r)
-			lm_meta_error(lm);
+			lm_unrecorded(io);
 	}
 	lm_io_finish(io);
 }
@@ -128,15 +144,25 @@ static void lm_issue(struct lm_io *io, int mark_err)
 {
 	struct lm_target *lm = io->lm;
 
-	if (mark_err) {
-		lm_meta_error(lm);
-		io->to_dest = false;
-	}
-	if (io->to_dest && !lm_dest_ok(lm))
-		io->to_dest = false;
-
 	io->status = BLK_STS_OK;
 	io->dst_failed = false;
+	if (mark_err) {
+		/* the region may be clean on disk: keep the legs identical */
+		lm_meta_error(lm);
+		io->to_dest = lm_dest_alive(lm);
+		if (io->kind == LM_IO_RANGE &&
+		    bio_op(lm_io_bio(io)) == REQ_OP_DISCARD) {
+			/* what a discard leaves is undefined on any device */
+			io->to_dest = false;
+		} else if (!io->to_dest) {
+			io->status = BLK_STS_IOERR;
+			lm_io_finish(io);
+			return;
+		}
+	} else if (io->to_dest && !lm_dest_ok(lm)) {
+		io->to_dest = false;
+	}
+
 	atomic_set(&io->pending, io->to_dest ? 2 : 1);
 	/* the source clone goes first; a rescuer bioset keeps this safe */
 	lm_submit_clone(lm, io, lm->src->bdev);
@@ -219,7 +245,8 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 		bio_set_dev(bio, lm->src->bdev);
 		return DM_MAPIO_REMAPPED;
 	}
-	if (!lm_dest_ok(lm))
+	/* after a metadata failure writes may still be mirrored: flush both */
+	if (!lm_dest_ok(lm) && !(f & BIT(LM_F_FAILED) && lm_dest_alive(lm)))
 		goto done;
 	io->to_dest = true;
 	bio_set_dev(bio, lm->dst->bdev);
@@ -251,7 +278,7 @@ int lm_map(struct dm_target *ti, struct bio *bio)
 	}
 	bio_set_dev(bio, lm->src->bdev);
 	if (bio_data_dir(bio) == READ || !bio_sectors(bio) ||
-	    (f & (BIT(LM_F_CANCELLED) | BIT(LM_F_FAILED))))
+	    (f & BIT(LM_F_CANCELLED)))
 		return DM_MAPIO_REMAPPED;
 
 	io->region = lm_region_of(lm, sector);
@@ -275,9 +302,13 @@ int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	switch (io->kind) {
 	case LM_IO_FLUSH:
 		if (io->to_dest && !switched) {
-			/* a destination flush error never fails the guest */
+			/*
+			 * A destination flush error fails the guest only when
+			 * the log cannot record it either (metadata failed).
+			 */
 			lm_dest_error(lm);
-			*error = BLK_STS_OK;
+			if (!test_bit(LM_F_FAILED, &lm->flags))
+				*error = BLK_STS_OK;
 		} else if (!switched) {
 			lm_src_error(lm);
 		}

@@ -218,6 +218,16 @@ static inline u64 lm_region_of(struct lm_target *lm, sector_t sector)
 	return sector >> lm->region_shift;
 }
 
+/*
+ * The destination can still take writes, whatever the log's state: it has
+ * not failed and the migration is neither switched nor cancelled.
+ */
+static inline bool lm_dest_alive(struct lm_target *lm)
+{
+	return !(READ_ONCE(lm->flags) & (BIT(LM_F_DEGRADED) | BIT(LM_F_DST_DEAD) |
+			      BIT(LM_F_SWITCHED) | BIT(LM_F_CANCELLED)));
+}
+
 static inline bool lm_dest_ok(struct lm_target *lm)
 {
 	return !(READ_ONCE(lm->flags) & (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) |

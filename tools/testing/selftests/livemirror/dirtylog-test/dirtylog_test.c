@@ -26,7 +26,7 @@ module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "scratch block device");
 static char *phase = "fresh";
 module_param(phase, charp, 0444);
-MODULE_PARM_DESC(phase, "fresh | fail | verify");
+MODULE_PARM_DESC(phase, "fresh | fail | verify | leak");
 
 #define T_REGIONS	100000ULL	/* 4 bitmap blocks, the last partial */
 #define T_REGION_SECT	8
@@ -583,6 +583,7 @@ static void t_fresh(void *buf)
 static void t_fail(void)
 {
 	struct dirtylog *log;
+	u64 t_set, t_clr;
 	int r, e;
 	char *err;
 
@@ -596,6 +597,21 @@ static void t_fail(void)
 	CHECK(dirtylog_failed(log), "log failed");
 	r = t_mark(log, 1, 1, &e);
 	CHECK(r == -EIO, "later marks fail at once (%d)", r);
+	/*
+	 * Blocks the failed commit did not touch are still what the disk
+	 * holds: a set bit there is durable, a clear one cannot be recorded.
+	 */
+	t_set = dirtylog_next(log, LM_BITS_PER_BLOCK);
+	for (t_clr = LM_BITS_PER_BLOCK; t_clr < T_REGIONS; t_clr++)
+		if (!dirtylog_test(log, t_clr))
+			break;
+	CHECK(t_set < T_REGIONS && t_clr < T_REGIONS,
+	      "a set and a clear bit outside the failed block (%llu, %llu)",
+	      t_set, t_clr);
+	r = t_mark(log, t_set, t_set, &e);
+	CHECK(r == 0, "a durably set bit still marks at once (%d)", r);
+	r = t_mark(log, t_clr, t_clr, &e);
+	CHECK(r == -EIO, "a clear bit cannot be marked (%d)", r);
 	dirtylog_clear(log, 2);
 	CHECK(dirtylog_commit(log) == -EIO, "commit fails");
 	CHECK(dirtylog_set_state(log, LM_STATE_SWITCHED, NULL) == -EIO,
@@ -618,11 +634,22 @@ static void t_verify(void)
 	dirtylog_close(log);
 }
 
+static void *t_leak;
+
 static int __init dirtylog_test_init(void)
 {
 	fmode_t mode = FMODE_READ | FMODE_WRITE | FMODE_EXCL;
 	void *buf;
 
+	/*
+	 * The guest runner's own test: memory lost on purpose, which the
+	 * kmemleak scan of a debug-kernel run must report and fail.
+	 */
+	if (phase && !strcmp(phase, "leak")) {
+		WRITE_ONCE(t_leak, kmalloc(LM_BLOCK_SIZE, GFP_KERNEL));
+		WRITE_ONCE(t_leak, NULL);
+		return 0;
+	}
 	if (!dev)
 		return -EINVAL;
 	buf = kmalloc(LM_BLOCK_SIZE, GFP_KERNEL);
