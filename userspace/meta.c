@@ -157,10 +157,11 @@ int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len)
 			 sb->dest_sectors, sb->source_sectors);
 		return -1;
 	}
-	if (sb->bitmap_start < LM_BITMAP_START ||
+	/* the kernel accepts no other layout: neither may the checker */
+	if (sb->bitmap_start != LM_BITMAP_START ||
 	    sb->bitmap_blocks != lm_bitmap_blocks(sb->nr_regions)) {
 		snprintf(why, len, "bitmap_start %" PRIu64 " / bitmap_blocks %" PRIu64
-			 " inconsistent (expected >= %d / %llu)", sb->bitmap_start,
+			 " inconsistent (expected %d / %llu)", sb->bitmap_start,
 			 sb->bitmap_blocks, LM_BITMAP_START,
 			 (unsigned long long)lm_bitmap_blocks(sb->nr_regions));
 		return -1;
