@@ -176,6 +176,33 @@ static void lm_mark_done(struct dirtylog_waiter *w, int err)
 }
 
 /*
+ * Mark @io's region, and when the write needs a commit anyway and looks
+ * like part of a sequential stream (the previous region's bit is set), the
+ * next LM_MARK_AHEAD - 1 regions with it, in the same commit: a stream
+ * crossing cold regions then waits for one commit per LM_MARK_AHEAD
+ * regions instead of one per region.  Only in-sync regions of the write's
+ * group are marked ahead: the group is stamped by the write, so they are
+ * not cleared before the stream reaches them, and regions at or above the
+ * copy cursor keep meaning "not copied yet".  A region marked ahead and
+ * never written is in sync and is cleared with its group.  Every write
+ * still marks its own region, so this is only a hint.
+ */
+static int lm_mark_write(struct lm_target *lm, struct lm_io *io)
+{
+	u64 r = io->region, limit = READ_ONCE(lm->copy_next), last;
+
+	if (!io->to_dest || !r || r + 1 >= limit ||
+	    dirtylog_test(lm->log, r) || !dirtylog_test(lm->log, r - 1))
+		return dirtylog_mark(lm->log, r, &io->waiter);
+
+	last = min3(r + LM_MARK_AHEAD - 1, r | (BIT_ULL(LM_GROUP_SHIFT) - 1),
+		    limit - 1);
+	if (last == r)
+		return dirtylog_mark(lm->log, r, &io->waiter);
+	return dirtylog_mark_range(lm->log, r, last, &io->waiter);
+}
+
+/*
  * Route a single-region write.  Called from map() and from the worker for
  * writes that were deferred on a copy slot.  Never sleeps except for the
  * bioset allocation.
@@ -199,7 +226,7 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	io->epoch = lm_epoch_enter(lm, io->region, io->region);
 	io->to_dest = lm_dest_ok(lm) && lm_region_in_sync(lm, io->region);
 	io->waiter.fn = lm_mark_done;
-	r = dirtylog_mark(lm->log, io->region, &io->waiter);
+	r = lm_mark_write(lm, io);
 	spin_unlock_irqrestore(&b->lock, flags);
 
 	if (r != -EINPROGRESS)

@@ -33,6 +33,7 @@
 #define LM_MIN_REGION		8		/* sectors */
 #define LM_GROUP_SHIFT		6		/* 64 regions per epoch group */
 #define LM_NR_EPOCHS		8		/* in-flight counters (ring) */
+#define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
 #define LM_MAX_FEATURE_ARGS	9

@@ -8,7 +8,8 @@
 # Phases:
 #   iops  - fio workloads on every contender, on ram disks (set "ram") and on
 #           ram disks behind dm-delay (set "delay"); contenders interleaved,
-#           order reversed every other round; metadata I/O counted.
+#           order reversed every other round; metadata I/O counted in
+#           steady state (after an unrecorded warm-up of the same workload).
 #   copy  - time to copy a device: dd, livemirror, dm-mirror resync, dm-clone
 #           hydration; idle, under fio writes, and with the destination
 #           behind dm-delay; progress sampled for the plots.
@@ -28,15 +29,15 @@ phases=${BENCH_PHASES:-big copy iops}
 REGION=1024			# 512 KiB, livemirror's and dm-mirror's default
 
 if [ "$quick" = 1 ]; then
-	LEG_MB=32 ROUNDS=3 RUNTIME=1 RAMP=0 HOT_MB=4
+	LEG_MB=32 ROUNDS=3 RUNTIME=1 WARMUP=1 HOT_MB=4
 	WL_RAM="rw1 seq"
-	WL_DELAY="rwfs"
+	WL_DELAY="rwfs rwfsh rw16h"
 	COPY_MB=32 COPY_ROUNDS=3 COPY_TIMEOUT=40 LOAD_QD=1
 	BIG_GB=4096 BIG_ROUNDS=3
 else
-	LEG_MB=128 ROUNDS=3 RUNTIME=3 RAMP=0.5 HOT_MB=4
+	LEG_MB=128 ROUNDS=3 RUNTIME=3 WARMUP=1 HOT_MB=4
 	WL_RAM="rw1 rw1h rw16 seq rr"
-	WL_DELAY="rw1 rw16 rwfs rwfsh"
+	WL_DELAY="rw1 rw16 rw16h rwfs rwfsh"
 	COPY_MB=256 COPY_ROUNDS=3 COPY_TIMEOUT=150 LOAD_QD=1
 	BIG_GB=65536 BIG_ROUNDS=3
 fi
@@ -103,7 +104,7 @@ clk0=$(clock_check)
 	echo "leg_mb	$LEG_MB"
 	echo "rounds	$ROUNDS"
 	echo "runtime_s	$RUNTIME"
-	echo "ramp_s	$RAMP"
+	echo "warmup_s	$WARMUP"
 	echo "copy_mb	$COPY_MB"
 	echo "big_gb	$BIG_GB"
 	echo "delay_ms	$DELAY_MS"
@@ -226,10 +227,12 @@ wl_opts() {
 	rw16) echo "--rw=randwrite --bs=4k --iodepth=16" ;;
 	rwfs) echo "--rw=randwrite --bs=4k --iodepth=1 --fsync=1" ;;
 	rwfsh) echo "--rw=randwrite --bs=4k --iodepth=1 --fsync=1 --size=${HOT_MB}m" ;;
+	rw16h) echo "--rw=randwrite --bs=4k --iodepth=16 --size=${HOT_MB}m" ;;
 	seq) echo "--rw=write --bs=1M --iodepth=1" ;;
 	rr) echo "--rw=randread --bs=4k --iodepth=1" ;;
 	esac
 }
+wl_bs_kb() { if [ "$1" = seq ]; then echo 1024; else echo 4; fi; }
 
 # nb_create NAME SIZE_MB MEMORY_BACKED CACHE_MB: null_blk device /dev/NAME
 # (configfs devices are named after their directory).
@@ -255,37 +258,59 @@ nb_remove_all() {
 
 # iops_round SET WORKLOAD ROUND CONTENDER...: one fio process runs the
 # contenders one after the other (stonewall), so fio's start-up (seconds
-# under TCG) is paid once; every contender's data and metadata device sees
-# I/O only during its own job, so the I/O counters are read around the lot.
+# under TCG) is paid once.  Each contender first gets an unrecorded warm-up
+# job of the same workload ($WARMUP s): the rounds are interleaved, so a
+# device has been idle for tens of seconds when its turn comes, its regions
+# have been lazily cleared, and without a warm-up every run would measure
+# the first touch of its working set (one mark per region) rather than the
+# steady state.  The measured job reads the I/O counters of its data and
+# metadata devices itself, right before and right after its own I/O
+# (exec_prerun/exec_postrun; fio saves their output as
+# <job>.{prerun,postrun}.txt in its working directory, /tmp), so the counted
+# window is exactly the measured job.  Data writes are counted by fio (the
+# dm device's own counter also counts every empty flush as a write).
+# stat_delta LINE0 LINE1: "<write I/Os> <flush I/Os>" between two lines of a
+# /sys/block/*/stat file, or "NA NA".
+stat_delta() {
+	local x y
+	read -r -a x <<<"$1"
+	read -r -a y <<<"$2"
+	[ -n "${x[15]:-}" ] && [ -n "${y[15]:-}" ] || { echo "NA NA"; return; }
+	echo "$((y[4] - x[4])) $((y[15] - x[15]))"
+}
 iops_round() {
-	local set=$1 wl=$2 r=$3 c n pos=0 f=$out/fio.tmp args=()
+	local set=$1 wl=$2 r=$3 c n pos=0 f=$out/fio.tmp args=() st
 	shift 3
-	declare -A d0 m0
 	for c in "$@"; do
 		n=$(cname "$set" "$c")
-		d0[$c]=$(devstat "$n")
-		[ -n "${MSLOT[$c]:-}" ] && m0[$c]=$(devstat "$(metaname "$set" "$c")")
-		args+=(--name="$c" --filename=/dev/mapper/"$n" --stonewall)
+		st="cat /sys/block/${SYSNAME[$n]}/stat"
+		[ -n "${MSLOT[$c]:-}" ] && st="$st /sys/block/${SYSNAME[$(metaname "$set" "$c")]}/stat"
+		rm -f "/tmp/$c.prerun.txt" "/tmp/$c.postrun.txt"
+		args+=(--name="$c.warm" --filename=/dev/mapper/"$n" --stonewall --runtime="$WARMUP"
+		       --name="$c" --filename=/dev/mapper/"$n" --stonewall --runtime="$RUNTIME"
+		       --exec_prerun="$st" --exec_postrun="$st")
 	done
 	: >"$f"
 	# shellcheck disable=SC2046
-	bounded $(($# * (${RUNTIME%.*} + 8) + 90)) "fio $wl on $set: $*" \
-		fio --minimal --eta=never --thread --output="$f" --direct=1 --ioengine=libaio --time_based \
-		--runtime="$RUNTIME" --ramp_time="$RAMP" --norandommap --randrepeat=0 \
-		$(wl_opts "$wl") "${args[@]}" 2>/dev/null
+	bounded $(($# * (${RUNTIME%.*} + ${WARMUP%.*} + 10) + 90)) "fio $wl on $set: $*" \
+		env -C /tmp fio --minimal --eta=never --thread --output="$f" --direct=1 --ioengine=libaio \
+		--time_based --norandommap --randrepeat=0 \
+		$(wl_opts "$wl") "${args[@]}" >/dev/null 2>&1
 	for c in "$@"; do
-		local a b ma=(NA NA) mb=(NA NA) res mw=NA mf=NA
-		read -r -a a <<<"${d0[$c]}"
-		read -r -a b <<<"$(devstat "$(cname "$set" "$c")")"
+		local a=() b=() res d=(NA NA) mw=NA mf=NA fw
+		# lines: data device stat, then metadata device stat
+		mapfile -t a 2>/dev/null <"/tmp/$c.prerun.txt"
+		mapfile -t b 2>/dev/null <"/tmp/$c.postrun.txt"
+		read -r -a d <<<"$(stat_delta "${a[0]:-}" "${b[0]:-}")"
 		if [ -n "${MSLOT[$c]:-}" ]; then
-			read -r -a ma <<<"${m0[$c]}"
-			read -r -a mb <<<"$(devstat "$(metaname "$set" "$c")")"
-			mw=$((mb[0] - ma[0])) mf=$((mb[1] - ma[1]))
+			read -r mw mf <<<"$(stat_delta "${a[1]:-}" "${b[1]:-}")"
 		fi
 		res=$(awk -F';' -v j="$c" '$3 == j && NF > 90 { v = $8 " " $49 " " $40 " " $81 " " $48 }
 			END { print (v == "" ? "NA NA NA NA NA" : v) }' "$f")
+		fw=$(awk -F';' -v j="$c" -v bs="$(wl_bs_kb "$wl")" '$3 == j && NF > 90 { v = int($47 / bs) }
+			END { print (v == "" ? "NA" : v) }' "$f")
 		# shellcheck disable=SC2086
-		emit iops "$set" "$wl" "$r" "$pos" "$c" $res "$((b[0] - a[0]))" "$((b[1] - a[1]))" "$mw" "$mf"
+		emit iops "$set" "$wl" "$r" "$pos" "$c" $res "${d[0]}" "${d[1]}" "$mw" "$mf" "$fw"
 		pos=$((pos + 1))
 	done
 }
