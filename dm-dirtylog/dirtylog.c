@@ -456,6 +456,14 @@ int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
 	if (r)
 		goto out;
 	r = lm_sb_write(log, state, group);
+	/*
+	 * A final state goes into both slots, so that a later torn, corrupt
+	 * or rolled-back newest slot cannot bring back the state before it:
+	 * a switched migration must never read the old source again.  A
+	 * crash between the two writes leaves the newest slot final.
+	 */
+	if (!r && (state == LM_STATE_SWITCHED || state == LM_STATE_CANCELLED))
+		r = lm_sb_write(log, state, group);
 	if (r) {
 		lm_fail(log, r);
 		r = -EIO;
