@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft debug-kernel
+	ksft debug-kernel soak
 
 all: modules helper
 
@@ -106,6 +106,11 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tools/vm/run-in-guest --timeout 900 -- tools/demo/live-migration.sh
+
+# The 30-minute soak (LM_SOAK_MINUTES, LM_SEED): not part of make check.
+soak: deps
+	$(MAKE) all
+	tools/soak/run
 
 bench: deps
 	$(MAKE) all
