@@ -262,6 +262,28 @@ EXPORT_SYMBOL_GPL(dirtylog_mark);
  * whole device does not keep interrupts off for long.  Waiting for the
  * highest sequence seen is enough because commits complete in order.
  */
+static int lm_mark_range_failed(struct dirtylog *log, u64 first, u64 last)
+{
+	unsigned long r = first, end, b, off, flags;
+	int ret = 0;
+
+	/* read only: a failed log's blocks must keep vouching for their bits */
+	spin_lock_irqsave(&log->lock, flags);
+	while (r <= last && !ret) {
+		b = r / LM_BITS_PER_BLOCK;
+		off = r - b * LM_BITS_PER_BLOCK;
+		end = min_t(unsigned long, lm_block_nbits(log, b),
+			    last - b * LM_BITS_PER_BLOCK + 1);
+		if (find_next_zero_bit(lm_block_bits(log, b), end, off) < end)
+			ret = -EIO;
+		else
+			ret = lm_mark_result(log, log->block_seq[b], NULL);
+		r = b * LM_BITS_PER_BLOCK + end;
+	}
+	spin_unlock_irqrestore(&log->lock, flags);
+	return ret;
+}
+
 int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 			struct dirtylog_waiter *w)
 {
@@ -273,6 +295,8 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 
 	if (WARN_ON_ONCE(first > last || last >= log->nr_regions))
 		return -EINVAL;
+	if (READ_ONCE(log->failed))
+		return lm_mark_range_failed(log, first, last);
 
 	while (r <= last) {
 		b = r / LM_BITS_PER_BLOCK;
@@ -456,20 +480,23 @@ int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
 	if (r)
 		goto out;
 	r = lm_sb_write(log, state, group);
-	/*
-	 * A final state goes into both slots, so that a later torn, corrupt
-	 * or rolled-back newest slot cannot bring back the state before it:
-	 * a switched migration must never read the old source again.  A
-	 * crash between the two writes leaves the newest slot final.
-	 */
-	if (!r && (state == LM_STATE_SWITCHED || state == LM_STATE_CANCELLED))
-		r = lm_sb_write(log, state, group);
 	if (r) {
 		lm_fail(log, r);
 		r = -EIO;
 		goto out;
 	}
 	WRITE_ONCE(log->state, state);
+	/*
+	 * A final state goes into both slots, so that a later torn, corrupt
+	 * or rolled-back newest slot cannot bring back the state before it:
+	 * a switched migration must never read the old source again.  The
+	 * state is durable already: a failure here fails the log, not the
+	 * state change.
+	 */
+	if (state == LM_STATE_SWITCHED || state == LM_STATE_CANCELLED) {
+		if (lm_sb_write(log, state, group))
+			lm_fail(log, -EIO);
+	}
 out:
 	mutex_unlock(&log->commit_lock);
 	lm_notify(log);

@@ -471,6 +471,7 @@ struct target_type lm_target_type = {
 	.presuspend = lm_presuspend,
 	.presuspend_undo = lm_presuspend_undo,
 	.postsuspend = lm_postsuspend,
+	.preresume = lm_preresume,
 	.resume = lm_resume,
 	.status = lm_status,
 	.message = lm_message,

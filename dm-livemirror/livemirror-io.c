@@ -96,7 +96,11 @@ static void lm_io_done(struct lm_io *io)
 
 	if (io->status)
 		lm_src_error(lm);
-	if (io->dst_failed) {
+	if (io->dst_failed && io->unmarked) {
+		/* no mark could be made for any of its regions */
+		lm_dest_error(lm);
+		lm_unrecorded(io);
+	} else if (io->dst_failed) {
 		lm_dest_error(lm);
 		/*
 		 * The region was marked before the write was issued and the
@@ -113,19 +117,32 @@ static void lm_io_done(struct lm_io *io)
 	lm_io_finish(io);
 }
 
-static void lm_clone_endio(struct bio *clone)
+static void lm_clone_put(struct bio *clone, struct lm_io *io)
 {
-	struct lm_io *io = clone->bi_private;
-
-	if (clone->bi_bdev == io->lm->dst->bdev) {
-		if (clone->bi_status)
-			io->dst_failed = true;
-	} else {
-		io->status = clone->bi_status;
-	}
 	bio_put(clone);
 	if (atomic_dec_and_test(&io->pending))
 		lm_io_done(io);
+}
+
+/*
+ * One completion per leg: a stacked driver below may have changed the
+ * clone's bi_bdev (md linear does), so it cannot tell the legs apart.
+ */
+static void lm_src_endio(struct bio *clone)
+{
+	struct lm_io *io = clone->bi_private;
+
+	io->status = clone->bi_status;
+	lm_clone_put(clone, io);
+}
+
+static void lm_dst_endio(struct bio *clone)
+{
+	struct lm_io *io = clone->bi_private;
+
+	if (clone->bi_status)
+		io->dst_failed = true;
+	lm_clone_put(clone, io);
 }
 
 static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
@@ -134,9 +151,32 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 	struct bio *clone;
 
 	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
-	clone->bi_end_io = lm_clone_endio;
+	clone->bi_end_io = bdev == lm->src->bdev ? lm_src_endio : lm_dst_endio;
 	clone->bi_private = io;
 	submit_bio_noacct(clone);
+}
+
+/*
+ * The write's mark failed (metadata failed): its region may be clean on
+ * disk, so the legs must stay identical.  False when it must fail instead.
+ */
+static bool lm_route_unmarked(struct lm_io *io)
+{
+	struct lm_target *lm = io->lm;
+
+	lm_meta_error(lm);
+	if (io->kind == LM_IO_RANGE &&
+	    bio_op(lm_io_bio(io)) == REQ_OP_DISCARD) {
+		/* what a discard leaves is undefined on any device */
+		io->to_dest = false;
+		return true;
+	}
+	if (!lm_dest_alive(lm))
+		return false;
+	io->to_dest = true;
+	io->unmarked = true;
+	set_bit(LM_F_UNMARKED, &lm->flags);
+	return true;
 }
 
 /* The marks of the bio are durable (or failed): issue it. */
@@ -146,15 +186,9 @@ static void lm_issue(struct lm_io *io, int mark_err)
 
 	io->status = BLK_STS_OK;
 	io->dst_failed = false;
+	io->unmarked = false;
 	if (mark_err) {
-		/* the region may be clean on disk: keep the legs identical */
-		lm_meta_error(lm);
-		io->to_dest = lm_dest_alive(lm);
-		if (io->kind == LM_IO_RANGE &&
-		    bio_op(lm_io_bio(io)) == REQ_OP_DISCARD) {
-			/* what a discard leaves is undefined on any device */
-			io->to_dest = false;
-		} else if (!io->to_dest) {
+		if (!lm_route_unmarked(io)) {
 			io->status = BLK_STS_IOERR;
 			lm_io_finish(io);
 			return;
@@ -272,9 +306,19 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 		bio_set_dev(bio, lm->src->bdev);
 		return DM_MAPIO_REMAPPED;
 	}
-	/* after a metadata failure writes may still be mirrored: flush both */
-	if (!lm_dest_ok(lm) && !(f & BIT(LM_F_FAILED) && lm_dest_alive(lm)))
-		goto done;
+	if (!lm_dest_ok(lm)) {
+		/*
+		 * Writes mirrored without a mark (metadata failed) are only
+		 * safe once the destination has them too: flush it, or fail
+		 * the flush if it is gone.
+		 */
+		if (!(f & BIT(LM_F_UNMARKED)) || (f & BIT(LM_F_CANCELLED)))
+			goto done;
+		if (!lm_dest_alive(lm)) {
+			bio->bi_status = BLK_STS_IOERR;
+			goto done;
+		}
+	}
 	io->to_dest = true;
 	bio_set_dev(bio, lm->dst->bdev);
 	return DM_MAPIO_REMAPPED;
@@ -331,10 +375,10 @@ int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 		if (io->to_dest && !switched) {
 			/*
 			 * A destination flush error fails the guest only when
-			 * the log cannot record it either (metadata failed).
+			 * writes were mirrored that the log could not mark.
 			 */
 			lm_dest_error(lm);
-			if (!test_bit(LM_F_FAILED, &lm->flags))
+			if (!test_bit(LM_F_UNMARKED, &lm->flags))
 				*error = BLK_STS_OK;
 		} else if (!switched) {
 			lm_src_error(lm);

@@ -290,6 +290,8 @@ void lm_presuspend_undo(struct dm_target *ti)
 	struct lm_target *lm = ti->private;
 
 	clear_bit(LM_F_SUSPENDED, &lm->flags);
+	/* the tick stopped itself when it saw the suspend */
+	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
 	lm_copy_kick(lm);
 }
 
@@ -312,6 +314,42 @@ void lm_postsuspend(struct dm_target *ti)
 			lm_meta_error(lm);
 	}
 	mutex_unlock(&lm->msg_lock);
+}
+
+/*
+ * A table loaded while another was live on the same log read the log at
+ * construction; the old table may since have switched, cancelled, failed
+ * or dirtied regions it had called copied.  Take the log's word again
+ * before any I/O reaches this table.
+ */
+int lm_preresume(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	switch (dirtylog_state(lm->log)) {
+	case LM_STATE_CANCELLED:
+		if (!test_bit(LM_F_CANCELLED, &lm->flags)) {
+			DMERR("%s: migration was cancelled; repair metadata to restart",
+			      lm_name(lm));
+			return -EINVAL;
+		}
+		break;
+	case LM_STATE_SWITCHED:
+		set_bit(LM_F_SWITCHED, &lm->flags);
+		break;
+	case LM_STATE_PREPARED:
+		set_bit(LM_F_PREPARED, &lm->flags);
+		break;
+	default:
+		clear_bit(LM_F_PREPARED, &lm->flags);	/* rolled back */
+		break;
+	}
+	if (dirtylog_failed(lm->log))
+		lm_meta_error(lm);
+	/* set bits are copied again from the start: the cursor may be stale */
+	if (dirtylog_count(lm->log))
+		lm_restart_pass(lm, 0);
+	return 0;
 }
 
 void lm_resume(struct dm_target *ti)

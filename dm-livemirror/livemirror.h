@@ -53,6 +53,7 @@ enum {
 	LM_F_PAUSED,		/* copy pass paused by the user */
 	LM_F_PASS_DONE,		/* the copy pass reached the end */
 	LM_F_SUSPENDED,		/* presuspend..resume: no new copies */
+	LM_F_UNMARKED,		/* failed log: writes mirrored unmarked */
 	LM_F_SRC_DEAD,		/* health letters */
 	LM_F_DST_DEAD,
 };
@@ -92,6 +93,7 @@ struct lm_io {
 	unsigned int epoch;		/* full epoch the write belongs to */
 	bool to_dest;			/* mirror to the destination */
 	bool dst_failed;
+	bool unmarked;			/* mirrored because its mark failed */
 	atomic_t pending;		/* clones in flight */
 	blk_status_t status;		/* source status */
 };
@@ -201,6 +203,7 @@ void lm_presuspend(struct dm_target *ti);
 void lm_presuspend_undo(struct dm_target *ti);
 void lm_postsuspend(struct dm_target *ti);
 void lm_resume(struct dm_target *ti);
+int lm_preresume(struct dm_target *ti);
 void lm_event(struct lm_target *lm);
 void lm_event_work(struct work_struct *ws);
 void lm_dest_error(struct lm_target *lm);
