@@ -571,14 +571,16 @@ meminfo() {
 
 # big_once CONTENDER ROUND: create on the null_blk pair, record time + memory
 big_once() {
-	local c=$1 r=$2 sz tbl m0 m1 t regions blocks mb
+	local c=$1 r=$2 sz tbl m0 m1 t regions blocks mb reg=$REGION
+	# lm64: the memory target is stated for 64 KiB regions
+	[ "$c" = lm64 ] && reg=128
 	sz=$(blockdev --getsz /dev/nullb0)
-	regions=$(((sz + REGION - 1) / REGION))
+	regions=$(((sz + reg - 1) / reg))
 	blocks=$((8 + (regions + 32511) / 32512))
 	case "$c" in
-	lm|lmre|lmpf)
+	lm|lmre|lmpf|lm64)
 		mb=$(((blocks * 4096 + 1048575) / 1048576))
-		if [ "$c" = lm ] || [ "$c" = lmpf ]; then
+		if [ "$c" != lmre ]; then
 			dd if=/dev/zero of=/dev/ram0 bs=1M count=$mb oflag=direct status=none
 		fi
 		;;
@@ -587,7 +589,7 @@ big_once() {
 	mkdev bmeta "0 $(blockdev --getsz /dev/ram0) linear /dev/ram0 0" || return 1
 	case "$c" in
 	lin) tbl="0 $sz linear /dev/nullb0 0" ;;
-	lm|lmre) tbl="0 $sz livemirror /dev/mapper/bmeta /dev/nullb0 /dev/nullb1 $REGION 1 start_paused" ;;
+	lm|lmre|lm64) tbl="0 $sz livemirror /dev/mapper/bmeta /dev/nullb0 /dev/nullb1 $reg 1 start_paused" ;;
 	mc) tbl="0 $sz mirror core 2 $REGION nosync 2 /dev/nullb0 0 /dev/nullb1 0" ;;
 	md) tbl="0 $sz mirror disk 3 /dev/mapper/bmeta $REGION nosync 2 /dev/nullb0 0 /dev/nullb1 0" ;;
 	cl) tbl="0 $sz clone /dev/mapper/bmeta /dev/nullb1 /dev/nullb0 $REGION 1 no_hydration" ;;
@@ -620,13 +622,13 @@ phase_big() {
 	modprobe null_blk nr_devices=0 || return 1
 	nb_create nullb0 $((BIG_GB * 1024)) 0 0 && nb_create nullb1 $((BIG_GB * 1024)) 0 0 || return 1
 	local regions meta_mb
-	regions=$((BIG_GB * 2048 * 1024 / REGION))
+	regions=$((BIG_GB * 2048 * 1024 / 128))	# the 64 KiB-region run needs the most
 	meta_mb=$(((8 + (regions + 32511) / 32512) * 4096 / 1048576 + 64))
 	modprobe brd rd_nr=1 rd_size=$((meta_mb * 1024)) max_part=0 || return 1
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=$meta_mb oflag=direct status=none
 	local items=(lin mc md)
 	[ $have_clone = 1 ] && items+=(cl)
-	[ $have_lm = 1 ] && items+=("lm lmre")
+	[ $have_lm = 1 ] && items+=("lm lmre" lm64)
 	local r i order c
 	for ((r = 0; r < BIG_ROUNDS; r++)); do
 		order=("${items[@]}")
