@@ -396,19 +396,10 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	lm->log = lm->shared->log;
 
-	switch (dirtylog_state(lm->log)) {
-	case LM_STATE_CANCELLED:
-		ti->error = "migration was cancelled; repair metadata to restart";
+	if (lm_adopt_log_state(lm)) {
+		ti->error = LM_CANCELLED_MSG;
 		r = -EINVAL;
 		goto bad;
-	case LM_STATE_SWITCHED:
-		set_bit(LM_F_SWITCHED, &lm->flags);
-		break;
-	case LM_STATE_PREPARED:
-		set_bit(LM_F_PREPARED, &lm->flags);
-		break;
-	default:
-		break;
 	}
 	if (dirtylog_failed(lm->log)) {
 		set_bit(LM_F_FAILED, &lm->flags);

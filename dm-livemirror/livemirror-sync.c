@@ -317,22 +317,15 @@ void lm_postsuspend(struct dm_target *ti)
 }
 
 /*
- * A table loaded while another was live on the same log read the log at
- * construction; the old table may since have switched, cancelled, failed
- * or dirtied regions it had called copied.  Take the log's word again
- * before any I/O reaches this table.
+ * The log's state as this table's flags.  -EINVAL for a cancelled
+ * migration this table did not cancel itself: it must not run.
  */
-int lm_preresume(struct dm_target *ti)
+int lm_adopt_log_state(struct lm_target *lm)
 {
-	struct lm_target *lm = ti->private;
-
 	switch (dirtylog_state(lm->log)) {
 	case LM_STATE_CANCELLED:
-		if (!test_bit(LM_F_CANCELLED, &lm->flags)) {
-			DMERR("%s: migration was cancelled; repair metadata to restart",
-			      lm_name(lm));
+		if (!test_bit(LM_F_CANCELLED, &lm->flags))
 			return -EINVAL;
-		}
 		break;
 	case LM_STATE_SWITCHED:
 		set_bit(LM_F_SWITCHED, &lm->flags);
@@ -343,6 +336,23 @@ int lm_preresume(struct dm_target *ti)
 	default:
 		clear_bit(LM_F_PREPARED, &lm->flags);	/* rolled back */
 		break;
+	}
+	return 0;
+}
+
+/*
+ * A table loaded while another was live on the same log read the log at
+ * construction; the old table may since have switched, cancelled, failed
+ * or dirtied regions it had called copied.  Take the log's word again
+ * before any I/O reaches this table.
+ */
+int lm_preresume(struct dm_target *ti)
+{
+	struct lm_target *lm = ti->private;
+
+	if (lm_adopt_log_state(lm)) {
+		DMERR("%s: %s", lm_name(lm), LM_CANCELLED_MSG);
+		return -EINVAL;
 	}
 	if (dirtylog_failed(lm->log))
 		lm_meta_error(lm);

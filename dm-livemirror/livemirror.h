@@ -204,6 +204,9 @@ void lm_presuspend_undo(struct dm_target *ti);
 void lm_postsuspend(struct dm_target *ti);
 void lm_resume(struct dm_target *ti);
 int lm_preresume(struct dm_target *ti);
+int lm_adopt_log_state(struct lm_target *lm);
+
+#define LM_CANCELLED_MSG "migration was cancelled; repair metadata to restart"
 void lm_event(struct lm_target *lm);
 void lm_event_work(struct work_struct *ws);
 void lm_dest_error(struct lm_target *lm);
