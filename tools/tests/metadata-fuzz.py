@@ -36,24 +36,9 @@ OFF = {"magic": 8, "version": 16, "state": 20, "generation": 24, "region_sectors
        "bitmap_blocks": 152}
 
 
-def crc32c_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-TABLE = crc32c_table()
-
-
-def block_csum(block):
-    c = 0xFFFFFFFF
-    for b in block[4:]:
-        c = TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
+# The checksum rule lives once, in the in-kernel loader's image tool.
+sys.path.insert(0, os.path.join(TOP, "tools", "testing", "selftests", "livemirror"))
+from metadata_corrupt import csum as block_csum  # noqa: E402
 
 
 def reseal(img, blk):
