@@ -38,7 +38,7 @@ else
 	LEG_MB=128 ROUNDS=3 RUNTIME=3 WARMUP=1 HOT_MB=4
 	WL_RAM="rw1 rw1h rw16 seq rr"
 	WL_DELAY="rw1 rw16 rw16h rwfs rwfsh"
-	COPY_MB=256 COPY_ROUNDS=3 COPY_TIMEOUT=150 LOAD_QD=1
+	COPY_MB=512 COPY_ROUNDS=3 COPY_TIMEOUT=300 LOAD_QD=1
 	BIG_GB=65536 BIG_ROUNDS=3
 fi
 DELAY_MS=1 DEST_DELAY_MS=5
@@ -469,8 +469,11 @@ copy_once() {
 	start_ts=$(now)
 	case "$meth" in
 	dd)
-		dd if=/dev/ram0 of="$dst" bs=1M count="$COPY_MB" iflag=direct oflag=direct status=none
-		t=$(since "$start_ts")
+		# dd's own clock (its last line), from its first read to its last
+		# write: no process start-up on either side of it.
+		t=$(dd if=/dev/ram0 of="$dst" bs=1M count="$COPY_MB" iflag=direct oflag=direct 2>&1 |
+			awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) print $(i - 1) }')
+		[ -n "$t" ] || t=failed
 		;;
 	lm|mc|cl)
 		# The device starts as dm-linear on the source; fio (which needs
@@ -499,29 +502,30 @@ copy_once() {
 			done
 		fi
 		if [ "$t" != failed ]; then
-			local c0 c1 psf=$sf
-			read -r -a c0 <<<"$(devstat cdev)"
-			# Only round 0 samples progress (for the plot): a dmsetup
-			# status every 0.5 s takes a large share of the one vCPU
-			# that the copy itself needs.  The clock starts when the
-			# new table is live: the seconds dmsetup takes to load it
-			# under TCG are not copy throughput (they are reported in
-			# the log as load_s).
-			[ "$r" = 0 ] || psf=""
-			local t0
-			t0=$(now)
-			if dmsetup reload cdev --table "$tbl" && dmsetup resume cdev; then
-				start_ts=$(now)
-				log "copy $meth: table load took $(since "$t0") s (load_s)"
-				t=$(wait_done cdev "$kind" "$COPY_TIMEOUT" "$psf")
-				read -r -a c1 <<<"$(devstat cdev)"
+			local psf=$sf res
+			# Only round 0 samples progress (for the plot): each status
+			# takes a share of the one vCPU the copy itself needs.
+			# copy-timer loads the table and waits for the completion
+			# event in one process: its clock runs from the resume ioctl
+			# to the event, without the dmsetup execs (about 0.3 s each
+			# under TCG) that a shell loop would add.
+			[ "$r" = 0 ] || psf=-
+			# shellcheck disable=SC2086
+			read -r -a res <<<"$("$top/tools/bench/copy-timer.py" cdev "$kind" "$COPY_TIMEOUT" "$psf" $tbl)"
+			case "${res[0]:-failed}" in
+			[0-9]*)
+				t=${res[0]}
+				log "copy $meth: table load took ${res[1]} s (load_s)"
 				# guest writes per second while the copy ran
-				[ "$load" = 1 ] && fres=$(awk -v w=$((c1[0] - c0[0])) -v t="$t" \
+				[ "$load" = 1 ] && fres=$(awk -v w="${res[2]}" -v t="$t" \
 					'BEGIN { if (t + 0 > 0) printf "%.0f", w / t; else print "NA" }')
-			else
+				;;
+			timeout) t=timeout ;;
+			*)
 				t=failed
-				log "copy $meth: cannot load: $tbl"
-			fi
+				log "copy $meth: ${res[*]}: $tbl"
+				;;
+			esac
 		fi
 		if [ -n "$fpid" ]; then
 			kill -TERM $fpid 2>/dev/null
