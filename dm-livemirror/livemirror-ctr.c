@@ -106,7 +106,6 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 	const char *name, *val;
 	int r;
 
-	a->copy_depth = LM_DEFAULT_COPY_DEPTH;
 	a->policy = LM_DEST_STOP;
 	if (!as->argc)
 		return 0;
@@ -375,6 +374,10 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	lm->region_shift = ilog2(lm->region_sectors);
 	lm->nr_regions = (lm->src_sectors + lm->region_sectors - 1) >> lm->region_shift;
 	lm->throttle = lm->args.throttle;
+	if (!lm->args.has_copy_depth)
+		lm->args.copy_depth =
+			clamp_t(u64, LM_DEFAULT_COPY_SECTORS >> lm->region_shift,
+				LM_MIN_DEFAULT_DEPTH, LM_MAX_COPY_DEPTH);
 	lm->copy_depth = lm->args.copy_depth;
 	if (lm->args.start_paused)
 		set_bit(LM_F_PAUSED, &lm->flags);

@@ -28,7 +28,13 @@
 #define DM_MSG_PREFIX "livemirror"
 
 #define LM_MAX_COPY_DEPTH	64
-#define LM_DEFAULT_COPY_DEPTH	4
+/*
+ * Without copy_depth, as many regions are copied at once as make 16 MiB in
+ * flight (QEMU's mirror buffer by default), 4 to 64: enough to hide a few
+ * milliseconds of destination latency at full copy speed.
+ */
+#define LM_DEFAULT_COPY_SECTORS	(16U << 11)
+#define LM_MIN_DEFAULT_DEPTH	4
 #define LM_MAX_THROTTLE		(1U << 20)	/* MiB/s */
 #define LM_MIN_REGION		8		/* sectors */
 #define LM_GROUP_SHIFT		6		/* 64 regions per epoch group */

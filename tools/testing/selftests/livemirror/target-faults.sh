@@ -218,7 +218,7 @@ dest_fault() {
 			dmsetup suspend tf; sleep 0.3; dmsetup resume tf
 		done) & bg=$! ;;
 	reload)
-		(sleep 0.5; dmsetup reload tf --table "0 $N $TABLE 2 copy_depth 8" &&
+		(sleep 0.5; dmsetup reload tf --table "0 $N $TABLE 2 copy_depth 16" &&
 			dmsetup suspend tf && dmsetup resume tf) & bg=$! ;;
 	esac
 	sleep "$RD"

@@ -34,7 +34,7 @@ lm_ok "region 4096 sectors, 10 MiB - 8 sectors: identical" check_sync sy8k $((10
 lm_eq "nr_regions counts the partial last region" 5 "$(lm_field sy8k nr_regions)"
 lm_eq "in_sync equals nr_regions when synced" 5 "$(lm_field sy8k in_sync)"
 lm_eq "health AAA" AAA "$(lm_field sy8k health)"
-lm_eq "default copy_depth 4" 4 "$(lm_field sy8k depth)"
+lm_eq "default copy_depth: 16 MiB of 2 MiB regions" 8 "$(lm_field sy8k depth)"
 lm_eq "default throttle 0" 0 "$(lm_field sy8k throttle)"
 lm_eq "mirroring 1" 1 "$(lm_field sy8k mirroring)"
 lm_eq "no destination errors" 0 "$(lm_field sy8k dest_errors)"
