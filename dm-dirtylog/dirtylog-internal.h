@@ -92,6 +92,7 @@ static inline unsigned int lm_block_nbits(struct dirtylog *log,
 
 /* dirtylog-io.c */
 u32 lm_csum(const void *block);
+void lm_csum_init(void);
 int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 	  unsigned int n);
 

@@ -629,6 +629,7 @@ EXPORT_SYMBOL_GPL(dirtylog_close);
 
 static int __init dirtylog_init(void)
 {
+	lm_csum_init();
 	return 0;
 }
 
