@@ -466,7 +466,6 @@ copy_once() {
 	sf=$out/progress/$meth-load$load-delay$dly-r$r.tsv
 	mkdir -p "$out/progress"
 	: >"$sf"
-	start_ts=$(now)
 	case "$meth" in
 	dd)
 		# dd's own clock (its last line), from its first read to its last
@@ -504,7 +503,7 @@ copy_once() {
 		if [ "$t" != failed ]; then
 			local psf=$sf res
 			# Only round 0 samples progress (for the plot): each status
-			# takes a share of the one vCPU the copy itself needs.
+			# takes CPU time the copy itself needs.
 			# copy-timer loads the table and waits for the completion
 			# event in one process: its clock runs from the resume ioctl
 			# to the event, without the dmsetup execs (about 0.3 s each
