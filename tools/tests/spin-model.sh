@@ -43,14 +43,15 @@ run() {
 }
 
 # states stored, search depth, time; for a refutation, the length of the
-# shortest trail found (the last error's depth under pan -i)
+# shortest trail found (the depth pan -i last cut the search to)
 figures() {
 	local o=$work/$1/pan.out t
 	printf 'states stored %s, depth reached %s, %s s' \
 		"$(awk '/states, stored/ { print $1; exit }' "$o")" \
 		"$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' "$o" | head -1)" \
 		"$(sed -n 's/^pan: elapsed time \([0-9.e+]*\).*/\1/p' "$o" | head -1)"
-	t=$(sed -n 's/.*assertion violated.*(at depth \([0-9]*\)).*/\1/p' "$o" | tail -1)
+	t=$(sed -n 's/.*assertion violated.*(at depth \([0-9]*\)).*/\1/p
+		   s/^pan: reducing search depth to \([0-9]*\)/\1/p' "$o" | tail -1)
 	[ -z "$t" ] || printf ', trail %s steps' "$t"
 }
 
