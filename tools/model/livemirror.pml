@@ -43,6 +43,8 @@
  *   N_CLEAR_AT_END    N is cleared when the copy succeeds instead of when the
  *                     slot is taken (NEEDCOPY -> COPYING)
  *   RECHECK_N_ONLY    the re-check looks at N[R] but not at S[R]
+ *   MUTANT_NOSTAMP    the end of a copy does not stamp the region's group
+ *   MUTANT_NOEPOCH    the lazy clear ignores the epochs (group idle)
  * and one that is not:
  *   RECHECK_S_ONLY    the re-check looks at S[R] but not at N[R] (a wasted
  *                     copy, not a lost write)
@@ -178,11 +180,12 @@ inline discard_all()
 	atomic { L[1] = 1 };
 	atomic {
 		D[0] == 1 && D[1] == 1 -> vol[IX(SRC, 0)] = 0;
-		okmask[0] = okmask[0] | BIT(0)
+		okmask[0] = okmask[0] | BIT(0);
+		printf("MSC: W%d discard landed on src R0\n", _pid)
 	};
 	atomic {
 		vol[IX(SRC, 1)] = 0; okmask[1] = okmask[1] | BIT(0);
-		printf("MSC: W%d discard landed on src R0-R1\n", _pid)
+		printf("MSC: W%d discard landed on src R1\n", _pid)
 	};
 	atomic {
 		N[0] = 1; N[1] = 1;
@@ -276,7 +279,10 @@ end:	do
 #if defined(N_CLEAR_AT_END)
 				N[r] = 0;
 #endif
-				S[r]--; touched[r] = 1;
+				S[r]--;
+#if !defined(MUTANT_NOSTAMP)
+				touched[r] = 1;	/* lm_touch_group() */
+#endif
 				tmp = 0; took = 0; r = 0
 			}
 		:: else -> skip
@@ -315,7 +321,11 @@ end:	do
 			do
 			:: r < NR ->
 				if
+#if defined(MUTANT_NOEPOCH)
+				:: DIRTY_IDLE(r) ->
+#else
 				:: DIRTY_IDLE(r) && inflight[r] == 0 && !touched[r] ->
+#endif
 					L[r] = 0;
 					printf("MSC: clear: L[%d]=0\n", r)
 				:: else -> skip

@@ -7,7 +7,8 @@
 #  - livemirror-cursor.pml, the cursor rule of b790ef5, must fail, and the
 #    trail must be the review's C1 interleaving (printed below);
 #  - each mutant of the new protocol (no re-check under the bucket lock, no
-#    WAW interlock, no flush before the lazy clear) and each weaker reading
+#    WAW interlock, no flush before the lazy clear, no group stamp at the
+#    end of a copy, a lazy clear blind to the epochs) and each weaker reading
 #    of the design (an interlock that only counts issued writes; N cleared
 #    at the end of the copy rather than when its slot is taken) must fail.
 # Every model is compiled with -DSAFETY; the refutations go on searching
@@ -19,7 +20,7 @@ if ! command -v spin >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
 	echo "1..0 # SKIP spin or gcc not installed (Debian package spin)"
 	exit 0
 fi
-echo "1..8"
+echo "1..10"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
@@ -122,12 +123,15 @@ for v in switch noswitch; do
 	trail "old-$v" livemirror-cursor.pml $flags | sed 's/^/#/'
 done
 
-# 4-8: every mutant is refuted
-for m in MUTANT_NORECHECK MUTANT_NOWAW MUTANT_NOFLUSH WAW_AT_ISSUE N_CLEAR_AT_END; do
+# 4-10: every mutant is refuted
+for m in MUTANT_NORECHECK MUTANT_NOWAW MUTANT_NOFLUSH MUTANT_NOSTAMP MUTANT_NOEPOCH \
+	 WAW_AT_ISSUE N_CLEAR_AT_END; do
 	case $m in
 	MUTANT_NORECHECK) what="the copier takes its stale search result without the re-check under the bucket lock" ;;
 	MUTANT_NOWAW) what="no write-after-write interlock" ;;
 	MUTANT_NOFLUSH) what="the lazy clear does not flush both legs first" ;;
+	MUTANT_NOSTAMP) what="the end of a copy does not stamp its group (lm_touch_group)" ;;
+	MUTANT_NOEPOCH) what="the lazy clear ignores the epochs (clears a region with a range op in flight)" ;;
 	WAW_AT_ISSUE) what="the interlock ignores mirrored writes still waiting for their mark" ;;
 	N_CLEAR_AT_END) what="N cleared when the copy ends, not when the slot is taken" ;;
 	esac
