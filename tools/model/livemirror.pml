@@ -49,6 +49,9 @@
  *   RECHECK_S_ONLY    the re-check looks at S[R] but not at N[R] (a wasted
  *                     copy, not a lost write)
  *   NCOPIER           number of copy workers (copy_depth), default 2
+ *   CRASH_EXPLICIT    the crash branches over the 2^4 outcomes of the caches
+ *                     and runs the load, the copy and the switch, instead of
+ *                     checking all outcomes at once (same verdicts, slower)
  *
  * See tools/model/README for the mapping to the code and for what is
  * abstracted away.
@@ -400,6 +403,37 @@ proctype crasher()
 		printf("MSC: CRASH src dur/vol R0 %d/%d R1 %d/%d, dst R0 %d/%d R1 %d/%d, D=%d%d switched=%d\n",
 		       dur[0], vol[0], dur[1], vol[1], dur[2], vol[2], dur[3], vol[3],
 		       D[0], D[1], switched);
+#if defined(CRASH_EXPLICIT)
+		/* branch over every outcome: each cache wrote back its block
+		 * or lost it; dur is then the legs' contents after the crash */
+		r = 0;
+		do
+		:: r < 2 * NR ->
+			if
+			:: dur[r] = vol[r]
+			:: skip
+			fi;
+			r++
+		:: else -> break
+		od;
+		r = 0;
+		do
+		:: r < NR ->
+			assert(D[r] || dur[IX(SRC, r)] == dur[IX(DST, r)]);
+			assert(OK(r, dur[IX(switched, r)]));
+			/* the load: L := D, N := D; the pass copies N regions */
+			L[r] = D[r]; N[r] = D[r];
+			if
+			:: !switched && N[r] -> dur[IX(DST, r)] = dur[IX(SRC, r)]; N[r] = 0
+			:: else -> skip
+			fi;
+			/* synced; a switch makes the destination authoritative */
+			assert(switched || dur[IX(SRC, r)] == dur[IX(DST, r)]);
+			assert(OK(r, dur[IX(DST, r)]));
+			r++
+		:: else -> break
+		od;
+#else
 		r = 0;
 		do
 		:: r < NR ->
@@ -419,6 +453,7 @@ proctype crasher()
 			r++
 		:: else -> break
 		od;
+#endif
 		/* one canonical state after every crash */
 		r = 0;
 		vol[0] = 0; vol[1] = 0; vol[2] = 0; vol[3] = 0;
