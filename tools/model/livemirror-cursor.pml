@@ -9,7 +9,7 @@
  * copy_lock while dirtylog_next() scans L word by word, lock-free towards the
  * writers, and then stores copy_next := found + 1, or nr_regions at the end
  * of the pass (copy.c:182-218).  The lazy clear clears idle regions below the
- * cursor after flushing both legs (sync.c:150-200).
+ * cursor after flushing both legs (lm_clear_in_sync(), sync.c:137-190).
  *
  * One guest writer writes region 0 twice, one write after the other, as a
  * sequential stream does; with no overlapping writes M1 cannot happen, so any
