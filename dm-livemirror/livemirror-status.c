@@ -5,6 +5,9 @@
  * Nothing here waits for I/O of the data path, so status and messages work
  * while the device is suspended.  switch, prepare and cancel even require a
  * suspended device: only then are no writes and no copies in flight.
+ *
+ * Contexts: status in any process context, without sleeping; messages in
+ * process context under msg_lock (they may sleep on metadata I/O).
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
@@ -105,12 +108,23 @@ static int lm_parse_uuid(const char *s, u8 *uuid)
 	return 0;
 }
 
+/*
+ * Called with msg_lock held, which lm_resume() takes too: once this saw
+ * the device suspended, no I/O reaches this table until the message ends.
+ * dm_suspended() alone is not enough: it stays true for a moment after
+ * the resume let I/O through.
+ */
+static bool lm_quiesced(struct lm_target *lm)
+{
+	return dm_suspended(lm->ti) && test_bit(LM_F_SUSPENDED, &lm->flags);
+}
+
 /* Checks shared by switch and prepare. */
 static int lm_check_switchable(struct lm_target *lm, const char *what)
 {
 	unsigned long f = READ_ONCE(lm->flags);
 
-	if (!dm_suspended(lm->ti)) {
+	if (!lm_quiesced(lm)) {
 		DMERR("%s: the device must be suspended", what);
 		return -EINVAL;
 	}
@@ -126,13 +140,15 @@ static int lm_check_switchable(struct lm_target *lm, const char *what)
 		DMERR("%s: refused, a leg has failed (send retry and wait for sync)", what);
 		return -EINVAL;
 	}
-	if (!(f & BIT(LM_F_PASS_DONE)) && dirtylog_count(lm->log)) {
-		DMERR("%s: refused, the copy is not complete", what);
-		return -EINVAL;
-	}
 	if (READ_ONCE(lm->active_slots)) {
 		DMERR("%s: refused, copies are in flight", what);
 		return -EBUSY;
+	}
+	/* N is the authority, not the pass flag */
+	if (atomic64_read(&lm->nr_need)) {
+		DMERR("%s: refused, the copy is not complete (%llu regions to copy)",
+		      what, (unsigned long long)atomic64_read(&lm->nr_need));
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -266,7 +282,7 @@ static int lm_msg_cancel(struct lm_target *lm)
 
 	if (test_bit(LM_F_CANCELLED, &lm->flags))
 		return 0;
-	if (!dm_suspended(lm->ti)) {
+	if (!lm_quiesced(lm)) {
 		DMERR("cancel: the device must be suspended");
 		return -EINVAL;
 	}
