@@ -615,11 +615,6 @@ static void lm_free(struct dirtylog *log)
 	kfree(log);
 }
 
-/*
- * The in-core bitmap is one allocation of whole longs; keep it within what
- * kvmalloc takes without a warning (INT_MAX bytes).
- */
-#define LM_MAX_REGIONS	((u64)(INT_MAX / sizeof(long)) * BITS_PER_LONG)
 
 struct dirtylog *dirtylog_open(struct block_device *bdev,
 			       const struct dirtylog_identity *id,
@@ -636,7 +631,7 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 		*error = "dirty log: no regions to track";
 		return ERR_PTR(-EINVAL);
 	}
-	if (ident.nr_regions > LM_MAX_REGIONS) {
+	if (ident.nr_regions > DIRTYLOG_MAX_REGIONS) {
 		*error = "too many regions for the dirty log: use a larger region size";
 		return ERR_PTR(-EINVAL);
 	}

@@ -26,6 +26,12 @@
 
 struct dirtylog;
 
+/*
+ * The in-core bitmaps are single allocations of whole longs; keep them
+ * within what kvmalloc takes without a warning (INT_MAX bytes).
+ */
+#define DIRTYLOG_MAX_REGIONS	((u64)(INT_MAX / sizeof(long)) * BITS_PER_LONG)
+
 /* What the table says the log must belong to. */
 struct dirtylog_identity {
 	sector_t region_sectors;

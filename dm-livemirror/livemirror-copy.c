@@ -117,11 +117,13 @@ void lm_copy_kick(struct lm_target *lm)
 	mod_delayed_work(lm->wq, &lm->copy_dwork, 0);
 }
 
+/* A late destination write (lm_shared_log.late) fences every copy. */
 static bool lm_can_copy(struct lm_target *lm)
 {
 	return !(READ_ONCE(lm->flags) &
 		 (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_SWITCHED) |
-		  BIT(LM_F_CANCELLED) | BIT(LM_F_PAUSED) | BIT(LM_F_SUSPENDED)));
+		  BIT(LM_F_CANCELLED) | BIT(LM_F_PAUSED) | BIT(LM_F_SUSPENDED))) &&
+	       !atomic_read(&lm->shared->late);
 }
 
 static sector_t lm_region_len(struct lm_target *lm, u64 region)
@@ -153,14 +155,53 @@ static unsigned long lm_throttle_delay(struct lm_target *lm)
 	return max_t(unsigned long, 1, div64_u64((u64)(1 - lm->tokens) * HZ, rate) + 1);
 }
 
+/*
+ * The slot's copy ended (or never started): COPYING -> DIRTY, or back to
+ * NEEDCOPY when it failed.  Any context.
+ */
+static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
+{
+	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, slot->region)];
+	struct bio_list bios;
+	unsigned long flags;
+	bool again = false, late;
+
+	spin_lock_irqsave(&b->lock, flags);
+	if (failed)
+		again = lm_set_need(lm, slot->region);
+	hlist_del(&slot->node);
+	lm_touch_group(lm, slot->region);
+	bios = slot->deferred;
+	bio_list_init(&slot->deferred);
+	spin_unlock_irqrestore(&b->lock, flags);
+
+	spin_lock_irqsave(&lm->copy_lock, flags);
+	late = slot->abandoned;
+	if (late)
+		lm->abandoned_slots--;
+	slot->abandoned = false;
+	slot->state = LM_SLOT_FREE;
+	lm->active_slots--;
+	spin_unlock_irqrestore(&lm->copy_lock, flags);
+	wake_up_all(&lm->slots_wait);
+
+	if (late) {
+		if (atomic_dec_and_test(&lm->shared->late))
+			lm_copy_kick(lm);
+		if (atomic_dec_and_test(&lm->late))
+			wake_up_all(&lm->late_wait);
+	}
+	if (again)
+		lm_need_search(lm, slot->region);
+	/* the deferred writes now find the region DIRTY: mirrored */
+	lm_defer_bios(lm, &bios);
+	lm_copy_kick(lm);
+}
+
 static void lm_copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct lm_slot *slot = context;
 	struct lm_target *lm = slot->lm;
-	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, slot->region)];
-	struct bio_list bios;
-	unsigned long flags;
-	bool again = false;
 
 	if (read_err) {
 		lm_src_error(lm);
@@ -171,28 +212,7 @@ static void lm_copy_done(int read_err, unsigned long write_err, void *context)
 	}
 	if (write_err)
 		lm_dest_error(lm);
-
-	/* COPYING -> DIRTY, or back to NEEDCOPY when the copy failed */
-	spin_lock_irqsave(&b->lock, flags);
-	if (read_err || write_err)
-		again = lm_set_need(lm, slot->region);
-	hlist_del(&slot->node);
-	lm_touch_group(lm, slot->region);
-	bios = slot->deferred;
-	bio_list_init(&slot->deferred);
-	spin_unlock_irqrestore(&b->lock, flags);
-
-	spin_lock_irqsave(&lm->copy_lock, flags);
-	slot->state = LM_SLOT_FREE;
-	lm->active_slots--;
-	spin_unlock_irqrestore(&lm->copy_lock, flags);
-	wake_up_all(&lm->slots_wait);
-
-	if (again)
-		lm_need_search(lm, slot->region);
-	/* the deferred writes now find the region DIRTY: mirrored */
-	lm_defer_bios(lm, &bios);
-	lm_copy_kick(lm);
+	lm_slot_end(lm, slot, read_err || write_err);
 }
 
 static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
@@ -201,13 +221,68 @@ static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
 
 	if (cmpxchg(&slot->state, LM_SLOT_READY, LM_SLOT_COPYING) != LM_SLOT_READY)
 		return;
+	if (!lm_can_copy(lm) && !test_bit(LM_F_SUSPENDED, &lm->flags)) {
+		/* degraded while it waited for the writes in flight */
+		lm_slot_end(lm, slot, true);
+		return;
+	}
 	from.bdev = lm->src->bdev;
 	from.sector = slot->region << lm->region_shift;
 	from.count = lm_region_len(lm, slot->region);
 	to.bdev = lm->dst->bdev;
 	to.sector = from.sector;
 	to.count = from.count;
+	WRITE_ONCE(slot->started, jiffies);
 	dm_kcopyd_copy(lm->kc, &from, 1, &to, 0, lm_copy_done, slot);
+}
+
+/*
+ * A copy whose destination write does not come back within dest_timeout:
+ * degrade, and let the writes deferred on it go to the source only (the
+ * region stays NEEDCOPY).  The slot stays taken until kcopyd gives it
+ * back, counted as late, so that no copy writes the destination before it
+ * is back.  The tick, process context.
+ */
+void lm_abandon_hung_copies(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ, flags;
+	struct lm_slot *slot;
+	struct lm_bucket *b;
+	struct bio_list bios;
+	unsigned int i;
+	bool again;
+
+	if (!to)
+		return;
+	for (i = 0; i < LM_MAX_COPY_DEPTH; i++) {
+		slot = &lm->slots[i];
+		spin_lock_irqsave(&lm->copy_lock, flags);
+		if (READ_ONCE(slot->state) != LM_SLOT_COPYING || slot->abandoned ||
+		    !time_after(jiffies, READ_ONCE(slot->started) + to)) {
+			spin_unlock_irqrestore(&lm->copy_lock, flags);
+			continue;
+		}
+		slot->abandoned = true;
+		lm->abandoned_slots++;
+		atomic_inc(&lm->late);
+		atomic_inc(&lm->shared->late);
+		spin_unlock_irqrestore(&lm->copy_lock, flags);
+
+		DMERR_LIMIT("%s: copy of region %llu timed out after %us",
+			    dm_device_name(dm_table_get_md(lm->ti->table)),
+			    (unsigned long long)slot->region, READ_ONCE(lm->dest_timeout));
+		lm_dest_error(lm);
+		b = &lm->buckets[lm_bucket_of(lm, slot->region)];
+		spin_lock_irqsave(&b->lock, flags);
+		again = lm_set_need(lm, slot->region);
+		bios = slot->deferred;
+		bio_list_init(&slot->deferred);
+		spin_unlock_irqrestore(&b->lock, flags);
+		if (again)
+			lm_need_search(lm, slot->region);
+		lm_defer_bios(lm, &bios);
+		wake_up_all(&lm->slots_wait);
+	}
 }
 
 void lm_start_ready_slots(struct lm_target *lm)

@@ -97,11 +97,15 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 	static const struct dm_arg depth_arg = {
 		1, LM_MAX_COPY_DEPTH, "Invalid copy_depth (1..64)"
 	};
+	static const struct dm_arg timeout_arg = {
+		0, LM_MAX_DEST_TIMEOUT, "Invalid dest_timeout (0..3600 seconds)"
+	};
 	unsigned int argc;
 	const char *name, *val;
 	int r;
 
 	a->policy = LM_DEST_STOP;
+	a->dest_timeout = LM_DEFAULT_DEST_TIMEOUT;
 	if (!as->argc)
 		return 0;
 
@@ -121,7 +125,8 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 		}
 
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
-		    strcasecmp(name, "dest_error") && strcasecmp(name, "label")) {
+		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
+		    strcasecmp(name, "dest_timeout")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -144,6 +149,13 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			if (r)
 				return r;
 			a->has_copy_depth = true;
+		} else if (!strcasecmp(name, "dest_timeout")) {
+			if (a->has_timeout)
+				goto dup;
+			r = dm_read_arg(&timeout_arg, as, &a->dest_timeout, error);
+			if (r)
+				return r;
+			a->has_timeout = true;
 		} else if (!strcasecmp(name, "dest_error")) {
 			if (a->has_policy)
 				goto dup;
@@ -262,8 +274,13 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 	if (!lm->group_epoch)
 		goto nomem;
 
-	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER))
+	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, sizeof(struct lm_clone_pad),
+			BIOSET_NEED_RESCUER))
 		goto nomem;
+	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
+		spin_lock_init(&lm->hang[i].lock);
+		INIT_LIST_HEAD(&lm->hang[i].clones);
+	}
 
 	lm->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(lm->kc)) {
@@ -339,6 +356,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	/* no copy, no tick before the first resume */
 	set_bit(LM_F_SUSPENDED, &lm->flags);
 	init_waitqueue_head(&lm->slots_wait);
+	init_waitqueue_head(&lm->late_wait);
 	mutex_init(&lm->msg_lock);
 	INIT_WORK(&lm->worker, lm_do_worker);
 	INIT_WORK(&lm->event_work, lm_event_work);
@@ -388,12 +406,18 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	lm->region_shift = ilog2(lm->region_sectors);
 	lm->nr_regions = (lm->src_sectors + lm->region_sectors - 1) >> lm->region_shift;
+	if (lm->nr_regions > DIRTYLOG_MAX_REGIONS) {
+		ti->error = "too many regions for the dirty log: use a larger region size";
+		r = -EINVAL;
+		goto bad;
+	}
 	lm->throttle = lm->args.throttle;
 	if (!lm->args.has_copy_depth)
 		lm->args.copy_depth =
 			clamp_t(u64, LM_DEFAULT_COPY_SECTORS >> lm->region_shift,
 				LM_MIN_DEFAULT_DEPTH, LM_MAX_COPY_DEPTH);
 	lm->copy_depth = lm->args.copy_depth;
+	lm->dest_timeout = lm->args.dest_timeout;
 	if (lm->args.start_paused)
 		set_bit(LM_F_PAUSED, &lm->flags);
 
@@ -458,6 +482,12 @@ static void lm_dtr(struct dm_target *ti)
 	lm->kc = NULL;
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	flush_workqueue(lm->wq);
+	/* late destination clones come from this table's bioset */
+	if (atomic_read(&lm->late))
+		DMWARN("%s: waiting for %d timed-out destination writes",
+		       dm_device_name(dm_table_get_md(ti->table)),
+		       atomic_read(&lm->late));
+	wait_event(lm->late_wait, !atomic_read(&lm->late));
 	lm_free(lm);
 }
 

@@ -31,7 +31,12 @@
  * nothing more.
  *
  * A destination error never fails a guest bio: the target degrades and the
- * guest completion waits until the region mark is durable.
+ * guest completion waits until the region mark is durable.  A destination
+ * that does not answer at all is treated the same way after dest_timeout:
+ * every destination clone (writes and the destination's flush) is tracked
+ * in a hang list, and the tick takes over the ones that are too old.  They
+ * stay in flight as late writes, and no copy writes the destination until
+ * they are back (lm_shared_log.late).
  *
  * Once the metadata has failed, the log can no longer record that the legs
  * differ.  A write to a region whose bit is durably set goes to the source
@@ -46,6 +51,8 @@
  *   bio completion  lm_src_endio(), lm_dst_endio(), lm_io_done(),
  *                   lm_io_finish(): any context, interrupts maybe off
  *   the log's wq    lm_mark_done() only hands the bio to the worker
+ *   the tick        lm_reap_hung_writes(): destination clones older than
+ *                   dest_timeout are completed as failed, and late
  *   the worker      lm_do_worker(): issues writes whose marks are durable,
  *                   routes writes released by copies and the interlock,
  *                   starts ready copy slots
@@ -80,6 +87,12 @@ void lm_defer_bios(struct lm_target *lm, struct bio_list *bios)
 	spin_unlock_irqrestore(&lm->deferred_lock, flags);
 	bio_list_init(bios);
 	queue_work(lm->wq, &lm->worker);
+}
+
+/* A status the device gives for what it does not support: not a failure. */
+static bool lm_unsupported(blk_status_t s)
+{
+	return s == BLK_STS_NOTSUPP || s == BLK_STS_AGAIN;
 }
 
 static void lm_io_finish(struct lm_io *io)
@@ -137,15 +150,38 @@ static void lm_fail_mark_done(struct dirtylog_waiter *w, int err)
 	lm_io_finish(io);
 }
 
+/*
+ * A destination flush sent through our own clone, so that a hung
+ * destination cannot hold the guest's flush for longer than dest_timeout.
+ */
+static void lm_dflush_done(struct lm_io *io)
+{
+	struct lm_target *lm = io->lm;
+	struct bio *bio = lm_io_bio(io);
+
+	bio->bi_status = BLK_STS_OK;
+	if (io->dst_failed) {
+		lm_dest_error(lm);
+		/* it matters only where writes were mirrored without a mark */
+		if (READ_ONCE(lm->shared->unmarked))
+			bio->bi_status = BLK_STS_IOERR;
+	}
+	bio_endio(bio);
+}
+
 static void lm_io_done(struct lm_io *io)
 {
 	struct lm_target *lm = io->lm;
 	int r;
 
-	if (io->status)
+	if (io->kind == LM_IO_DFLUSH) {
+		lm_dflush_done(io);
+		return;
+	}
+	if (io->status && !lm_unsupported(io->status))
 		lm_src_error(lm);
 	/* one leg has the write and the other may not: NEEDCOPY */
-	if (io->to_dest && (io->status || io->dst_failed))
+	if (io->to_dest && (io->status || io->dst_failed || io->dst_skipped))
 		lm_need_copy(lm, io->region);
 	if (io->dst_failed && io->unmarked) {
 		/* no mark could be made for any of its regions */
@@ -187,26 +223,124 @@ static void lm_src_endio(struct bio *clone)
 	lm_clone_put(clone, io);
 }
 
+static inline struct lm_clone_pad *lm_pad(struct bio *clone)
+{
+	return (void *)clone - sizeof(struct lm_clone_pad);
+}
+
+/* A destination clone whose write timed out came back.  Any context. */
+static void lm_late_put(struct lm_target *lm)
+{
+	if (atomic_dec_and_test(&lm->shared->late))
+		lm_copy_kick(lm);
+	if (atomic_dec_and_test(&lm->late))
+		wake_up_all(&lm->late_wait);
+}
+
 static void lm_dst_endio(struct bio *clone)
 {
-	struct lm_io *io = clone->bi_private;
+	struct lm_target *lm = clone->bi_private;
+	struct lm_clone_pad *pad = lm_pad(clone);
+	struct lm_hang_list *h = &lm->hang[pad->list];
+	unsigned long flags;
+	struct lm_io *io;
 
-	if (clone->bi_status)
+	spin_lock_irqsave(&h->lock, flags);
+	io = pad->io;
+	if (io) {
+		pad->io = NULL;
+		list_del(&pad->node);
+	}
+	spin_unlock_irqrestore(&h->lock, flags);
+
+	if (!io) {
+		/* timed out: its guest bio is long done */
+		bio_put(clone);
+		lm_late_put(lm);
+		return;
+	}
+	if (clone->bi_status && !lm_unsupported(clone->bi_status))
 		io->dst_failed = true;
+	else if (clone->bi_status)
+		io->dst_skipped = true;
 	lm_clone_put(clone, io);
 }
 
 static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 			    struct block_device *bdev)
 {
+	struct lm_clone_pad *pad;
+	struct lm_hang_list *h;
 	struct bio *clone;
+	unsigned long flags;
 
 	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
 	/* dm polls only its own clone of the guest bio, never these */
 	bio_clear_polled(clone);
-	clone->bi_end_io = bdev == lm->src->bdev ? lm_src_endio : lm_dst_endio;
-	clone->bi_private = io;
+	if (bdev == lm->src->bdev) {
+		clone->bi_end_io = lm_src_endio;
+		clone->bi_private = io;
+	} else {
+		clone->bi_end_io = lm_dst_endio;
+		clone->bi_private = lm;
+		pad = lm_pad(clone);
+		pad->list = raw_smp_processor_id() % LM_NR_HANG_LISTS;
+		pad->io = io;
+		pad->issued = jiffies;
+		h = &lm->hang[pad->list];
+		spin_lock_irqsave(&h->lock, flags);
+		list_add_tail(&pad->node, &h->clones);
+		spin_unlock_irqrestore(&h->lock, flags);
+	}
 	submit_bio_noacct(clone);
+}
+
+/*
+ * The destination stopped answering (a link cut inside NVMe/TCP's
+ * ctrl_loss_tmo, multipath queueing with no path): take over the
+ * completion of every destination clone older than dest_timeout, so that
+ * the guest's write completes from the source and the mirror degrades as
+ * for an error.  The clone stays in flight, counted as late, and frees
+ * itself when it comes back.  The tick, process context.
+ */
+void lm_reap_hung_writes(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ, flags;
+	struct lm_io *taken[32];
+	struct lm_clone_pad *pad, *tmp;
+	struct lm_hang_list *h;
+	unsigned int i, n, k;
+
+	if (!to)
+		return;
+	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
+		h = &lm->hang[i];
+		do {
+			n = 0;
+			spin_lock_irqsave(&h->lock, flags);
+			list_for_each_entry_safe(pad, tmp, &h->clones, node) {
+				/* oldest first */
+				if (!time_after(jiffies, pad->issued + to) ||
+				    n == ARRAY_SIZE(taken))
+					break;
+				taken[n++] = pad->io;
+				pad->io = NULL;
+				list_del(&pad->node);
+				atomic_inc(&lm->late);
+				atomic_inc(&lm->shared->late);
+			}
+			spin_unlock_irqrestore(&h->lock, flags);
+			for (k = 0; k < n; k++) {
+				taken[k]->dst_failed = true;
+				if (atomic_dec_and_test(&taken[k]->pending))
+					lm_io_done(taken[k]);
+			}
+			if (n)
+				DMERR_LIMIT("%s: %u destination writes timed out after %us",
+					    dm_device_name(dm_table_get_md(lm->ti->table)),
+					    n, READ_ONCE(lm->dest_timeout));
+		} while (n == ARRAY_SIZE(taken));
+	}
 }
 
 /*
@@ -240,6 +374,7 @@ static void lm_issue(struct lm_io *io, int mark_err)
 
 	io->status = BLK_STS_OK;
 	io->dst_failed = false;
+	io->dst_skipped = false;
 	io->unmarked = false;
 	if (mark_err) {
 		if (!lm_route_unmarked(io)) {
@@ -333,14 +468,17 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 
 	spin_lock_irqsave(&b->lock, flags);
 	slot = lm_find_slot(b, io->region);
-	if (slot) {
+	if (slot && !slot->abandoned) {
 		/* COPYING */
 		bio_list_add(&slot->deferred, lm_io_bio(io));
 		spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
-	/* CLEAN or DIRTY mirror; NEEDCOPY goes to the source only */
-	to_dest = lm_dest_ok(lm) && !lm_needs_copy(lm, io->region);
+	/*
+	 * CLEAN or DIRTY mirror; NEEDCOPY goes to the source only, and so
+	 * does a region whose copy timed out (the mirror is degraded).
+	 */
+	to_dest = !slot && lm_dest_ok(lm) && !lm_needs_copy(lm, io->region);
 	io->to_dest = to_dest;
 	if (to_dest && lm_waw_conflict(b, io)) {
 		bio_list_add(&b->held, lm_io_bio(io));
@@ -425,9 +563,13 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 			goto done;
 		}
 	}
+	io->kind = LM_IO_DFLUSH;
 	io->to_dest = true;
-	bio_set_dev(bio, lm->dst->bdev);
-	return DM_MAPIO_REMAPPED;
+	io->dst_failed = false;
+	io->dst_skipped = false;
+	atomic_set(&io->pending, 1);
+	lm_submit_clone(lm, io, lm->dst->bdev);
+	return DM_MAPIO_SUBMITTED;
 done:
 	bio_endio(bio);
 	return DM_MAPIO_SUBMITTED;
@@ -468,12 +610,6 @@ int lm_map(struct dm_target *ti, struct bio *bio)
 	return DM_MAPIO_SUBMITTED;
 }
 
-/* A status the device gives for what it does not support: not a failure. */
-static bool lm_unsupported(blk_status_t s)
-{
-	return s == BLK_STS_NOTSUPP || s == BLK_STS_AGAIN;
-}
-
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 {
 	struct lm_target *lm = ti->private;
@@ -485,17 +621,9 @@ int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 
 	switch (io->kind) {
 	case LM_IO_FLUSH:
-		if (io->to_dest && !switched) {
-			/*
-			 * A destination flush error fails the guest only when
-			 * writes were mirrored that the log could not mark.
-			 */
-			lm_dest_error(lm);
-			if (!READ_ONCE(lm->shared->unmarked))
-				*error = BLK_STS_OK;
-		} else if (!switched) {
+		/* before the switch, only the source's flush is remapped */
+		if (!switched)
 			lm_src_error(lm);
-		}
 		break;
 	case LM_IO_PASS:
 		if (!switched && !lm_unsupported(*error))

@@ -36,7 +36,7 @@ static unsigned int lm_nr_features(struct lm_args *a)
 {
 	return (a->has_throttle ? 2 : 0) + (a->has_copy_depth ? 2 : 0) +
 	       (a->start_paused ? 1 : 0) + (a->has_policy ? 2 : 0) +
-	       (a->has_label ? 2 : 0);
+	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0);
 }
 
 void lm_status(struct dm_target *ti, status_type_t type,
@@ -82,6 +82,8 @@ void lm_status(struct dm_target *ti, status_type_t type,
 			       a->policy == LM_DEST_RETRY ? "retry" : "stop");
 		if (a->has_label)
 			DMEMIT(" label %s", a->label);
+		if (a->has_timeout)
+			DMEMIT(" dest_timeout %u", a->dest_timeout);
 		break;
 
 	case STATUSTYPE_IMA:
@@ -314,7 +316,15 @@ static int lm_msg_tunable(struct lm_target *lm, unsigned int argc, char **argv)
 		DMERR("%s: expects one value", argv[0]);
 		return -EINVAL;
 	}
-	if (!strcasecmp(argv[0], "throttle")) {
+	if (!strcasecmp(argv[0], "dest_timeout")) {
+		if (lm_parse_uint(argv[1], 0, LM_MAX_DEST_TIMEOUT, &v)) {
+			DMERR("dest_timeout: invalid timeout '%s' (seconds, 0..%u)",
+			      argv[1], LM_MAX_DEST_TIMEOUT);
+			return -EINVAL;
+		}
+		WRITE_ONCE(lm->dest_timeout, v);
+		return 0;
+	} else if (!strcasecmp(argv[0], "throttle")) {
 		if (lm_parse_uint(argv[1], 0, LM_MAX_THROTTLE, &v)) {
 			DMERR("throttle: invalid rate '%s' (MiB/s, 0..%u)",
 			      argv[1], LM_MAX_THROTTLE);
@@ -342,7 +352,8 @@ static int lm_message_locked(struct lm_target *lm, unsigned int argc, char **arg
 {
 	const char *cmd = argv[0];
 
-	if (!strcasecmp(cmd, "throttle") || !strcasecmp(cmd, "copy_depth"))
+	if (!strcasecmp(cmd, "throttle") || !strcasecmp(cmd, "copy_depth") ||
+	    !strcasecmp(cmd, "dest_timeout"))
 		return lm_msg_tunable(lm, argc, argv);
 	if (!strcasecmp(cmd, "prepare"))
 		return lm_msg_prepare(lm, argc, argv);
@@ -374,7 +385,10 @@ static int lm_message_locked(struct lm_target *lm, unsigned int argc, char **arg
 			DMERR("retry: refused, the migration is over");
 			return -EINVAL;
 		}
-		lm_retry(lm);
+		if (lm_retry(lm)) {
+			DMERR("retry: timed-out destination writes are still in flight");
+			return -EBUSY;
+		}
 		return 0;
 	}
 	if (!strcasecmp(cmd, "switch"))

@@ -267,10 +267,15 @@ void lm_meta_error(struct lm_target *lm)
  * left different is NEEDCOPY already (writes sent to the source only and
  * failed clones and copies set N), so only those are copied again.
  */
-void lm_retry(struct lm_target *lm)
+int lm_retry(struct lm_target *lm)
 {
 	if (test_bit(LM_F_FAILED, &lm->flags))
-		return;
+		return -EINVAL;
+	if (atomic_read(&lm->shared->late)) {
+		DMINFO_LIMIT("%s: retry waits for %d timed-out destination writes",
+			     lm_name(lm), atomic_read(&lm->shared->late));
+		return -EBUSY;
+	}
 	clear_bit(LM_F_SRC_DEAD, &lm->flags);
 	clear_bit(LM_F_DST_DEAD, &lm->flags);
 	clear_bit(LM_F_DEGRADED, &lm->flags);
@@ -278,6 +283,7 @@ void lm_retry(struct lm_target *lm)
 	       (unsigned long long)atomic64_read(&lm->nr_need));
 	lm_event(lm);
 	lm_need_search(lm, 0);
+	return 0;
 }
 
 void lm_tick_work(struct work_struct *ws)
@@ -294,8 +300,13 @@ void lm_tick_work(struct work_struct *ws)
 	    time_after_eq(jiffies, lm->degraded_at + LM_RETRY_DELAY))
 		lm_retry(lm);
 
+	lm_reap_hung_writes(lm);
+	lm_abandon_hung_copies(lm);
 	lm_advance_epoch(lm);
 	lm_clear_in_sync(lm, false);
+	/* a late destination write that came back lifts the copy fence */
+	if (atomic64_read(&lm->nr_need))
+		lm_copy_kick(lm);
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
 }
 
@@ -323,7 +334,9 @@ void lm_postsuspend(struct dm_target *ti)
 	struct lm_target *lm = ti->private;
 	int r;
 
-	wait_event(lm->slots_wait, !READ_ONCE(lm->active_slots));
+	/* copies abandoned by the timeout are reaped by the destructor */
+	wait_event(lm->slots_wait,
+		   READ_ONCE(lm->active_slots) == READ_ONCE(lm->abandoned_slots));
 	cancel_delayed_work_sync(&lm->tick_dwork);
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	flush_workqueue(lm->wq);

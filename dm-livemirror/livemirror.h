@@ -67,7 +67,10 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	9
+#define LM_MAX_FEATURE_ARGS	11
+#define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
+#define LM_MAX_DEST_TIMEOUT	3600
+#define LM_NR_HANG_LISTS	16		/* dest clones in flight */
 /* Regions of N searched per step of the copier (no lock is held). */
 #define LM_SCAN_CHUNK		(1UL << 16)
 /* Discards and write-zeroes are split to at most this many regions. */
@@ -119,7 +122,27 @@ struct lm_slot {
 	u64 region;
 	unsigned int waiting;		/* in-flight writes still to drain */
 	enum lm_slot_state state;
+	bool abandoned;			/* timed out: writes no longer wait */
+	unsigned long started;		/* jiffies, for the dest timeout */
 	struct bio_list deferred;	/* writes that arrived during the copy */
+};
+
+/*
+ * In front of every destination clone (the bioset's front_pad): who owns
+ * its completion.  The clone's end_io and the timeout both take @io with
+ * xchg under the hang list's lock; whoever gets it completes the guest's
+ * share, and a clone whose @io was taken is late: it only frees itself.
+ */
+struct lm_clone_pad {
+	struct lm_io *io;
+	struct list_head node;		/* lm_hang_list, in issue order */
+	unsigned long issued;		/* jiffies */
+	unsigned int list;
+};
+
+struct lm_hang_list {
+	spinlock_t lock;
+	struct list_head clones;
 };
 
 /* Per-bio data. */
@@ -134,6 +157,7 @@ struct lm_io {
 	bool to_dest;			/* mirror to the destination */
 	bool tracked;			/* in the bucket's writes list */
 	bool dst_failed;
+	bool dst_skipped;		/* the destination did not support it */
 	bool unmarked;			/* mirrored because its mark failed */
 	int mark_err;			/* for the worker: the mark's result */
 	atomic_t pending;		/* clones in flight */
@@ -144,7 +168,8 @@ enum {
 	LM_IO_PASS,	/* remapped as is, nothing to undo */
 	LM_IO_WRITE,	/* tracked single-region write */
 	LM_IO_RANGE,	/* discard or multi-region write-zeroes */
-	LM_IO_FLUSH,	/* empty flush, target bio nr in 'region' */
+	LM_IO_FLUSH,	/* empty flush, remapped as is */
+	LM_IO_DFLUSH,	/* empty flush to the destination, through our clone */
 };
 
 struct lm_args {
@@ -154,7 +179,8 @@ struct lm_args {
 	enum lm_dest_policy policy;
 	char label[LM_LABEL_LEN];
 	/* which features were given, to echo them in the table status */
-	bool has_throttle, has_copy_depth, has_policy, has_label;
+	unsigned int dest_timeout;	/* seconds, 0 = wait for ever */
+	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
 };
 
 /*
@@ -174,6 +200,13 @@ struct lm_shared_log {
 	 * source, by this table and by any later one.
 	 */
 	bool unmarked;
+	/*
+	 * Destination writes that timed out and may still land (clones and
+	 * copies of any table on this log): no copy may write the destination
+	 * until they are all back, or a late write could overwrite a newer
+	 * copy of its region.
+	 */
+	atomic_t late;
 };
 
 struct lm_target {
@@ -197,6 +230,13 @@ struct lm_target {
 	/* runtime tunables */
 	unsigned int throttle;		/* MiB/s, 0 = unlimited */
 	unsigned int copy_depth;
+	unsigned int dest_timeout;	/* seconds, 0 = never */
+
+	/* destination clones in flight, for the timeout; late ones */
+	struct lm_hang_list hang[LM_NR_HANG_LISTS];
+	atomic_t late;			/* this table's late clones */
+	wait_queue_head_t late_wait;
+	unsigned int abandoned_slots;	/* under copy_lock */
 
 	/* write tracking */
 	struct lm_bucket *buckets;
@@ -247,6 +287,7 @@ extern struct target_type lm_target_type;
 
 /* livemirror-io.c */
 int lm_map(struct dm_target *ti, struct bio *bio);
+void lm_reap_hung_writes(struct lm_target *lm);
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void lm_route_write(struct lm_target *lm, struct lm_io *io);
 void lm_defer_bios(struct lm_target *lm, struct bio_list *bios);
@@ -258,6 +299,7 @@ unsigned int lm_bucket_of(struct lm_target *lm, u64 region);
 void lm_copy_work(struct work_struct *ws);
 void lm_copy_kick(struct lm_target *lm);
 void lm_start_ready_slots(struct lm_target *lm);
+void lm_abandon_hung_copies(struct lm_target *lm);
 bool lm_set_need(struct lm_target *lm, u64 region);
 void lm_need_search(struct lm_target *lm, u64 from);
 void lm_need_copy(struct lm_target *lm, u64 region);
@@ -288,7 +330,7 @@ void lm_event_work(struct work_struct *ws);
 void lm_dest_error(struct lm_target *lm);
 void lm_src_error(struct lm_target *lm);
 void lm_meta_error(struct lm_target *lm);
-void lm_retry(struct lm_target *lm);
+int lm_retry(struct lm_target *lm);
 
 /* livemirror-status.c */
 void lm_status(struct dm_target *ti, status_type_t type,
