@@ -232,6 +232,7 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
+	__set_bit(b, log->marked);
 	log->stats.bad_blocks++;
 }
 

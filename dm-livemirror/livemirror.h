@@ -194,6 +194,7 @@ struct lm_shared_log {
 	struct dirtylog *log;
 	struct dirtylog_identity id;
 	char label[LM_LABEL_LEN];
+	struct list_head holders;	/* lm_target.holder, under lm_logs_lock */
 	/*
 	 * Set once a write was mirrored without a durable mark (the log had
 	 * failed): from then on the destination must be flushed with the
@@ -213,6 +214,7 @@ struct lm_target {
 	struct dm_target *ti;
 	struct dm_dev *meta, *src, *dst;
 	struct lm_shared_log *shared;
+	struct list_head holder;	/* in shared->holders */
 	struct dirtylog *log;
 	struct lm_args args;		/* as loaded (table status) */
 
@@ -278,6 +280,7 @@ struct lm_target {
 	struct work_struct issue_work;	/* bios whose marks are durable */
 	struct delayed_work copy_dwork;	/* picks regions (throttled) */
 	struct delayed_work tick_dwork;	/* epochs, lazy clear, retry */
+	struct delayed_work reap_dwork;	/* dest timeout, also while suspending */
 	struct work_struct event_work;
 	struct mutex msg_lock;		/* messages and suspend hooks */
 };
@@ -311,6 +314,7 @@ u64 lm_count_in_sync(struct lm_target *lm);
 
 /* livemirror-sync.c */
 void lm_tick_work(struct work_struct *ws);
+void lm_reap_work(struct work_struct *ws);
 unsigned long lm_epoch_enter(struct lm_target *lm, u64 first, u64 last);
 void lm_epoch_exit(struct lm_target *lm, unsigned long epoch);
 void lm_touch_group(struct lm_target *lm, u64 region);
