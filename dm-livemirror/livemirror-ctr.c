@@ -162,7 +162,7 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
 		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
-		    strcasecmp(name, "dest_timeout")) {
+		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -192,6 +192,17 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			if (r)
 				return r;
 			a->has_timeout = true;
+		} else if (!strcasecmp(name, "dest_sync")) {
+			if (a->has_dest_sync)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (!strcasecmp(val, "async")) {
+				a->dest_async = true;
+			} else if (strcasecmp(val, "sync")) {
+				*error = "Invalid dest_sync (sync|async)";
+				return -EINVAL;
+			}
+			a->has_dest_sync = true;
 		} else if (!strcasecmp(name, "dest_error")) {
 			if (a->has_policy)
 				goto dup;

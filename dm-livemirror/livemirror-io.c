@@ -283,6 +283,13 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 	} else {
 		clone->bi_end_io = lm_dst_endio;
 		clone->bi_private = lm;
+		/*
+		 * dest_sync async: the log, not the destination's cache, keeps
+		 * a crash safe (the lazy clear and the switch flush both legs
+		 * themselves); a write mirrored without a mark is the exception.
+		 */
+		if (lm->args.dest_async && !io->unmarked)
+			clone->bi_opf &= ~REQ_FUA;
 		pad = lm_pad(clone);
 		pad->list = raw_smp_processor_id() % LM_NR_HANG_LISTS;
 		pad->io = io;
@@ -563,8 +570,11 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 			goto done;
 		}
 	}
+	if (lm->args.dest_async && !READ_ONCE(lm->shared->unmarked))
+		goto done;
 	io->kind = LM_IO_DFLUSH;
 	io->to_dest = true;
+	io->unmarked = false;
 	io->dst_failed = false;
 	io->dst_skipped = false;
 	atomic_set(&io->pending, 1);

@@ -67,7 +67,7 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	11
+#define LM_MAX_FEATURE_ARGS	13
 #define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
 #define LM_MAX_DEST_TIMEOUT	3600
 #define LM_NR_HANG_LISTS	16		/* dest clones in flight */
@@ -180,7 +180,9 @@ struct lm_args {
 	char label[LM_LABEL_LEN];
 	/* which features were given, to echo them in the table status */
 	unsigned int dest_timeout;	/* seconds, 0 = wait for ever */
+	bool dest_async;		/* no guest flush/FUA to the destination */
 	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
+	bool has_dest_sync;
 };
 
 /*
