@@ -11,12 +11,13 @@
 #   L3  regions above 1 GiB are refused;
 #   L4  a table whose resume failed copies nothing while suspended;
 #   L5  a read-only table is refused and writes nothing;
+#   L11 io_hints: discard granularity is the region, discards are bounded;
 #   H1  (in core) a live log is shared only by a reload of the same device
 #       over the same legs: a replaced or swapped destination, a second
 #       device and a second target on the same metadata are refused.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 19
+lm_plan 21
 
 lm_ok "modules load" lm_load_modules
 modprobe loop
@@ -56,6 +57,10 @@ T2="0 $N2 livemirror /dev/mapper/m2-m $S $D 128"
 dmsetup create m2 --table "$T2"
 lm_on_exit "dmsetup remove --retry m2"
 lm_wait_state m2 synced 120
+q=/sys/block/$(dmsetup info -c --noheadings -o blkdevname m2 | tr -d ' ')/queue
+lm_eq "L11: discard granularity is the region (64 KiB)" 65536 "$(cat $q/discard_granularity)"
+lm_ok "L11: discards are bounded to 1024 regions ($(cat $q/discard_max_bytes) bytes)" \
+	test "$(cat $q/discard_max_bytes)" -le $((1024 * 65536))
 sleep 4		# lazy clear: every region clean
 dmsetup suspend m2-m && dmsetup load m2-m --table "0 2048 error" && dmsetup resume m2-m
 # a write to a clean region: its mark fails, it is mirrored unmarked
