@@ -21,12 +21,19 @@
  *	device's choice).  It is created when missing and saved at the end.
  *   stress_io verify DEV STATE
  *	Every sector with a known tag must read back its expected bytes.
- *   stress_io compare SRC DST REGION_SECTORS [META]
+ *   stress_io compare SRC DST REGION_SECTORS [META [SECTORS]]
  *	Byte-for-byte, region by region; names every region that differs and,
  *	with META, what the durable log says about it (a differing region
  *	whose bit is clear is a write that a switch or a crash would lose).
  *   stress_io logbits META
  *	The durable log's dirty count and first dirty ranges.
+ *   stress_io logclear META
+ *	With no table on META: rewrite every bitmap block with all bits clear
+ *	(valid checksum), so a table on two all-zero legs starts synced
+ *	without copying them (large sparse legs for the C1 race).
+ *   stress_io msgloop DM_NAME MESSAGE INTERVAL_MS SECONDS
+ *	Send a target message every INTERVAL_MS through the dm ioctl (a
+ *	dmsetup process costs most of a second in the emulated guest).
  *   stress_io m1race DEV SRC DST ROUNDS OFFSET
  *	Two threads pinned to CPU 0 and 1 write different 4 KiB patterns to
  *	the same OFFSET at the same moment, ROUNDS times; after each round
@@ -52,6 +59,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 
 #include "../../../../dm-dirtylog/dirtylog-format.h"
@@ -647,6 +655,8 @@ static int cmd_compare(char **av, int ac)
 		have_log = true;
 	}
 	nsect = dev_bytes(a) / SECTOR;
+	if (ac > 4 && strtoull(av[4], NULL, 0) < nsect)
+		nsect = strtoull(av[4], NULL, 0);	/* only the part a test wrote */
 	nreg = (nsect + rs - 1) / rs;
 	if (rs > chunk)
 		chunk = rs;
@@ -686,6 +696,95 @@ static int cmd_compare(char **av, int ac)
 		       " regions dirty on disk", unlogged, lg.state, lg.dirty);
 	printf("\n");
 	return differ ? 1 : 0;
+}
+
+/* ---- logclear, msgloop ----------------------------------------------------- */
+
+static int cmd_logclear(char **av)
+{
+	int fd = open_dev(av[0], O_RDWR);
+	uint8_t *blk = xalloc(LM_BLOCK_SIZE);
+	struct lm_superblock *sb = xalloc(LM_BLOCK_SIZE);
+	uint64_t best = 0, nblk, start;
+	bool found = false;
+
+	if (fd < 0)
+		return 2;
+	for (int i = 0; i < LM_SB_SLOTS; i++) {
+		struct lm_superblock *s = (void *)blk;
+
+		if (pread_full(fd, blk, LM_BLOCK_SIZE, (uint64_t)i * LM_BLOCK_SIZE) ||
+		    le64(&s->magic) != LM_MAGIC || crc32c(blk + 4, LM_BLOCK_SIZE - 4) != s->csum)
+			continue;
+		if (!found || le64(&s->generation) > best) {
+			memcpy(sb, blk, LM_BLOCK_SIZE);
+			best = le64(&s->generation);
+			found = true;
+		}
+	}
+	if (!found) {
+		fprintf(stderr, "%s: no valid superblock\n", av[0]);
+		return 2;
+	}
+	nblk = lm_bitmap_blocks(le64(&sb->nr_regions));
+	start = le64(&sb->bitmap_start);
+	for (uint64_t b = 0; b < nblk; b++) {
+		struct lm_bitmap_header *h = (void *)blk;
+		uint32_t c;
+
+		memset(blk, 0, LM_BLOCK_SIZE);
+		h->blocknr = b;
+		memcpy(h->uuid, sb->uuid, LM_UUID_LEN);
+		c = crc32c(blk + 4, LM_BLOCK_SIZE - 4);
+		h->csum = c;
+		if (pwrite(fd, blk, LM_BLOCK_SIZE, (off_t)((start + b) * LM_BLOCK_SIZE)) !=
+		    LM_BLOCK_SIZE) {
+			fprintf(stderr, "%s: write: %s\n", av[0], strerror(errno));
+			return 2;
+		}
+	}
+	if (fsync(fd))
+		return 2;
+	printf("# logclear %s: %" PRIu64 " bitmap blocks, %" PRIu64 " regions clean\n", av[0],
+	       nblk, le64(&sb->nr_regions));
+	close(fd);
+	return 0;
+}
+
+static int cmd_msgloop(char **av)
+{
+	size_t len = sizeof(struct dm_ioctl) + sizeof(struct dm_target_msg) + 256;
+	struct dm_ioctl *io = calloc(1, len);
+	struct dm_target_msg *msg = (void *)(io + 1);
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	double iv = strtod(av[2], NULL) / 1000.0, end = now_s() + strtod(av[3], NULL);
+	uint64_t sent = 0, failed = 0;
+
+	if (fd < 0 || !io) {
+		fprintf(stderr, "/dev/mapper/control: %s\n", strerror(errno));
+		return 2;
+	}
+	while (now_s() < end) {
+		memset(io, 0, len);
+		io->version[0] = DM_VERSION_MAJOR;
+		io->version[1] = 0;
+		io->version[2] = 0;
+		io->data_size = (uint32_t)len;
+		io->data_start = sizeof(*io);
+		snprintf(io->name, sizeof(io->name), "%s", av[0]);
+		msg->sector = 0;
+		snprintf(msg->message, 256, "%s", av[1]);
+		if (ioctl(fd, DM_TARGET_MSG, io))
+			failed++;
+		else
+			sent++;
+		usleep((useconds_t)(iv * 1e6));
+	}
+	printf("# msgloop %s '%s': %" PRIu64 " sent, %" PRIu64 " refused\n", av[0], av[1], sent,
+	       failed);
+	close(fd);
+	free(io);
+	return 0;
 }
 
 /* ---- m1race ------------------------------------------------------------- */
@@ -782,8 +881,10 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: stress_io run DEV STATE SEED PHASE OPS THREADS\n"
 		"       stress_io verify DEV STATE\n"
-		"       stress_io compare SRC DST REGION_SECTORS [META]\n"
+		"       stress_io compare SRC DST REGION_SECTORS [META [SECTORS]]\n"
 		"       stress_io logbits META\n"
+		"       stress_io logclear META\n"
+		"       stress_io msgloop DM_NAME MESSAGE INTERVAL_MS SECONDS\n"
 		"       stress_io m1race DEV SRC DST ROUNDS OFFSET\n");
 	exit(2);
 }
@@ -797,10 +898,14 @@ int main(int argc, char **argv)
 		return cmd_run(argv + 2);
 	if (!strcmp(argv[1], "verify") && argc == 4)
 		return cmd_verify(argv + 2);
-	if (!strcmp(argv[1], "compare") && (argc == 5 || argc == 6))
+	if (!strcmp(argv[1], "compare") && argc >= 5 && argc <= 7)
 		return cmd_compare(argv + 2, argc - 2);
 	if (!strcmp(argv[1], "logbits") && argc == 3)
 		return cmd_logbits(argv + 2);
+	if (!strcmp(argv[1], "logclear") && argc == 3)
+		return cmd_logclear(argv + 2);
+	if (!strcmp(argv[1], "msgloop") && argc == 6)
+		return cmd_msgloop(argv + 2);
 	if (!strcmp(argv[1], "m1race") && argc == 7)
 		return cmd_m1race(argv + 2);
 	usage();

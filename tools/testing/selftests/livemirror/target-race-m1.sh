@@ -17,7 +17,7 @@
 lm_require_guest
 ROUNDS=${LM_M1_ROUNDS:-20000}
 TRIES=${LM_M1_TRIES:-3}
-SIO=$(dirname "$0")/stress_io
+SIO=$(cd "$(dirname "$0")" && pwd)/stress_io
 [ -x "$SIO" ] || SIO=$LM_TOP/build/ksft/livemirror/stress_io
 lm_plan 3
 lm_diag "$(nproc) CPUs online, $TRIES tries of $ROUNDS rounds"

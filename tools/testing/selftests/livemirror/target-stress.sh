@@ -6,7 +6,7 @@
 # write-zeroes, flushes and checked reads from up to 32 threads at once,
 # in phases; during each phase a control loop (seeded too) suspends and
 # resumes, reloads the table, pauses and resumes the copy, changes the
-# throttle and the copy depth, and injects destination write errors with
+# throttle and the copy depth, sends bursts of retry, and injects destination write errors with
 # dm-flakey followed by the retry message.  At the end of each phase, a
 # checkpoint: every known sector reads back right through the mapped device,
 # the mirror reaches synced, is suspended, and the legs are compared byte
@@ -25,7 +25,7 @@ PHASE_OPS=${LM_STRESS_PHASE_OPS:-5000}
 SEED=${LM_SEED:-$(( $(date +%s) % 1000000 ))}
 MB=${LM_STRESS_MB:-128}
 RANDOM=$SEED
-SIO=$(dirname "$0")/stress_io
+SIO=$(cd "$(dirname "$0")" && pwd)/stress_io
 [ -x "$SIO" ] || SIO=$LM_TOP/build/ksft/livemirror/stress_io
 regions=(8 32 128 1024)
 R=${LM_STRESS_REGION:-${regions[RANDOM % 4]}}
@@ -84,12 +84,18 @@ op_desterr() {
 	ctl dest-up fl_set "$FL_UP"
 	ctl retry dmsetup message st 0 retry
 }
-CTL_OPS=(suspend reload pause throttle depth desterr suspend throttle)
+# A burst of retries: each restarts the copy pass over a mostly clean
+# bitmap, so the copier scans clean gaps while the writers dirty them.
+op_retries() {
+	local i
+	for ((i = 0; i < 10; i++)); do ctl retry dmsetup message st 0 retry; sleep 0.02; done
+}
+CTL_OPS=(suspend reload pause throttle depth desterr suspend throttle retries retries)
 control_loop() {
 	RANDOM=$1
 	while [ ! -e "$W/stop" ]; do
 		"op_${CTL_OPS[RANDOM % ${#CTL_OPS[@]}]}"
-		sleep "0.$((RANDOM % 3))"
+		sleep "0.0$((RANDOM % 10))"
 	done
 }
 # After a phase: destination up, device live, copy running at full speed.
