@@ -258,6 +258,9 @@ static void lm_load_block(struct dirtylog *log, unsigned long b, void *buf)
 		le64_to_cpus(&words[i]);
 	/* Also drops any bit past nr_regions in the last block. */
 	bitmap_from_arr64(lm_block_bits(log, b), words, nbits);
+	/* what was read is on disk: durable */
+	bitmap_copy(log->durable + b * LM_LONGS_PER_BLOCK,
+		    lm_block_bits(log, b), nbits);
 }
 
 static int lm_load_bitmap(struct dirtylog *log, char **error)
