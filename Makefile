@@ -112,14 +112,16 @@ soak: deps
 	$(MAKE) all
 	tools/soak/run
 
-# The long differential stress pass (LM_STRESS_OPS, default 10^6; LM_SEED):
-# target-stress.sh in one guest with 2 vCPUs; not part of make check.
+# The long differential stress pass (LM_STRESS_OPS, default 10^6, checked
+# every LM_STRESS_PHASE_OPS; LM_SEED): target-stress.sh in one guest with
+# 2 vCPUs; not part of make check.
 LM_STRESS_OPS ?= 1000000
+LM_STRESS_PHASE_OPS ?= 20000
 stress: deps
 	$(MAKE) all ksft
 	tools/vm/run-in-guest --timeout $$(( $(LM_STRESS_OPS) / 100 + 900 )) --mem 3072 --smp 2 \
 	  --env LM_STRESS_OPS=$(LM_STRESS_OPS) $(if $(LM_SEED),--env LM_SEED=$(LM_SEED)) \
-	  $(if $(LM_STRESS_PHASE_OPS),--env LM_STRESS_PHASE_OPS=$(LM_STRESS_PHASE_OPS)) \
+	  --env LM_STRESS_PHASE_OPS=$(LM_STRESS_PHASE_OPS) \
 	  -- build/ksft/livemirror/target-stress.sh
 
 bench: deps
