@@ -24,8 +24,10 @@
  *   MUTANT_NOFLUSH    the lazy clear does not flush the legs before clearing
  *   WAW_AT_ISSUE      the interlock looks only at mirrored writes already
  *                     issued (a write still waiting for its mark is ignored)
- *   DISCARD_UNTRACKED a range op neither defers on a copy slot nor is counted
- *                     in W[R] (a slot does not wait for it)
+ *   NCLEAR_AT_END     N[R] is cleared when the copy ends instead of when its
+ *                     slot is made; range ops, which the code neither defers
+ *                     on a slot nor counts in W[R], then lose the N they set
+ *                     while the copy ran
  *   NCOPIER           number of copy workers (copy_depth), default 2
  */
 
@@ -131,10 +133,7 @@ inline write(r, v)
 inline discard_all()
 {
 	atomic {
-#if !defined(DISCARD_UNTRACKED)
-		(!S[0] && !S[1]) ->
-		Wc[0]++; Wc[1]++;
-#endif
+		/* as in the code: not deferred on a slot, not counted in W[R] */
 		inflight[0]++; inflight[1]++;
 		touched[0] = 1; touched[1] = 1;
 		L[0] = 1; L[1] = 1;
@@ -144,9 +143,6 @@ inline discard_all()
 	atomic { vol[IX(SRC, 0)] = 0; okmask[0] = okmask[0] | BIT(0) };
 	atomic { vol[IX(SRC, 1)] = 0; okmask[1] = okmask[1] | BIT(0) };
 	atomic {
-#if !defined(DISCARD_UNTRACKED)
-		Wc[0]--; Wc[1]--;
-#endif
 		inflight[0]--; inflight[1]--;
 		touched[0] = 1; touched[1] = 1;
 		N[0] = 1; N[1] = 1;
@@ -201,10 +197,16 @@ end:	do
 		atomic {	/* B[r] */
 #if defined(MUTANT_NORECHECK)
 			S[r] = 1; took = 1;
+#if !defined(NCLEAR_AT_END)
+			N[r] = 0;
+#endif
 			printf("MSC: C%d takes R%d (no re-check)\n", _pid, r)
 #else
 			if
 			:: (N[r] && !S[r]) -> S[r] = 1; took = 1;
+#if !defined(NCLEAR_AT_END)
+			   N[r] = 0;	/* NEEDCOPY -> COPYING clears N */
+#endif
 			   printf("MSC: C%d re-check: takes R%d\n", _pid, r)
 			:: else -> printf("MSC: C%d re-check: skips R%d\n", _pid, r);
 			   took = 0; r = 0
@@ -221,9 +223,12 @@ end:	do
 			 * callback runs under B[r] */
 			atomic {
 				vol[IX(DST, r)] = tmp;
-				printf("MSC: C%d copy R%d writes dst v=%d, N[%d]=0\n", _pid, r, tmp, r);
+				printf("MSC: C%d copy R%d writes dst v=%d, slot ends\n", _pid, r, tmp);
 				tmp = 0;
-				N[r] = 0; S[r] = 0; touched[r] = 1;
+#if defined(NCLEAR_AT_END)
+				N[r] = 0;
+#endif
+				S[r] = 0; touched[r] = 1;
 				took = 0; r = 0
 			}
 		:: else -> skip

@@ -114,13 +114,13 @@ for v in switch noswitch; do
 done
 
 # 4-8: every mutant is refuted
-for m in MUTANT_NORECHECK MUTANT_NOWAW MUTANT_NOFLUSH WAW_AT_ISSUE DISCARD_UNTRACKED; do
+for m in MUTANT_NORECHECK MUTANT_NOWAW MUTANT_NOFLUSH WAW_AT_ISSUE NCLEAR_AT_END; do
 	case $m in
 	MUTANT_NORECHECK) what="copier without the re-check under the bucket lock" ;;
 	MUTANT_NOWAW) what="no write-after-write interlock" ;;
 	MUTANT_NOFLUSH) what="lazy clear without the flush of both legs" ;;
 	WAW_AT_ISSUE) what="interlock against issued writes only (not those waiting for a mark)" ;;
-	DISCARD_UNTRACKED) what="range ops not deferred on a slot nor counted in W[R]" ;;
+	NCLEAR_AT_END) what="N cleared when the copy ends, not when its slot is made" ;;
 	esac
 	run "$m" livemirror.pml -DBFS "-D$m"
 	e=$(errors "$m")
