@@ -76,12 +76,18 @@ int lm_sb_write(struct dirtylog *log, enum lm_state state,
 		       LM_UUID_LEN);
 		sb->group_members = cpu_to_le32(group->members);
 		sb->group_index = cpu_to_le32(group->index);
-	} else {
+	} else if (state == LM_STATE_COPYING) {
+		/* abort_prepare: the group is gone */
 		memset(sb->group_uuid, 0, LM_UUID_LEN);
 		memset(sb->coordinator_uuid, 0, LM_UUID_LEN);
 		sb->group_members = 0;
 		sb->group_index = 0;
 	}
+	/*
+	 * SWITCHED and CANCELLED keep the group of a PREPARED log: recover
+	 * must be able to tell which group's decision a switched coordinator
+	 * carries (an exact match, not "any switched log").
+	 */
 	sb->csum = cpu_to_le32(lm_csum(sb));
 
 	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
