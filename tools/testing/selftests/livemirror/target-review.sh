@@ -49,7 +49,7 @@ lm_ok "M3: abort_prepare, then resume works" \
 # Legs on loop devices (blk-mq, so flushes are counted in the stat file);
 # the metadata on a dm-linear that is swapped to dm-error.
 S=$(newloop m2s 16M) D=$(newloop m2d 16M) MB=$(newloop m2m 1M)
-flushes() { awk '{ print $15 }' "/sys/block/$(basename "$1")/stat"; }
+flushes() { awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"; }
 dmsetup create m2-m --table "0 2048 linear $MB 0"
 lm_on_exit "dmsetup remove --retry m2-m"
 N2=$((16 * 2048))
