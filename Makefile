@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft debug-kernel soak
+	ksft debug-kernel soak stress
 
 all: modules helper
 
@@ -111,6 +111,18 @@ demo: deps
 soak: deps
 	$(MAKE) all
 	tools/soak/run
+
+# The long differential stress pass (LM_STRESS_OPS, default 10^6, checked
+# every LM_STRESS_PHASE_OPS; LM_SEED): target-stress.sh in one guest with
+# 2 vCPUs; not part of make check.
+LM_STRESS_OPS ?= 1000000
+LM_STRESS_PHASE_OPS ?= 20000
+stress: deps
+	$(MAKE) all ksft
+	tools/vm/run-in-guest --timeout $$(( $(LM_STRESS_OPS) / 100 + 900 )) --mem 3072 --smp 2 \
+	  --env LM_STRESS_OPS=$(LM_STRESS_OPS) $(if $(LM_SEED),--env LM_SEED=$(LM_SEED)) \
+	  --env LM_STRESS_PHASE_OPS=$(LM_STRESS_PHASE_OPS) \
+	  -- build/ksft/livemirror/target-stress.sh
 
 bench: deps
 	$(MAKE) all

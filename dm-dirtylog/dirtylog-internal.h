@@ -46,17 +46,26 @@ struct dirtylog {
 	 * commit that will pick up changes made now; @durable_seq the last
 	 * one whose writes completed.  block_seq[b] is the commit that made
 	 * the latest 0 -> 1 transition of block b durable: a set bit is
-	 * durable exactly when block_seq[b] <= durable_seq.  Clears do not
-	 * touch block_seq because they never make a set bit less durable.
+	 * durable once block_seq[b] <= durable_seq.  Clears do not touch
+	 * block_seq because they never make a set bit less durable.
+	 *
+	 * @durable has the bits known to be set on disk that no commit will
+	 * clear: a bit enters it when a commit that wrote it as 1 completed
+	 * while it was still set in core, and leaves it when it is cleared in
+	 * core (before that clear can reach the disk).  A mark of a bit in
+	 * @durable is answered at once, whatever the rest of its block does,
+	 * so a hot write never waits for the commit of an unrelated mark.
 	 */
 	spinlock_t lock;
 	bool failed;
 	unsigned long *bits;		/* 1 = legs may differ */
+	unsigned long *durable;		/* subset of bits, set on disk */
 	u64 nr_dirty;
 	u64 open_seq;
 	u64 durable_seq;
 	u64 *block_seq;
 	unsigned long *changed;		/* blocks changed since last snapshot */
+	unsigned long *marked;		/* ... with a 0 -> 1 change: a mark waits */
 	struct list_head waiters;	/* marks not yet durable */
 	struct list_head done_ok;	/* durable, callback not yet run */
 	struct list_head done_err;	/* log failed, callback not yet run */

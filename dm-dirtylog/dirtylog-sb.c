@@ -76,12 +76,18 @@ int lm_sb_write(struct dirtylog *log, enum lm_state state,
 		       LM_UUID_LEN);
 		sb->group_members = cpu_to_le32(group->members);
 		sb->group_index = cpu_to_le32(group->index);
-	} else {
+	} else if (state == LM_STATE_COPYING) {
+		/* abort_prepare: the group is gone */
 		memset(sb->group_uuid, 0, LM_UUID_LEN);
 		memset(sb->coordinator_uuid, 0, LM_UUID_LEN);
 		sb->group_members = 0;
 		sb->group_index = 0;
 	}
+	/*
+	 * SWITCHED and CANCELLED keep the group of a PREPARED log: recover
+	 * must be able to tell which group's decision a switched coordinator
+	 * carries (an exact match, not "any switched log").
+	 */
 	sb->csum = cpu_to_le32(lm_csum(sb));
 
 	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
@@ -232,6 +238,7 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
+	__set_bit(b, log->marked);
 	log->stats.bad_blocks++;
 }
 
@@ -258,6 +265,9 @@ static void lm_load_block(struct dirtylog *log, unsigned long b, void *buf)
 		le64_to_cpus(&words[i]);
 	/* Also drops any bit past nr_regions in the last block. */
 	bitmap_from_arr64(lm_block_bits(log, b), words, nbits);
+	/* what was read is on disk: durable */
+	bitmap_copy(log->durable + b * LM_LONGS_PER_BLOCK,
+		    lm_block_bits(log, b), nbits);
 }
 
 static int lm_load_bitmap(struct dirtylog *log, char **error)

@@ -47,6 +47,26 @@ static void lm_encode_block(struct dirtylog *log, unsigned long b, void *buf)
 }
 
 /*
+ * Block @b's image in @buf is on disk: its set bits that are still set in
+ * core are durable (a bit cleared since then will be written as 0 by the
+ * next commit, and was taken out of @durable when it was cleared).
+ */
+static void lm_note_durable(struct dirtylog *log, unsigned long b, void *buf)
+{
+	u64 *words = buf + LM_BITMAP_HEADER_SIZE;
+	unsigned int nbits = lm_block_nbits(log, b);
+	unsigned long *d = log->durable + b * LM_LONGS_PER_BLOCK;
+	unsigned int i;
+
+	for (i = 0; i < DIV_ROUND_UP(nbits, 64); i++)
+		le64_to_cpus(&words[i]);
+	spin_lock_irq(&log->lock);
+	bitmap_from_arr64(d, words, nbits);
+	bitmap_and(d, d, lm_block_bits(log, b), nbits);
+	spin_unlock_irq(&log->lock);
+}
+
+/*
  * Write the bitmap blocks flagged in @which (all of them when NULL), in
  * batches of LM_IO_PAGES.  Caller holds commit_lock or owns the log.
  */
@@ -55,7 +75,7 @@ int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 {
 	u64 blocks[LM_IO_PAGES];
 	unsigned long b = 0;
-	unsigned int n = 0;
+	unsigned int n = 0, i;
 	int r = 0;
 
 	for (;;) {
@@ -70,6 +90,9 @@ int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 			r = lm_io(log, opf, blocks, n);
 			if (r)
 				break;
+			for (i = 0; i < n; i++)
+				lm_note_durable(log, blocks[i] - log->bitmap_start,
+						page_address(log->pages[i]));
 			spin_lock_irq(&log->lock);
 			log->stats.blocks_written += n;
 			spin_unlock_irq(&log->lock);
@@ -142,14 +165,15 @@ static void lm_notify(struct dirtylog *log)
 }
 
 /*
- * One commit: snapshot the changed blocks under the lock, write them with
- * FUA outside it, then release the waiters the commit covers.  Called with
- * commit_lock held.
+ * One commit: snapshot the changed blocks under the lock (only those with
+ * new set bits when @marks_only: clears never hold a mark back), write them
+ * with FUA outside it, then release the waiters the commit covers.  Called
+ * with commit_lock held.
  */
-static int lm_commit_locked(struct dirtylog *log)
+static int lm_commit_locked(struct dirtylog *log, bool marks_only)
 {
 	struct dirtylog_waiter *w, *tmp;
-	unsigned long *snap;
+	unsigned long *which;
 	u64 seq;
 	int r;
 
@@ -160,18 +184,19 @@ static int lm_commit_locked(struct dirtylog *log)
 		spin_unlock_irq(&log->lock);
 		return -EIO;
 	}
-	if (bitmap_empty(log->changed, log->nr_blocks)) {
+	which = marks_only ? log->marked : log->changed;
+	if (bitmap_empty(which, log->nr_blocks)) {
 		spin_unlock_irq(&log->lock);
 		return 0;
 	}
 	seq = log->open_seq++;
-	snap = log->changed;
-	log->changed = log->committing;
-	log->committing = snap;
+	bitmap_copy(log->committing, which, log->nr_blocks);
+	bitmap_andnot(log->changed, log->changed, log->committing, log->nr_blocks);
+	bitmap_andnot(log->marked, log->marked, log->committing, log->nr_blocks);
 	spin_unlock_irq(&log->lock);
 
-	r = lm_write_bitmap(log, snap, REQ_OP_WRITE | REQ_FUA);
-	bitmap_zero(snap, log->nr_blocks);
+	r = lm_write_bitmap(log, log->committing, REQ_OP_WRITE | REQ_FUA);
+	bitmap_zero(log->committing, log->nr_blocks);
 	if (r) {
 		lm_fail(log, r);
 		return -EIO;
@@ -187,12 +212,56 @@ static int lm_commit_locked(struct dirtylog *log)
 	return 0;
 }
 
+/*
+ * Write up to LM_IO_PAGES blocks that hold only clears.  No waiter depends
+ * on them, so no sequence number moves.  Returns 1 when there may be more,
+ * 0 when there are none, or -EIO.  Called with commit_lock held.
+ */
+static int lm_commit_clears_locked(struct dirtylog *log)
+{
+	unsigned long b = 0;
+	unsigned int n = 0;
+	int r;
+
+	spin_lock_irq(&log->lock);
+	if (log->failed) {
+		spin_unlock_irq(&log->lock);
+		return -EIO;
+	}
+	while (n < LM_IO_PAGES) {
+		b = find_next_bit(log->changed, log->nr_blocks, b);
+		if (b >= log->nr_blocks)
+			break;
+		if (!test_bit(b, log->marked)) {
+			__clear_bit(b, log->changed);
+			__set_bit(b, log->committing);
+			n++;
+		}
+		b++;
+	}
+	spin_unlock_irq(&log->lock);
+	if (!n)
+		return 0;
+
+	r = lm_write_bitmap(log, log->committing, REQ_OP_WRITE | REQ_FUA);
+	bitmap_zero(log->committing, log->nr_blocks);
+	if (r) {
+		lm_fail(log, r);
+		return -EIO;
+	}
+	spin_lock_irq(&log->lock);
+	log->stats.commits++;
+	spin_unlock_irq(&log->lock);
+	return 1;
+}
+
+/* Marks only: what waiters wait for. */
 static void lm_commit_work(struct work_struct *ws)
 {
 	struct dirtylog *log = container_of(ws, struct dirtylog, commit_work);
 
 	mutex_lock(&log->commit_lock);
-	lm_commit_locked(log);
+	lm_commit_locked(log, true);
 	mutex_unlock(&log->commit_lock);
 	lm_deliver(log);
 }
@@ -237,7 +306,9 @@ int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 		return -EINVAL;
 
 	spin_lock_irqsave(&log->lock, flags);
-	if (test_bit(r, log->bits)) {
+	if (test_bit(r, log->durable)) {
+		seq = 0;
+	} else if (test_bit(r, log->bits)) {
 		seq = log->block_seq[b];
 	} else if (log->failed) {
 		seq = U64_MAX;		/* a new bit cannot be recorded */
@@ -247,6 +318,7 @@ int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 		seq = log->open_seq;
 		log->block_seq[b] = seq;
 		__set_bit(b, log->changed);
+		__set_bit(b, log->marked);
 	}
 	ret = lm_mark_result(log, seq, w);
 	spin_unlock_irqrestore(&log->lock, flags);
@@ -274,10 +346,9 @@ static int lm_mark_range_failed(struct dirtylog *log, u64 first, u64 last)
 		off = r - b * LM_BITS_PER_BLOCK;
 		end = min_t(unsigned long, lm_block_nbits(log, b),
 			    last - b * LM_BITS_PER_BLOCK + 1);
-		if (find_next_zero_bit(lm_block_bits(log, b), end, off) < end)
+		if (find_next_zero_bit(log->durable + b * LM_LONGS_PER_BLOCK,
+				       end, off) < end)
 			ret = -EIO;
-		else
-			ret = lm_mark_result(log, log->block_seq[b], NULL);
 		r = b * LM_BITS_PER_BLOCK + end;
 	}
 	spin_unlock_irqrestore(&log->lock, flags);
@@ -308,7 +379,10 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 		spin_lock_irqsave(&log->lock, flags);
 		zero = find_next_zero_bit(bits, end, off);
 		if (zero >= end) {
-			seq = max(seq, log->block_seq[b]);
+			/* all set: wait only if one of them is not durable */
+			if (find_next_zero_bit(log->durable + b * LM_LONGS_PER_BLOCK,
+					       end, off) < end)
+				seq = max(seq, log->block_seq[b]);
 		} else {
 			while (zero < end) {
 				set = find_next_bit(bits, end, zero);
@@ -318,6 +392,7 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 			}
 			log->block_seq[b] = log->open_seq;
 			__set_bit(b, log->changed);
+			__set_bit(b, log->marked);
 			seq = max(seq, log->open_seq);
 		}
 		spin_unlock_irqrestore(&log->lock, flags);
@@ -344,6 +419,8 @@ void dirtylog_clear(struct dirtylog *log, u64 region)
 		return;
 
 	spin_lock_irqsave(&log->lock, flags);
+	/* not durable any more: the next commit may write it as 0 */
+	__clear_bit(r, log->durable);
 	if (test_bit(r, log->bits)) {
 		__clear_bit(r, log->bits);
 		log->nr_dirty--;
@@ -353,28 +430,82 @@ void dirtylog_clear(struct dirtylog *log, u64 region)
 }
 EXPORT_SYMBOL_GPL(dirtylog_clear);
 
-void dirtylog_mark_all(struct dirtylog *log)
+/*
+ * Set the bit of @region in core and return the commit that makes it
+ * durable: 0 when it is durable already, U64_MAX when the log has failed
+ * and cannot record it.  Any context, never sleeps.
+ */
+u64 dirtylog_mark_nowait(struct dirtylog *log, u64 region)
 {
-	unsigned long b, flags, *bits;
-	unsigned int nbits, weight;
+	unsigned long r = region, b = r / LM_BITS_PER_BLOCK;
+	unsigned long flags;
+	u64 seq;
+
+	if (WARN_ON_ONCE(region >= log->nr_regions))
+		return U64_MAX;
+
+	spin_lock_irqsave(&log->lock, flags);
+	if (test_bit(r, log->durable)) {
+		seq = 0;
+	} else if (test_bit(r, log->bits)) {
+		seq = log->block_seq[b];
+	} else if (log->failed) {
+		seq = U64_MAX;
+	} else {
+		__set_bit(r, log->bits);
+		log->nr_dirty++;
+		seq = log->open_seq;
+		log->block_seq[b] = seq;
+		__set_bit(b, log->changed);
+		__set_bit(b, log->marked);
+	}
+	if (seq <= log->durable_seq)
+		seq = 0;
+	spin_unlock_irqrestore(&log->lock, flags);
+	return seq;
+}
+EXPORT_SYMBOL_GPL(dirtylog_mark_nowait);
+
+/* Wait for what dirtylog_mark_nowait() returned; same answers as a mark. */
+int dirtylog_wait(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w)
+{
+	unsigned long flags;
+	int ret;
+
+	if (!seq)
+		return 0;
+	spin_lock_irqsave(&log->lock, flags);
+	ret = lm_mark_result(log, seq, w);
+	spin_unlock_irqrestore(&log->lock, flags);
+
+	if (ret == -EINPROGRESS)
+		queue_work(log->wq, &log->commit_work);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dirtylog_wait);
+
+/*
+ * Copy the in-core bitmap into @dst (nr_regions bits) and return how many
+ * bits are set, one block at a time so that the lock is held briefly.
+ * Process context.
+ */
+u64 dirtylog_copy_bits(struct dirtylog *log, unsigned long *dst)
+{
+	unsigned long b, flags;
+	unsigned int nbits;
+	u64 n = 0;
 
 	for (b = 0; b < log->nr_blocks; b++) {
-		bits = lm_block_bits(log, b);
 		nbits = lm_block_nbits(log, b);
-
 		spin_lock_irqsave(&log->lock, flags);
-		weight = bitmap_weight(bits, nbits);
-		if (weight != nbits) {
-			bitmap_set(bits, 0, nbits);
-			log->nr_dirty += nbits - weight;
-			log->block_seq[b] = log->open_seq;
-			__set_bit(b, log->changed);
-		}
+		bitmap_copy(dst + b * LM_LONGS_PER_BLOCK, lm_block_bits(log, b), nbits);
 		spin_unlock_irqrestore(&log->lock, flags);
+		n += bitmap_weight(dst + b * LM_LONGS_PER_BLOCK, nbits);
+		cond_resched();
 	}
-	dirtylog_kick(log);
+	return n;
 }
-EXPORT_SYMBOL_GPL(dirtylog_mark_all);
+EXPORT_SYMBOL_GPL(dirtylog_copy_bits);
 
 bool dirtylog_test(struct dirtylog *log, u64 region)
 {
@@ -441,12 +572,24 @@ bool dirtylog_failed(struct dirtylog *log)
 }
 EXPORT_SYMBOL_GPL(dirtylog_failed);
 
+/*
+ * Everything: first the blocks that hold only clears, a batch per hold of
+ * commit_lock, so that a mark commit can go in between (a lazy clear after
+ * a long pass may touch thousands of blocks); then the rest.
+ */
 int dirtylog_commit(struct dirtylog *log)
 {
 	int r;
 
+	do {
+		mutex_lock(&log->commit_lock);
+		r = lm_commit_clears_locked(log);
+		mutex_unlock(&log->commit_lock);
+		cond_resched();
+	} while (r > 0);
 	mutex_lock(&log->commit_lock);
-	r = lm_commit_locked(log);
+	if (!r)
+		r = lm_commit_locked(log, false);
 	mutex_unlock(&log->commit_lock);
 	lm_notify(log);
 	return r;
@@ -476,7 +619,7 @@ int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
 		r = -EPERM;
 		goto out;
 	}
-	r = lm_commit_locked(log);
+	r = lm_commit_locked(log, false);
 	if (r)
 		goto out;
 	r = lm_sb_write(log, state, group);
@@ -527,13 +670,13 @@ static void lm_free(struct dirtylog *log)
 	kfree(log->sb);
 	bitmap_free(log->committing);
 	bitmap_free(log->changed);
+	bitmap_free(log->marked);
 	kvfree(log->block_seq);
+	kvfree(log->durable);
 	kvfree(log->bits);
 	kfree(log);
 }
 
-/* The in-core bitmap is one allocation; keep it within what kvmalloc takes. */
-#define LM_MAX_REGIONS	min_t(u64, ULONG_MAX, (u64)INT_MAX * BITS_PER_BYTE)
 
 struct dirtylog *dirtylog_open(struct block_device *bdev,
 			       const struct dirtylog_identity *id,
@@ -550,7 +693,7 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 		*error = "dirty log: no regions to track";
 		return ERR_PTR(-EINVAL);
 	}
-	if (ident.nr_regions > LM_MAX_REGIONS) {
+	if (ident.nr_regions > DIRTYLOG_MAX_REGIONS) {
 		*error = "too many regions for the dirty log: use a larger region size";
 		return ERR_PTR(-EINVAL);
 	}
@@ -580,12 +723,16 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 	INIT_WORK(&log->notify_work, lm_notify_work);
 
 	log->bits = kvcalloc(BITS_TO_LONGS(log->nr_regions),
-			     sizeof(unsigned long), GFP_KERNEL);
+			     sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
+	log->durable = kvcalloc(BITS_TO_LONGS(log->nr_regions),
+				sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
 	log->block_seq = kvcalloc(log->nr_blocks, sizeof(u64), GFP_KERNEL);
 	log->changed = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
+	log->marked = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->committing = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->sb = kzalloc(LM_BLOCK_SIZE, GFP_KERNEL);
-	if (!log->bits || !log->block_seq || !log->changed ||
+	if (!log->bits || !log->durable || !log->block_seq || !log->changed ||
+	    !log->marked ||
 	    !log->committing || !log->sb)
 		goto nomem;
 	for (i = 0; i < LM_IO_PAGES; i++) {

@@ -26,6 +26,12 @@
 
 struct dirtylog;
 
+/*
+ * The in-core bitmaps are single allocations of whole longs; keep them
+ * within what kvmalloc takes without a warning (INT_MAX bytes).
+ */
+#define DIRTYLOG_MAX_REGIONS	((u64)(INT_MAX / sizeof(long)) * BITS_PER_LONG)
+
 /* What the table says the log must belong to. */
 struct dirtylog_identity {
 	sector_t region_sectors;
@@ -88,8 +94,18 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 /* Clear the in-core bit; written lazily by the next commit.  Any context. */
 void dirtylog_clear(struct dirtylog *log, u64 region);
 
-/* Set every bit (e.g. after a destination failure); durable at next commit. */
-void dirtylog_mark_all(struct dirtylog *log);
+/*
+ * Set one bit in core without queueing a waiter, so that a caller can set
+ * bits one by one under its own locks: returns the commit to wait for (0
+ * when durable already, U64_MAX when the log failed and cannot record it),
+ * which dirtylog_wait() then waits for with the answers of dirtylog_mark().
+ * Any context, never sleeps.
+ */
+u64 dirtylog_mark_nowait(struct dirtylog *log, u64 region);
+int dirtylog_wait(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w);
+
+/* Copy the in-core bitmap into @dst; returns the bits set.  Sleeps. */
+u64 dirtylog_copy_bits(struct dirtylog *log, unsigned long *dst);
 
 /* Write every changed bitmap block, then wait until durable.  Sleeps. */
 int dirtylog_commit(struct dirtylog *log);

@@ -2,16 +2,24 @@
 /*
  * dm-livemirror: the copy pass.
  *
- * One pass walks the regions whose log bit is set in ascending order
- * (copy_next is the cursor).  Up to copy_depth regions are copied at once
- * with kcopyd.  The slots are preallocated and reserved for the copier, so
- * guest writes never starve it: a slot is taken before the copier waits for
- * the writes already in flight to its region, and writes that arrive later
- * are deferred on the slot until the copy is done.
+ * The copier copies every NEEDCOPY region (N set, see livemirror.h).  Its
+ * cursor, copy_next, only says where the search for the next set bit of N
+ * goes on; it never says whether a region is in sync.  Whoever sets a bit
+ * of N lowers the cursor and bumps need_gen under copy_lock, and the
+ * copier, which searches without the lock, throws its answer away when the
+ * generation moved, so no bit is passed over for good.
  *
- * A region below the cursor that is not in a slot is in sync in core: its
- * writes are mirrored.  It is cleared in the log only later, by the lazy
- * clear, after both legs were flushed (livemirror-sync.c).
+ * Up to copy_depth regions are copied at once with kcopyd.  The slots are
+ * preallocated and reserved for the copier, so guest writes never starve
+ * it: a slot is taken before the copier waits for the writes already in
+ * flight to its region, and writes that arrive later are deferred on the
+ * slot until the copy is done.  A copied region is DIRTY: its writes are
+ * mirrored, and the lazy clear takes it to CLEAN after both legs were
+ * flushed (livemirror-sync.c).
+ *
+ * Contexts: lm_copy_work() and lm_take_region() run in the target's
+ * workqueue; lm_copy_done() in kcopyd's completion (process context);
+ * the N setters in any context.
  *
  * The copy rate is limited by a token bucket refilled at <throttle> MiB/s;
  * the copy work re-arms itself when it runs out of tokens.
@@ -28,27 +36,24 @@ struct lm_slot *lm_find_slot(struct lm_bucket *b, u64 region)
 	return NULL;
 }
 
-/* Caller checked that no slot is active for the region. */
-bool lm_region_in_sync(struct lm_target *lm, u64 region)
+/*
+ * Set N for @region; true when it was clear (the caller must then call
+ * lm_need_search(), outside any bucket lock).  Any context.
+ */
+bool lm_set_need(struct lm_target *lm, u64 region)
 {
-	return region < READ_ONCE(lm->copy_next) ||
-	       !dirtylog_test(lm->log, region);
+	if (test_and_set_bit((unsigned long)region, lm->need_copy))
+		return false;
+	atomic64_inc(&lm->nr_need);
+	return true;
 }
 
-void lm_copy_kick(struct lm_target *lm)
-{
-	mod_delayed_work(lm->wq, &lm->copy_dwork, 0);
-}
-
-static bool lm_can_copy(struct lm_target *lm)
-{
-	return !(READ_ONCE(lm->flags) &
-		 (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_SWITCHED) |
-		  BIT(LM_F_CANCELLED) | BIT(LM_F_PAUSED) | BIT(LM_F_SUSPENDED)));
-}
-
-/* Move the cursor back to @from (0 = restart the pass).  Any context. */
-void lm_restart_pass(struct lm_target *lm, u64 from)
+/*
+ * A bit of N was set at @from: make the search go over it again.  The
+ * generation tells a copier that scanned without the lock that its answer
+ * may be stale.  Any context; takes copy_lock.
+ */
+void lm_need_search(struct lm_target *lm, u64 from)
 {
 	unsigned long flags;
 	bool was_done;
@@ -56,12 +61,69 @@ void lm_restart_pass(struct lm_target *lm, u64 from)
 	spin_lock_irqsave(&lm->copy_lock, flags);
 	if (from < lm->copy_next)
 		WRITE_ONCE(lm->copy_next, from);
+	lm->need_gen++;
 	was_done = test_and_clear_bit(LM_F_PASS_DONE, &lm->flags);
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 
 	if (was_done)
 		lm_event(lm);
 	lm_copy_kick(lm);
+}
+
+/* NEEDCOPY for @region.  Any context, no bucket lock held. */
+void lm_need_copy(struct lm_target *lm, u64 region)
+{
+	if (lm_set_need(lm, region))
+		lm_need_search(lm, region);
+}
+
+void lm_need_copy_range(struct lm_target *lm, u64 first, u64 last)
+{
+	u64 r, low = U64_MAX;
+
+	for (r = first; r <= last; r++)
+		if (lm_set_need(lm, r) && low == U64_MAX)
+			low = r;
+	if (low != U64_MAX)
+		lm_need_search(lm, low);
+}
+
+/*
+ * N := L, when nothing is in flight (constructor, preresume).  N is a
+ * subset of L, so this only adds the regions a table before this one (or
+ * a crash) left dirty: each of them is copied again.
+ */
+void lm_need_copy_dirty(struct lm_target *lm)
+{
+	u64 n = dirtylog_copy_bits(lm->log, lm->need_copy);
+
+	atomic64_set(&lm->nr_need, n);
+	if (n) {
+		lm_need_search(lm, 0);
+	} else {
+		WRITE_ONCE(lm->copy_next, lm->nr_regions);
+		set_bit(LM_F_PASS_DONE, &lm->flags);
+	}
+}
+
+/* Nothing is left to copy and no copy is in flight. */
+bool lm_all_copied(struct lm_target *lm)
+{
+	return !atomic64_read(&lm->nr_need) && !READ_ONCE(lm->active_slots);
+}
+
+void lm_copy_kick(struct lm_target *lm)
+{
+	mod_delayed_work(lm->wq, &lm->copy_dwork, 0);
+}
+
+/* A late destination write (lm_shared_log.late) fences every copy. */
+static bool lm_can_copy(struct lm_target *lm)
+{
+	return !(READ_ONCE(lm->flags) &
+		 (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_SWITCHED) |
+		  BIT(LM_F_CANCELLED) | BIT(LM_F_PAUSED) | BIT(LM_F_SUSPENDED))) &&
+	       !atomic_read(&lm->shared->late);
 }
 
 static sector_t lm_region_len(struct lm_target *lm, u64 region)
@@ -93,29 +155,20 @@ static unsigned long lm_throttle_delay(struct lm_target *lm)
 	return max_t(unsigned long, 1, div64_u64((u64)(1 - lm->tokens) * HZ, rate) + 1);
 }
 
-static void lm_copy_done(int read_err, unsigned long write_err, void *context)
+/*
+ * The slot's copy ended (or never started): COPYING -> DIRTY, or back to
+ * NEEDCOPY when it failed.  Any context.
+ */
+static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
 {
-	struct lm_slot *slot = context;
-	struct lm_target *lm = slot->lm;
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, slot->region)];
 	struct bio_list bios;
 	unsigned long flags;
-	struct bio *bio;
-
-	if (read_err) {
-		lm_src_error(lm);
-		/* the region was not copied: stop treating the cursor as sync */
-		if (!test_and_set_bit(LM_F_DEGRADED, &lm->flags)) {
-			lm->degraded_at = jiffies;
-			lm_event(lm);
-		}
-	}
-	if (write_err)
-		lm_dest_error(lm);
-	if (!read_err && !write_err)
-		atomic64_inc(&lm->regions_copied);
+	bool again = false, late;
 
 	spin_lock_irqsave(&b->lock, flags);
+	if (failed)
+		again = lm_set_need(lm, slot->region);
 	hlist_del(&slot->node);
 	lm_touch_group(lm, slot->region);
 	bios = slot->deferred;
@@ -123,15 +176,43 @@ static void lm_copy_done(int read_err, unsigned long write_err, void *context)
 	spin_unlock_irqrestore(&b->lock, flags);
 
 	spin_lock_irqsave(&lm->copy_lock, flags);
+	late = slot->abandoned;
+	if (late)
+		lm->abandoned_slots--;
+	slot->abandoned = false;
 	slot->state = LM_SLOT_FREE;
 	lm->active_slots--;
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 	wake_up_all(&lm->slots_wait);
 
-	while ((bio = bio_list_pop(&bios)))
-		lm_route_write(lm, dm_per_bio_data(bio, sizeof(struct lm_io)));
-
+	if (late) {
+		if (atomic_dec_and_test(&lm->shared->late))
+			lm_copy_kick(lm);
+		if (atomic_dec_and_test(&lm->late))
+			wake_up_all(&lm->late_wait);
+	}
+	if (again)
+		lm_need_search(lm, slot->region);
+	/* the deferred writes now find the region DIRTY: mirrored */
+	lm_defer_bios(lm, &bios);
 	lm_copy_kick(lm);
+}
+
+static void lm_copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct lm_slot *slot = context;
+	struct lm_target *lm = slot->lm;
+
+	if (read_err) {
+		lm_src_error(lm);
+		if (!test_and_set_bit(LM_F_DEGRADED, &lm->flags)) {
+			lm->degraded_at = jiffies;
+			lm_event(lm);
+		}
+	}
+	if (write_err)
+		lm_dest_error(lm);
+	lm_slot_end(lm, slot, read_err || write_err);
 }
 
 static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
@@ -140,13 +221,68 @@ static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
 
 	if (cmpxchg(&slot->state, LM_SLOT_READY, LM_SLOT_COPYING) != LM_SLOT_READY)
 		return;
+	if (!lm_can_copy(lm) && !test_bit(LM_F_SUSPENDED, &lm->flags)) {
+		/* degraded while it waited for the writes in flight */
+		lm_slot_end(lm, slot, true);
+		return;
+	}
 	from.bdev = lm->src->bdev;
 	from.sector = slot->region << lm->region_shift;
 	from.count = lm_region_len(lm, slot->region);
 	to.bdev = lm->dst->bdev;
 	to.sector = from.sector;
 	to.count = from.count;
+	WRITE_ONCE(slot->started, jiffies);
 	dm_kcopyd_copy(lm->kc, &from, 1, &to, 0, lm_copy_done, slot);
+}
+
+/*
+ * A copy whose destination write does not come back within dest_timeout:
+ * degrade, and let the writes deferred on it go to the source only (the
+ * region stays NEEDCOPY).  The slot stays taken until kcopyd gives it
+ * back, counted as late, so that no copy writes the destination before it
+ * is back.  The tick, process context.
+ */
+void lm_abandon_hung_copies(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ, flags;
+	struct lm_slot *slot;
+	struct lm_bucket *b;
+	struct bio_list bios;
+	unsigned int i;
+	bool again;
+
+	if (!to)
+		return;
+	for (i = 0; i < LM_MAX_COPY_DEPTH; i++) {
+		slot = &lm->slots[i];
+		spin_lock_irqsave(&lm->copy_lock, flags);
+		if (READ_ONCE(slot->state) != LM_SLOT_COPYING || slot->abandoned ||
+		    !time_after(jiffies, READ_ONCE(slot->started) + to)) {
+			spin_unlock_irqrestore(&lm->copy_lock, flags);
+			continue;
+		}
+		slot->abandoned = true;
+		lm->abandoned_slots++;
+		atomic_inc(&lm->late);
+		atomic_inc(&lm->shared->late);
+		spin_unlock_irqrestore(&lm->copy_lock, flags);
+
+		DMERR_LIMIT("%s: copy of region %llu timed out after %us",
+			    dm_device_name(dm_table_get_md(lm->ti->table)),
+			    (unsigned long long)slot->region, READ_ONCE(lm->dest_timeout));
+		lm_dest_error(lm);
+		b = &lm->buckets[lm_bucket_of(lm, slot->region)];
+		spin_lock_irqsave(&b->lock, flags);
+		again = lm_set_need(lm, slot->region);
+		bios = slot->deferred;
+		bio_list_init(&slot->deferred);
+		spin_unlock_irqrestore(&b->lock, flags);
+		if (again)
+			lm_need_search(lm, slot->region);
+		lm_defer_bios(lm, &bios);
+		wake_up_all(&lm->slots_wait);
+	}
 }
 
 void lm_start_ready_slots(struct lm_target *lm)
@@ -168,24 +304,45 @@ static struct lm_slot *lm_free_slot(struct lm_target *lm)
 	return NULL;
 }
 
-/* Take the next region of the pass into a slot.  Returns false to stop. */
+/*
+ * One step of the copier: search N from the cursor, without a lock, over at
+ * most LM_SCAN_CHUNK regions, then take the region found into a slot after
+ * checking again under its bucket lock that it is NEEDCOPY and not being
+ * copied (NEEDCOPY -> COPYING clears N).  Returns false to stop.
+ */
 static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 			   unsigned long *delay)
 {
-	struct lm_slot *slot, *busy;
+	struct lm_slot *slot;
 	struct lm_bucket *b;
 	struct lm_io *io;
-	unsigned long flags;
+	unsigned long flags, gen;
 	unsigned int waiting = 0;
-	u64 region;
+	u64 from, end, region;
 
 	spin_lock_irqsave(&lm->copy_lock, flags);
 	if (lm->active_slots >= READ_ONCE(lm->copy_depth))
 		goto stop;
-	region = dirtylog_next(lm->log, lm->copy_next);
-	if (region >= lm->nr_regions) {
-		WRITE_ONCE(lm->copy_next, lm->nr_regions);
-		if (!lm->active_slots &&
+	from = lm->copy_next;
+	gen = lm->need_gen;
+	spin_unlock_irqrestore(&lm->copy_lock, flags);
+
+	end = from + min_t(u64, lm->nr_regions - from, LM_SCAN_CHUNK);
+	region = from < end ? find_next_bit(lm->need_copy, end, from) : end;
+
+	spin_lock_irqsave(&lm->copy_lock, flags);
+	if (gen != lm->need_gen || from != lm->copy_next) {
+		/* a bit was set behind the search: go over it again */
+		spin_unlock_irqrestore(&lm->copy_lock, flags);
+		return true;
+	}
+	if (region >= end) {
+		WRITE_ONCE(lm->copy_next, end);
+		if (end < lm->nr_regions) {
+			spin_unlock_irqrestore(&lm->copy_lock, flags);
+			return true;
+		}
+		if (!lm->active_slots && !atomic64_read(&lm->nr_need) &&
 		    !test_and_set_bit(LM_F_PASS_DONE, &lm->flags))
 			*pass_done = true;
 		goto stop;
@@ -200,12 +357,20 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 
 	b = &lm->buckets[lm_bucket_of(lm, region)];
 	spin_lock(&b->lock);
-	busy = lm_find_slot(b, region);
-	if (busy) {
-		/* cursor moved back over a region still copying: wait */
+	if (lm_find_slot(b, region)) {
+		/* set again while its copy runs: the copy's end kicks us */
 		spin_unlock(&b->lock);
 		goto stop;
 	}
+	if (!test_and_clear_bit((unsigned long)region, lm->need_copy)) {
+		/* only a slot clears N, and slots are made under copy_lock */
+		spin_unlock(&b->lock);
+		WRITE_ONCE(lm->copy_next, region + 1);
+		spin_unlock_irqrestore(&lm->copy_lock, flags);
+		return true;
+	}
+	atomic64_dec(&lm->nr_need);
+	/* the copy reads the source after the writes already in flight */
 	hlist_for_each_entry(io, &b->writes, node)
 		if (io->region == region)
 			waiting++;
@@ -261,8 +426,6 @@ u64 lm_count_in_sync(struct lm_target *lm)
 		 BIT(LM_F_SRC_DEAD) | BIT(LM_F_DST_DEAD)))
 		return nr - min(dirtylog_count(lm->log), nr);
 
-	/* set bits at or above the cursor are not copied yet */
-	behind = dirtylog_count_from(lm->log, READ_ONCE(lm->copy_next)) +
-		 READ_ONCE(lm->active_slots);
+	behind = atomic64_read(&lm->nr_need) + READ_ONCE(lm->active_slots);
 	return nr - min(behind, nr);
 }

@@ -8,6 +8,10 @@
  * opens the log, later ones take a reference after checking that their
  * geometry matches; the last destructor closes it.  The old table's
  * postsuspend commits, so the new table continues from the same bitmap.
+ *
+ * Contexts: everything here runs in process context from dm ioctls (ctr,
+ * dtr, io_hints, iterate_devices) or module load; the constructor may
+ * sleep on metadata I/O.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -17,30 +21,53 @@
 #include <linux/mutex.h>
 #include "livemirror.h"
 
-struct lm_shared_log {
-	struct list_head list;
-	dev_t dev;
-	unsigned int refs;
-	struct dirtylog *log;
-	struct dirtylog_identity id;
-	char label[LM_LABEL_LEN];
-};
-
 static LIST_HEAD(lm_logs);
 static DEFINE_MUTEX(lm_logs_lock);
 
-static struct lm_shared_log *lm_get_log(struct block_device *bdev,
+/*
+ * A log in core belongs to one mapped device and one pair of legs.  Only a
+ * reload of that device over the same legs may share it (the new table
+ * then continues from the live bitmap); anything else would apply clean
+ * bits to data they do not describe: a replaced or swapped destination, a
+ * second device, a second target of the same table.  dm-thin's pool
+ * lookup binds its metadata the same way.
+ */
+static const char *lm_share_refused(struct lm_shared_log *sl,
+				    struct lm_target *lm)
+{
+	struct mapped_device *md = dm_table_get_md(lm->ti->table);
+	struct lm_target *h;
+
+	list_for_each_entry(h, &sl->holders, holder) {
+		if (h->ti->table == lm->ti->table)
+			return "Metadata device is already used by another livemirror target of this table";
+		if (dm_table_get_md(h->ti->table) != md)
+			return "Metadata device is in use by another mapped device";
+		if (h->src->bdev->bd_dev != lm->src->bdev->bd_dev ||
+		    h->dst->bdev->bd_dev != lm->dst->bdev->bd_dev)
+			return "Metadata device is in use with other legs: a new destination needs new metadata";
+	}
+	return NULL;
+}
+
+static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 					const struct dirtylog_identity *id,
 					char **error)
 {
+	struct block_device *bdev = lm->meta->bdev;
 	struct lm_shared_log *sl;
 	char *err = "Cannot open the metadata log";
+	const char *why;
 
 	mutex_lock(&lm_logs_lock);
 	list_for_each_entry(sl, &lm_logs, list) {
 		if (sl->dev != bdev->bd_dev)
 			continue;
-		if (sl->id.region_sectors != id->region_sectors ||
+		why = lm_share_refused(sl, lm);
+		if (why) {
+			*error = (char *)why;
+			sl = ERR_PTR(-EBUSY);
+		} else if (sl->id.region_sectors != id->region_sectors ||
 		    sl->id.nr_regions != id->nr_regions ||
 		    sl->id.source_sectors != id->source_sectors ||
 		    sl->id.dest_sectors != id->dest_sectors ||
@@ -49,6 +76,7 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 			sl = ERR_PTR(-EBUSY);
 		} else {
 			sl->refs++;
+			list_add(&lm->holder, &sl->holders);
 		}
 		goto out;
 	}
@@ -64,6 +92,7 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 	sl->id.label = sl->label;
 	sl->dev = bdev->bd_dev;
 	sl->refs = 1;
+	INIT_LIST_HEAD(&sl->holders);
 	sl->log = dirtylog_open(bdev, &sl->id, &err);
 	if (IS_ERR_OR_NULL(sl->log)) {
 		int r = sl->log ? PTR_ERR(sl->log) : -EINVAL;
@@ -73,15 +102,17 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 		sl = ERR_PTR(r);
 		goto out;
 	}
+	list_add(&lm->holder, &sl->holders);
 	list_add(&sl->list, &lm_logs);
 out:
 	mutex_unlock(&lm_logs_lock);
 	return sl;
 }
 
-static void lm_put_log(struct lm_shared_log *sl)
+static void lm_put_log(struct lm_target *lm, struct lm_shared_log *sl)
 {
 	mutex_lock(&lm_logs_lock);
+	list_del(&lm->holder);
 	if (--sl->refs == 0) {
 		list_del(&sl->list);
 		dirtylog_close(sl->log);
@@ -102,11 +133,15 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 	static const struct dm_arg depth_arg = {
 		1, LM_MAX_COPY_DEPTH, "Invalid copy_depth (1..64)"
 	};
+	static const struct dm_arg timeout_arg = {
+		0, LM_MAX_DEST_TIMEOUT, "Invalid dest_timeout (0..3600 seconds)"
+	};
 	unsigned int argc;
 	const char *name, *val;
 	int r;
 
 	a->policy = LM_DEST_STOP;
+	a->dest_timeout = LM_DEFAULT_DEST_TIMEOUT;
 	if (!as->argc)
 		return 0;
 
@@ -126,7 +161,8 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 		}
 
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
-		    strcasecmp(name, "dest_error") && strcasecmp(name, "label")) {
+		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
+		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -149,6 +185,24 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			if (r)
 				return r;
 			a->has_copy_depth = true;
+		} else if (!strcasecmp(name, "dest_timeout")) {
+			if (a->has_timeout)
+				goto dup;
+			r = dm_read_arg(&timeout_arg, as, &a->dest_timeout, error);
+			if (r)
+				return r;
+			a->has_timeout = true;
+		} else if (!strcasecmp(name, "dest_sync")) {
+			if (a->has_dest_sync)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (!strcasecmp(val, "async")) {
+				a->dest_async = true;
+			} else if (strcasecmp(val, "sync")) {
+				*error = "Invalid dest_sync (sync|async)";
+				return -EINVAL;
+			}
+			a->has_dest_sync = true;
 		} else if (!strcasecmp(name, "dest_error")) {
 			if (a->has_policy)
 				goto dup;
@@ -185,10 +239,14 @@ dup:
 	return -EINVAL;
 }
 
+/*
+ * The copy writes the destination and the log whatever the table's mode,
+ * so a read-only table is refused before anything is opened or written.
+ */
 static int lm_get_dev(struct dm_target *ti, const char *path,
 		      struct dm_dev **dev, char *error)
 {
-	int r = dm_get_device(ti, path, dm_table_get_mode(ti->table), dev);
+	int r = dm_get_device(ti, path, FMODE_READ | FMODE_WRITE, dev);
 
 	if (r)
 		ti->error = error;
@@ -239,7 +297,8 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 	unsigned int nb, i;
 
 	/* about one bucket per 16 regions, between 64 and 64k buckets */
-	nb = clamp_t(u64, roundup_pow_of_two(lm->nr_regions >> 4), 64, 65536);
+	nb = clamp_t(u64, roundup_pow_of_two(max_t(u64, lm->nr_regions >> 4, 1)),
+		     64, 65536);
 	lm->buckets = kvcalloc(nb, sizeof(*lm->buckets), GFP_KERNEL);
 	if (!lm->buckets)
 		goto nomem;
@@ -248,15 +307,27 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 		spin_lock_init(&lm->buckets[i].lock);
 		INIT_HLIST_HEAD(&lm->buckets[i].writes);
 		INIT_HLIST_HEAD(&lm->buckets[i].copies);
+		bio_list_init(&lm->buckets[i].held);
 	}
+
+	/* the log has the same limit: dirtylog_open() refuses more regions */
+	lm->need_copy = kvcalloc(BITS_TO_LONGS(lm->nr_regions),
+				 sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
+	if (!lm->need_copy)
+		goto nomem;
 
 	lm->nr_groups = (lm->nr_regions + (1 << LM_GROUP_SHIFT) - 1) >> LM_GROUP_SHIFT;
 	lm->group_epoch = kvzalloc(lm->nr_groups, GFP_KERNEL);
 	if (!lm->group_epoch)
 		goto nomem;
 
-	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER))
+	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, sizeof(struct lm_clone_pad),
+			BIOSET_NEED_RESCUER))
 		goto nomem;
+	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
+		spin_lock_init(&lm->hang[i].lock);
+		INIT_LIST_HEAD(&lm->hang[i].clones);
+	}
 
 	lm->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(lm->kc)) {
@@ -282,9 +353,10 @@ static void lm_free(struct lm_target *lm)
 		dm_kcopyd_client_destroy(lm->kc);
 	bioset_exit(&lm->bs);
 	kvfree(lm->group_epoch);
+	kvfree(lm->need_copy);
 	kvfree(lm->buckets);
 	if (lm->shared)
-		lm_put_log(lm->shared);
+		lm_put_log(lm, lm->shared);
 	if (lm->dst)
 		dm_put_device(lm->ti, lm->dst);
 	if (lm->src)
@@ -312,6 +384,10 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Not enough arguments";
 		return -EINVAL;
 	}
+	if (!(dm_table_get_mode(ti->table) & FMODE_WRITE)) {
+		ti->error = "A livemirror table cannot be read-only: the copy writes the destination and the log";
+		return -EINVAL;
+	}
 
 	lm = kzalloc(sizeof(*lm), GFP_KERNEL);
 	if (!lm) {
@@ -323,12 +399,17 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_lock_init(&lm->copy_lock);
 	spin_lock_init(&lm->deferred_lock);
 	bio_list_init(&lm->deferred);
+	bio_list_init(&lm->ready);
+	/* no copy, no tick before the first resume */
+	set_bit(LM_F_SUSPENDED, &lm->flags);
 	init_waitqueue_head(&lm->slots_wait);
+	init_waitqueue_head(&lm->late_wait);
 	mutex_init(&lm->msg_lock);
 	INIT_WORK(&lm->worker, lm_do_worker);
 	INIT_WORK(&lm->event_work, lm_event_work);
 	INIT_DELAYED_WORK(&lm->copy_dwork, lm_copy_work);
 	INIT_DELAYED_WORK(&lm->tick_dwork, lm_tick_work);
+	INIT_DELAYED_WORK(&lm->reap_dwork, lm_reap_work);
 	for (i = 0; i < LM_MAX_COPY_DEPTH; i++) {
 		lm->slots[i].lm = lm;
 		lm->slots[i].state = LM_SLOT_FREE;
@@ -351,8 +432,8 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 
 	if (sscanf(dm_shift_arg(&as), "%llu%c", &rs, &dummy) != 1 ||
-	    !rs || rs > (1ULL << 30)) {
-		ti->error = "Invalid region size";
+	    !rs || rs > LM_MAX_REGION) {
+		ti->error = "Invalid region size (8 to 2097152 sectors, a power of two)";
 		r = -EINVAL;
 		goto bad;
 	}
@@ -373,12 +454,18 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	lm->region_shift = ilog2(lm->region_sectors);
 	lm->nr_regions = (lm->src_sectors + lm->region_sectors - 1) >> lm->region_shift;
+	if (lm->nr_regions > DIRTYLOG_MAX_REGIONS) {
+		ti->error = "too many regions for the dirty log: use a larger region size";
+		r = -EINVAL;
+		goto bad;
+	}
 	lm->throttle = lm->args.throttle;
 	if (!lm->args.has_copy_depth)
 		lm->args.copy_depth =
 			clamp_t(u64, LM_DEFAULT_COPY_SECTORS >> lm->region_shift,
 				LM_MIN_DEFAULT_DEPTH, LM_MAX_COPY_DEPTH);
 	lm->copy_depth = lm->args.copy_depth;
+	lm->dest_timeout = lm->args.dest_timeout;
 	if (lm->args.start_paused)
 		set_bit(LM_F_PAUSED, &lm->flags);
 
@@ -391,7 +478,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	id.source_sectors = lm->src_sectors;
 	id.dest_sectors = bdev_nr_sectors(lm->dst->bdev);
 	id.label = lm->args.label;
-	lm->shared = lm_get_log(lm->meta->bdev, &id, &ti->error);
+	lm->shared = lm_get_log(lm, &id, &ti->error);
 	if (IS_ERR(lm->shared)) {
 		r = PTR_ERR(lm->shared);
 		lm->shared = NULL;
@@ -408,10 +495,8 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		set_bit(LM_F_FAILED, &lm->flags);
 		DMERR("%s: metadata log has failed", dm_device_name(dm_table_get_md(ti->table)));
 	}
-	if (!dirtylog_count(lm->log)) {
-		lm->copy_next = lm->nr_regions;
-		set_bit(LM_F_PASS_DONE, &lm->flags);
-	}
+	/* every durably dirty region is copied (again): N := L */
+	lm_need_copy_dirty(lm);
 
 	r = dm_set_target_max_io_len(ti, lm->region_sectors);
 	if (r) {
@@ -429,17 +514,56 @@ bad:
 	return r;
 }
 
+/*
+ * No copy may start once teardown began; the running ones end before the
+ * kcopyd client goes, and the work their completions queued before the
+ * workqueue goes.
+ */
 static void lm_dtr(struct dm_target *ti)
 {
 	struct lm_target *lm = ti->private;
 
-	/* kcopyd callbacks queue work: finish them before the workqueue */
+	set_bit(LM_F_SUSPENDED, &lm->flags);
+	cancel_delayed_work_sync(&lm->copy_dwork);
+	cancel_delayed_work_sync(&lm->tick_dwork);
+	cancel_delayed_work_sync(&lm->reap_dwork);
 	dm_kcopyd_client_destroy(lm->kc);
 	lm->kc = NULL;
 	cancel_delayed_work_sync(&lm->copy_dwork);
-	cancel_delayed_work_sync(&lm->tick_dwork);
 	flush_workqueue(lm->wq);
+	/* late destination clones come from this table's bioset */
+	if (atomic_read(&lm->late))
+		DMWARN("%s: waiting for %d timed-out destination writes",
+		       dm_device_name(dm_table_get_md(ti->table)),
+		       atomic_read(&lm->late));
+	wait_event(lm->late_wait, !atomic_read(&lm->late));
 	lm_free(lm);
+}
+
+/*
+ * Range ops are marked region by region, so they are bounded; and they are
+ * aligned to regions where the upper layers care (fstrim does).  Devices
+ * without discard or write-zeroes keep none.
+ */
+static void lm_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct lm_target *lm = ti->private;
+	unsigned int bytes = lm->region_sectors << SECTOR_SHIFT;
+	sector_t max = min_t(u64, (u64)lm->region_sectors * LM_MAX_RANGE_REGIONS,
+			     round_down(UINT_MAX >> SECTOR_SHIFT, lm->region_sectors));
+
+	if (limits->io_opt < bytes || limits->io_opt % bytes) {
+		blk_limits_io_min(limits, bytes);
+		blk_limits_io_opt(limits, bytes);
+	}
+	if (limits->max_discard_sectors) {
+		limits->max_discard_sectors = min_t(sector_t, limits->max_discard_sectors, max);
+		limits->max_hw_discard_sectors = min_t(sector_t, limits->max_hw_discard_sectors, max);
+		limits->discard_granularity = max(limits->discard_granularity, bytes);
+	}
+	if (limits->max_write_zeroes_sectors)
+		limits->max_write_zeroes_sectors =
+			min_t(sector_t, limits->max_write_zeroes_sectors, max);
 }
 
 static int lm_iterate_devices(struct dm_target *ti,
@@ -456,7 +580,7 @@ static int lm_iterate_devices(struct dm_target *ti,
 
 struct target_type lm_target_type = {
 	.name = "livemirror",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},
 	.module = THIS_MODULE,
 	.ctr = lm_ctr,
 	.dtr = lm_dtr,
@@ -470,6 +594,7 @@ struct target_type lm_target_type = {
 	.status = lm_status,
 	.message = lm_message,
 	.iterate_devices = lm_iterate_devices,
+	.io_hints = lm_io_hints,
 };
 
 static int __init dm_livemirror_init(void)

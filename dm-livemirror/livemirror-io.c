@@ -2,31 +2,60 @@
 /*
  * dm-livemirror: the data path.
  *
- * Reads go to the source (to the destination once switched).  A write is
- * tracked in the hash bucket of its region for as long as it is in flight,
- * so that the copier can wait for it, and is routed:
+ * Reads go to the source (to the destination once switched).  A write to
+ * one region R is routed from R's state, read under R's bucket lock (see
+ * the region states at the top of livemirror.h):
  *
- *  - region being copied: deferred on the copy slot, re-routed afterwards;
- *  - region not yet copied: marked (normally already durable), source only;
- *  - region in sync: marked, and once the mark is durable issued to both
- *    legs in parallel through two clones; the guest bio completes when both
- *    clones are done, with the source's status.
+ *  - COPYING:  deferred on the copy slot, routed again when the copy ends;
+ *  - NEEDCOPY: marked (normally already durable), source only;
+ *  - CLEAN or DIRTY: marked, and once the mark is durable issued to both
+ *    legs through two clones; the guest bio completes when both clones are
+ *    done, with the source's status.
  *
- * Discards and writes-zeroes spanning several regions are not split by
- * max_io_len.  They go to the source only after every region they touch is
- * durably marked, and on completion the copy cursor is moved back to the
- * first of these regions so that the copier moves the real bytes again.
+ * A write that goes to the source only, or whose destination clone failed,
+ * sets N for its region: the legs may now differ there, and only a copy
+ * makes them identical again.
+ *
+ * Write-after-write interlock: a mirrored write that overlaps another
+ * mirrored write still in flight to the same region waits in the bucket's
+ * held list until that one completes.  The block layer gives no order
+ * between overlapping writes in flight, and without the interlock each leg
+ * could apply them in a different order: the region would then read
+ * differently after the switch, although the log calls it in sync.
+ *
+ * Discards and write-zeroes spanning regions (range ops, bounded by
+ * io_hints) are marked region by region under each region's bucket lock,
+ * go to the source only, and on completion set N for every region they
+ * touched: exactly those regions are copied again, the cursor of the copy
+ * is never reset for everyone, and a region that was not copied yet costs
+ * nothing more.
  *
  * A destination error never fails a guest bio: the target degrades and the
- * guest completion waits until the region mark is durable.
+ * guest completion waits until the region mark is durable.  A destination
+ * that does not answer at all is treated the same way after dest_timeout:
+ * every destination clone (writes and the destination's flush) is tracked
+ * in a hang list, and the tick takes over the ones that are too old.  They
+ * stay in flight as late writes, and no copy writes the destination until
+ * they are back (lm_shared_log.late).
  *
  * Once the metadata has failed, the log can no longer record that the legs
  * differ.  A write to a region whose bit is durably set goes to the source
  * only, as before.  Any other write (its region may be clean on disk) goes
  * to both legs, so that the region stays identical, or fails with EIO when
- * the destination cannot take it: acknowledging it on the source alone
- * would make a region differ that the log still says is clean, and the
- * write would be lost by a later switch.
+ * the destination cannot take it.
+ *
+ * Contexts:
+ *   map()           lm_map(), lm_route_write(), lm_route_range(), lm_issue()
+ *                   for marks already durable; never sleeps but for the
+ *                   bioset allocation
+ *   bio completion  lm_src_endio(), lm_dst_endio(), lm_io_done(),
+ *                   lm_io_finish(): any context, interrupts maybe off
+ *   the log's wq    lm_mark_done() only hands the bio to the worker
+ *   the tick        lm_reap_hung_writes(): destination clones older than
+ *                   dest_timeout are completed as failed, and late
+ *   the worker      lm_do_worker(): issues writes whose marks are durable,
+ *                   routes writes released by copies and the interlock,
+ *                   starts ready copy slots
  */
 #include <linux/bio.h>
 #include "livemirror.h"
@@ -41,30 +70,62 @@ static inline struct bio *lm_io_bio(struct lm_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(*io));
 }
 
+static inline struct lm_io *lm_bio_io(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct lm_io));
+}
+
+/* Hand bios to the worker, to be routed again in order.  Any context. */
+void lm_defer_bios(struct lm_target *lm, struct bio_list *bios)
+{
+	unsigned long flags;
+
+	if (bio_list_empty(bios))
+		return;
+	spin_lock_irqsave(&lm->deferred_lock, flags);
+	bio_list_merge(&lm->deferred, bios);
+	spin_unlock_irqrestore(&lm->deferred_lock, flags);
+	bio_list_init(bios);
+	queue_work(lm->wq, &lm->worker);
+}
+
+/* A status the device gives for what it does not support: not a failure. */
+static bool lm_unsupported(blk_status_t s)
+{
+	return s == BLK_STS_NOTSUPP || s == BLK_STS_AGAIN;
+}
+
 static void lm_io_finish(struct lm_io *io)
 {
 	struct lm_target *lm = io->lm;
 	struct bio *bio = lm_io_bio(io);
+	struct bio_list held;
 	struct lm_bucket *b;
 	struct lm_slot *slot;
 	unsigned long flags;
 	bool kick = false;
 
-	if (io->kind == LM_IO_WRITE) {
+	bio_list_init(&held);
+	if (io->tracked) {
 		b = &lm->buckets[lm_bucket_of(lm, io->region)];
 		spin_lock_irqsave(&b->lock, flags);
 		hlist_del(&io->node);
+		io->tracked = false;
 		slot = lm_find_slot(b, io->region);
 		if (slot && slot->state == LM_SLOT_WAIT && !--slot->waiting) {
 			slot->state = LM_SLOT_READY;
 			kick = true;
 		}
+		/* writes held back by this one try again, in order */
+		bio_list_merge(&held, &b->held);
+		bio_list_init(&b->held);
 		spin_unlock_irqrestore(&b->lock, flags);
-	} else {
-		/* LM_IO_RANGE: have the copier move these regions again */
-		lm_restart_pass(lm, io->region);
+	} else if (io->kind == LM_IO_RANGE) {
+		/* the source changed under these regions: copy them again */
+		lm_need_copy_range(lm, io->region, io->last);
 	}
 	lm_epoch_exit(lm, io->epoch);
+	lm_defer_bios(lm, &held);
 	if (kick)
 		queue_work(lm->wq, &lm->worker);
 
@@ -89,13 +150,39 @@ static void lm_fail_mark_done(struct dirtylog_waiter *w, int err)
 	lm_io_finish(io);
 }
 
+/*
+ * A destination flush sent through our own clone, so that a hung
+ * destination cannot hold the guest's flush for longer than dest_timeout.
+ */
+static void lm_dflush_done(struct lm_io *io)
+{
+	struct lm_target *lm = io->lm;
+	struct bio *bio = lm_io_bio(io);
+
+	bio->bi_status = BLK_STS_OK;
+	if (io->dst_failed) {
+		lm_dest_error(lm);
+		/* it matters only where writes were mirrored without a mark */
+		if (READ_ONCE(lm->shared->unmarked))
+			bio->bi_status = BLK_STS_IOERR;
+	}
+	bio_endio(bio);
+}
+
 static void lm_io_done(struct lm_io *io)
 {
 	struct lm_target *lm = io->lm;
 	int r;
 
-	if (io->status)
+	if (io->kind == LM_IO_DFLUSH) {
+		lm_dflush_done(io);
+		return;
+	}
+	if (io->status && !lm_unsupported(io->status))
 		lm_src_error(lm);
+	/* one leg has the write and the other may not: NEEDCOPY */
+	if (io->to_dest && (io->status || io->dst_failed || io->dst_skipped))
+		lm_need_copy(lm, io->region);
 	if (io->dst_failed && io->unmarked) {
 		/* no mark could be made for any of its regions */
 		lm_dest_error(lm);
@@ -136,24 +223,131 @@ static void lm_src_endio(struct bio *clone)
 	lm_clone_put(clone, io);
 }
 
+static inline struct lm_clone_pad *lm_pad(struct bio *clone)
+{
+	return (void *)clone - sizeof(struct lm_clone_pad);
+}
+
+/* A destination clone whose write timed out came back.  Any context. */
+static void lm_late_put(struct lm_target *lm)
+{
+	if (atomic_dec_and_test(&lm->shared->late))
+		lm_copy_kick(lm);
+	if (atomic_dec_and_test(&lm->late))
+		wake_up_all(&lm->late_wait);
+}
+
 static void lm_dst_endio(struct bio *clone)
 {
-	struct lm_io *io = clone->bi_private;
+	struct lm_target *lm = clone->bi_private;
+	struct lm_clone_pad *pad = lm_pad(clone);
+	struct lm_hang_list *h = &lm->hang[pad->list];
+	unsigned long flags;
+	struct lm_io *io;
 
-	if (clone->bi_status)
+	spin_lock_irqsave(&h->lock, flags);
+	io = pad->io;
+	if (io) {
+		pad->io = NULL;
+		list_del(&pad->node);
+	}
+	spin_unlock_irqrestore(&h->lock, flags);
+
+	if (!io) {
+		/* timed out: its guest bio is long done */
+		bio_put(clone);
+		lm_late_put(lm);
+		return;
+	}
+	if (clone->bi_status && !lm_unsupported(clone->bi_status))
 		io->dst_failed = true;
+	else if (clone->bi_status)
+		io->dst_skipped = true;
 	lm_clone_put(clone, io);
 }
 
 static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 			    struct block_device *bdev)
 {
+	struct lm_clone_pad *pad;
+	struct lm_hang_list *h;
 	struct bio *clone;
+	unsigned long flags;
 
 	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
-	clone->bi_end_io = bdev == lm->src->bdev ? lm_src_endio : lm_dst_endio;
-	clone->bi_private = io;
+	/* dm polls only its own clone of the guest bio, never these */
+	bio_clear_polled(clone);
+	if (bdev == lm->src->bdev) {
+		clone->bi_end_io = lm_src_endio;
+		clone->bi_private = io;
+	} else {
+		clone->bi_end_io = lm_dst_endio;
+		clone->bi_private = lm;
+		/*
+		 * dest_sync async: the log, not the destination's cache, keeps
+		 * a crash safe (the lazy clear and the switch flush both legs
+		 * themselves); a write mirrored without a mark is the exception.
+		 */
+		if (lm->args.dest_async && !io->unmarked)
+			clone->bi_opf &= ~REQ_FUA;
+		pad = lm_pad(clone);
+		pad->list = raw_smp_processor_id() % LM_NR_HANG_LISTS;
+		pad->io = io;
+		pad->issued = jiffies;
+		h = &lm->hang[pad->list];
+		spin_lock_irqsave(&h->lock, flags);
+		list_add_tail(&pad->node, &h->clones);
+		spin_unlock_irqrestore(&h->lock, flags);
+	}
 	submit_bio_noacct(clone);
+}
+
+/*
+ * The destination stopped answering (a link cut inside NVMe/TCP's
+ * ctrl_loss_tmo, multipath queueing with no path): take over the
+ * completion of every destination clone older than dest_timeout, so that
+ * the guest's write completes from the source and the mirror degrades as
+ * for an error.  The clone stays in flight, counted as late, and frees
+ * itself when it comes back.  The tick, process context.
+ */
+void lm_reap_hung_writes(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ, flags;
+	struct lm_io *taken[32];
+	struct lm_clone_pad *pad, *tmp;
+	struct lm_hang_list *h;
+	unsigned int i, n, k;
+
+	if (!to)
+		return;
+	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
+		h = &lm->hang[i];
+		do {
+			n = 0;
+			spin_lock_irqsave(&h->lock, flags);
+			list_for_each_entry_safe(pad, tmp, &h->clones, node) {
+				/* oldest first */
+				if (!time_after(jiffies, pad->issued + to) ||
+				    n == ARRAY_SIZE(taken))
+					break;
+				taken[n++] = pad->io;
+				pad->io = NULL;
+				list_del(&pad->node);
+				atomic_inc(&lm->late);
+				atomic_inc(&lm->shared->late);
+			}
+			spin_unlock_irqrestore(&h->lock, flags);
+			for (k = 0; k < n; k++) {
+				taken[k]->dst_failed = true;
+				if (atomic_dec_and_test(&taken[k]->pending))
+					lm_io_done(taken[k]);
+			}
+			if (n)
+				DMERR_LIMIT("%s: %u destination writes timed out after %us",
+					    dm_device_name(dm_table_get_md(lm->ti->table)),
+					    n, READ_ONCE(lm->dest_timeout));
+		} while (n == ARRAY_SIZE(taken));
+	}
 }
 
 /*
@@ -175,7 +369,8 @@ static bool lm_route_unmarked(struct lm_io *io)
 		return false;
 	io->to_dest = true;
 	io->unmarked = true;
-	set_bit(LM_F_UNMARKED, &lm->flags);
+	/* in the shared log: a reloaded table must flush the destination too */
+	WRITE_ONCE(lm->shared->unmarked, true);
 	return true;
 }
 
@@ -186,6 +381,7 @@ static void lm_issue(struct lm_io *io, int mark_err)
 
 	io->status = BLK_STS_OK;
 	io->dst_failed = false;
+	io->dst_skipped = false;
 	io->unmarked = false;
 	if (mark_err) {
 		if (!lm_route_unmarked(io)) {
@@ -194,7 +390,9 @@ static void lm_issue(struct lm_io *io, int mark_err)
 			return;
 		}
 	} else if (io->to_dest && !lm_dest_ok(lm)) {
-		io->to_dest = false;
+		/* the mirror degraded since the write was routed */
+		WRITE_ONCE(io->to_dest, false);
+		lm_need_copy(lm, io->region);
 	}
 
 	atomic_set(&io->pending, io->to_dest ? 2 : 1);
@@ -204,87 +402,140 @@ static void lm_issue(struct lm_io *io, int mark_err)
 		lm_submit_clone(lm, io, lm->dst->bdev);
 }
 
+/* The log's workqueue: never submit from there, hand over to the worker. */
 static void lm_mark_done(struct dirtylog_waiter *w, int err)
 {
-	lm_issue(container_of(w, struct lm_io, waiter), err);
+	struct lm_io *io = container_of(w, struct lm_io, waiter);
+	struct lm_target *lm = io->lm;
+	unsigned long flags;
+
+	io->mark_err = err;
+	spin_lock_irqsave(&lm->deferred_lock, flags);
+	bio_list_add(&lm->ready, lm_io_bio(io));
+	spin_unlock_irqrestore(&lm->deferred_lock, flags);
+	queue_work(lm->wq, &lm->worker);
 }
 
 /*
  * Mark @io's region, and when the write needs a commit anyway and looks
  * like part of a sequential stream (the previous region's bit is set), the
- * next LM_MARK_AHEAD - 1 regions with it, in the same commit: a stream
- * crossing cold regions then waits for one commit per LM_MARK_AHEAD
- * regions instead of one per region.  Only in-sync regions of the write's
- * group are marked ahead: the group is stamped by the write, so they are
- * not cleared before the stream reaches them, and regions at or above the
- * copy cursor keep meaning "not copied yet".  A region marked ahead and
- * never written is in sync and is cleared with its group.  Every write
- * still marks its own region, so this is only a hint.
+ * next LM_MARK_AHEAD - 1 regions of its group with it, in the same commit:
+ * a stream crossing cold regions then waits for one commit per
+ * LM_MARK_AHEAD regions instead of one per region.  A set log bit only
+ * says that the legs may differ, so marking ahead is always safe; the
+ * group is stamped by the write, so these bits are not cleared before the
+ * stream reaches them, and a region marked ahead and never written is
+ * cleared with its group.  Every write still marks its own region.
  */
 static int lm_mark_write(struct lm_target *lm, struct lm_io *io)
 {
-	u64 r = io->region, limit = READ_ONCE(lm->copy_next), last;
+	u64 r = io->region, last;
 
-	if (!io->to_dest || !r || r + 1 >= limit ||
-	    dirtylog_test(lm->log, r) || !dirtylog_test(lm->log, r - 1))
+	if (!io->to_dest || !r || dirtylog_test(lm->log, r) ||
+	    !dirtylog_test(lm->log, r - 1))
 		return dirtylog_mark(lm->log, r, &io->waiter);
 
 	last = min3(r + LM_MARK_AHEAD - 1, r | (BIT_ULL(LM_GROUP_SHIFT) - 1),
-		    limit - 1);
+		    lm->nr_regions - 1);
 	if (last == r)
 		return dirtylog_mark(lm->log, r, &io->waiter);
 	return dirtylog_mark_range(lm->log, r, last, &io->waiter);
 }
 
+static bool lm_overlap(struct bio *a, struct bio *b)
+{
+	return a->bi_iter.bi_sector < bio_end_sector(b) &&
+	       b->bi_iter.bi_sector < bio_end_sector(a);
+}
+
+/* A mirrored write in flight to @io's region overlaps it.  Bucket locked. */
+static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io)
+{
+	struct bio *bio = lm_io_bio(io);
+	struct lm_io *w;
+
+	hlist_for_each_entry(w, &b->writes, node)
+		if (w->region == io->region && READ_ONCE(w->to_dest) &&
+		    lm_overlap(lm_io_bio(w), bio))
+			return true;
+	return false;
+}
+
 /*
- * Route a single-region write.  Called from map() and from the worker for
- * writes that were deferred on a copy slot.  Never sleeps except for the
- * bioset allocation.
+ * Route a single-region write from its region's state.  Called from map()
+ * and from the worker for writes that were deferred.
  */
 void lm_route_write(struct lm_target *lm, struct lm_io *io)
 {
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, io->region)];
 	struct lm_slot *slot;
 	unsigned long flags;
+	bool to_dest, newly = false;
 	int r;
 
 	spin_lock_irqsave(&b->lock, flags);
 	slot = lm_find_slot(b, io->region);
-	if (slot) {
+	if (slot && !slot->abandoned) {
+		/* COPYING */
 		bio_list_add(&slot->deferred, lm_io_bio(io));
 		spin_unlock_irqrestore(&b->lock, flags);
 		return;
 	}
+	/*
+	 * CLEAN or DIRTY mirror; NEEDCOPY goes to the source only, and so
+	 * does a region whose copy timed out (the mirror is degraded).
+	 */
+	to_dest = !slot && lm_dest_ok(lm) && !lm_needs_copy(lm, io->region);
+	io->to_dest = to_dest;
+	if (to_dest && lm_waw_conflict(b, io)) {
+		bio_list_add(&b->held, lm_io_bio(io));
+		spin_unlock_irqrestore(&b->lock, flags);
+		return;
+	}
 	io->kind = LM_IO_WRITE;
+	io->tracked = true;
 	hlist_add_head(&io->node, &b->writes);
 	io->epoch = lm_epoch_enter(lm, io->region, io->region);
-	io->to_dest = lm_dest_ok(lm) && lm_region_in_sync(lm, io->region);
+	if (!to_dest)
+		newly = lm_set_need(lm, io->region);
 	io->waiter.fn = lm_mark_done;
 	r = lm_mark_write(lm, io);
 	spin_unlock_irqrestore(&b->lock, flags);
 
+	if (newly)
+		lm_need_search(lm, io->region);
 	if (r != -EINPROGRESS)
 		lm_issue(io, r);
 }
 
-/* Discard, or write-zeroes spanning regions: mark all, source only. */
+/*
+ * Discard, or write-zeroes spanning regions: mark every region under its
+ * own bucket lock, so that the lazy clear, which checks and clears under
+ * that lock, either sees the new group stamp or clears before the mark
+ * sets the bit again; then source only.
+ */
 static void lm_route_range(struct lm_target *lm, struct lm_io *io)
 {
+	struct lm_bucket *b;
 	unsigned long flags;
-	int r;
+	u64 r, seq = 0;
+	int ret;
 
 	io->kind = LM_IO_RANGE;
 	io->to_dest = false;
+	io->tracked = false;
 	io->waiter.fn = lm_mark_done;
-
-	/* copy_lock orders this against the lazy clear of these regions */
-	spin_lock_irqsave(&lm->copy_lock, flags);
 	io->epoch = lm_epoch_enter(lm, io->region, io->last);
-	r = dirtylog_mark_range(lm->log, io->region, io->last, &io->waiter);
-	spin_unlock_irqrestore(&lm->copy_lock, flags);
 
-	if (r != -EINPROGRESS)
-		lm_issue(io, r);
+	for (r = io->region; r <= io->last; r++) {
+		b = &lm->buckets[lm_bucket_of(lm, r)];
+		spin_lock_irqsave(&b->lock, flags);
+		seq = max(seq, dirtylog_mark_nowait(lm->log, r));
+		spin_unlock_irqrestore(&b->lock, flags);
+	}
+	ret = dirtylog_wait(lm->log, seq, &io->waiter);
+	if (ret != -EINPROGRESS)
+		lm_issue(io, ret);
 }
 
 static int lm_map_flush(struct lm_target *lm, struct bio *bio,
@@ -312,16 +563,23 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 		 * safe once the destination has them too: flush it, or fail
 		 * the flush if it is gone.
 		 */
-		if (!(f & BIT(LM_F_UNMARKED)) || (f & BIT(LM_F_CANCELLED)))
+		if (!READ_ONCE(lm->shared->unmarked) || (f & BIT(LM_F_CANCELLED)))
 			goto done;
 		if (!lm_dest_alive(lm)) {
 			bio->bi_status = BLK_STS_IOERR;
 			goto done;
 		}
 	}
+	if (lm->args.dest_async && !READ_ONCE(lm->shared->unmarked))
+		goto done;
+	io->kind = LM_IO_DFLUSH;
 	io->to_dest = true;
-	bio_set_dev(bio, lm->dst->bdev);
-	return DM_MAPIO_REMAPPED;
+	io->unmarked = false;
+	io->dst_failed = false;
+	io->dst_skipped = false;
+	atomic_set(&io->pending, 1);
+	lm_submit_clone(lm, io, lm->dst->bdev);
+	return DM_MAPIO_SUBMITTED;
 done:
 	bio_endio(bio);
 	return DM_MAPIO_SUBMITTED;
@@ -330,12 +588,13 @@ done:
 int lm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct lm_target *lm = ti->private;
-	struct lm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct lm_io *io = lm_bio_io(bio);
 	unsigned long f = READ_ONCE(lm->flags);
 	sector_t sector;
 
 	io->lm = lm;
 	io->kind = LM_IO_PASS;
+	io->tracked = false;
 
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH) && !bio_sectors(bio))
 		return lm_map_flush(lm, bio, io);
@@ -364,7 +623,7 @@ int lm_map(struct dm_target *ti, struct bio *bio)
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 {
 	struct lm_target *lm = ti->private;
-	struct lm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct lm_io *io = lm_bio_io(bio);
 	bool switched = test_bit(LM_F_SWITCHED, &lm->flags);
 
 	if (!*error)
@@ -372,21 +631,12 @@ int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 
 	switch (io->kind) {
 	case LM_IO_FLUSH:
-		if (io->to_dest && !switched) {
-			/*
-			 * A destination flush error fails the guest only when
-			 * writes were mirrored that the log could not mark.
-			 */
-			lm_dest_error(lm);
-			if (!test_bit(LM_F_UNMARKED, &lm->flags))
-				*error = BLK_STS_OK;
-		} else if (!switched) {
+		/* before the switch, only the source's flush is remapped */
+		if (!switched)
 			lm_src_error(lm);
-		}
 		break;
 	case LM_IO_PASS:
-		if (!switched && *error != BLK_STS_NOTSUPP &&
-		    *error != BLK_STS_AGAIN)
+		if (!switched && !lm_unsupported(*error))
 			lm_src_error(lm);
 		break;
 	default:
@@ -396,21 +646,32 @@ int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	return DM_ENDIO_DONE;
 }
 
-/* Worker: re-route writes released by copies, start ready copy slots. */
+/*
+ * The worker: issue writes whose marks became durable, route writes
+ * released by copies and by the interlock (in the order they were held),
+ * start ready copy slots.
+ */
 void lm_do_worker(struct work_struct *ws)
 {
 	struct lm_target *lm = container_of(ws, struct lm_target, worker);
-	struct bio_list bios;
+	struct bio_list ready, bios;
+	struct lm_io *io;
 	struct bio *bio;
 	unsigned long flags;
 
 	spin_lock_irqsave(&lm->deferred_lock, flags);
+	ready = lm->ready;
 	bios = lm->deferred;
+	bio_list_init(&lm->ready);
 	bio_list_init(&lm->deferred);
 	spin_unlock_irqrestore(&lm->deferred_lock, flags);
 
+	while ((bio = bio_list_pop(&ready))) {
+		io = lm_bio_io(bio);
+		lm_issue(io, io->mark_err);
+	}
 	while ((bio = bio_list_pop(&bios)))
-		lm_route_write(lm, dm_per_bio_data(bio, sizeof(struct lm_io)));
+		lm_route_write(lm, lm_bio_io(bio));
 
 	lm_start_ready_slots(lm);
 }

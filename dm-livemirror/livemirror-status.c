@@ -5,6 +5,9 @@
  * Nothing here waits for I/O of the data path, so status and messages work
  * while the device is suspended.  switch, prepare and cancel even require a
  * suspended device: only then are no writes and no copies in flight.
+ *
+ * Contexts: status in any process context, without sleeping; messages in
+ * process context under msg_lock (they may sleep on metadata I/O).
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
@@ -33,7 +36,8 @@ static unsigned int lm_nr_features(struct lm_args *a)
 {
 	return (a->has_throttle ? 2 : 0) + (a->has_copy_depth ? 2 : 0) +
 	       (a->start_paused ? 1 : 0) + (a->has_policy ? 2 : 0) +
-	       (a->has_label ? 2 : 0);
+	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0) +
+	       (a->has_dest_sync ? 2 : 0);
 }
 
 void lm_status(struct dm_target *ti, status_type_t type,
@@ -79,6 +83,10 @@ void lm_status(struct dm_target *ti, status_type_t type,
 			       a->policy == LM_DEST_RETRY ? "retry" : "stop");
 		if (a->has_label)
 			DMEMIT(" label %s", a->label);
+		if (a->has_timeout)
+			DMEMIT(" dest_timeout %u", a->dest_timeout);
+		if (a->has_dest_sync)
+			DMEMIT(" dest_sync %s", a->dest_async ? "async" : "sync");
 		break;
 
 	case STATUSTYPE_IMA:
@@ -105,12 +113,23 @@ static int lm_parse_uuid(const char *s, u8 *uuid)
 	return 0;
 }
 
+/*
+ * Called with msg_lock held, which lm_resume() takes too: once this saw
+ * the device suspended, no I/O reaches this table until the message ends.
+ * dm_suspended() alone is not enough: it stays true for a moment after
+ * the resume let I/O through.
+ */
+static bool lm_quiesced(struct lm_target *lm)
+{
+	return dm_suspended(lm->ti) && test_bit(LM_F_SUSPENDED, &lm->flags);
+}
+
 /* Checks shared by switch and prepare. */
 static int lm_check_switchable(struct lm_target *lm, const char *what)
 {
 	unsigned long f = READ_ONCE(lm->flags);
 
-	if (!dm_suspended(lm->ti)) {
+	if (!lm_quiesced(lm)) {
 		DMERR("%s: the device must be suspended", what);
 		return -EINVAL;
 	}
@@ -126,13 +145,15 @@ static int lm_check_switchable(struct lm_target *lm, const char *what)
 		DMERR("%s: refused, a leg has failed (send retry and wait for sync)", what);
 		return -EINVAL;
 	}
-	if (!(f & BIT(LM_F_PASS_DONE)) && dirtylog_count(lm->log)) {
-		DMERR("%s: refused, the copy is not complete", what);
-		return -EINVAL;
-	}
 	if (READ_ONCE(lm->active_slots)) {
 		DMERR("%s: refused, copies are in flight", what);
 		return -EBUSY;
+	}
+	/* N is the authority, not the pass flag */
+	if (atomic64_read(&lm->nr_need)) {
+		DMERR("%s: refused, the copy is not complete (%llu regions to copy)",
+		      what, (unsigned long long)atomic64_read(&lm->nr_need));
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -266,7 +287,7 @@ static int lm_msg_cancel(struct lm_target *lm)
 
 	if (test_bit(LM_F_CANCELLED, &lm->flags))
 		return 0;
-	if (!dm_suspended(lm->ti)) {
+	if (!lm_quiesced(lm)) {
 		DMERR("cancel: the device must be suspended");
 		return -EINVAL;
 	}
@@ -298,7 +319,15 @@ static int lm_msg_tunable(struct lm_target *lm, unsigned int argc, char **argv)
 		DMERR("%s: expects one value", argv[0]);
 		return -EINVAL;
 	}
-	if (!strcasecmp(argv[0], "throttle")) {
+	if (!strcasecmp(argv[0], "dest_timeout")) {
+		if (lm_parse_uint(argv[1], 0, LM_MAX_DEST_TIMEOUT, &v)) {
+			DMERR("dest_timeout: invalid timeout '%s' (seconds, 0..%u)",
+			      argv[1], LM_MAX_DEST_TIMEOUT);
+			return -EINVAL;
+		}
+		WRITE_ONCE(lm->dest_timeout, v);
+		return 0;
+	} else if (!strcasecmp(argv[0], "throttle")) {
 		if (lm_parse_uint(argv[1], 0, LM_MAX_THROTTLE, &v)) {
 			DMERR("throttle: invalid rate '%s' (MiB/s, 0..%u)",
 			      argv[1], LM_MAX_THROTTLE);
@@ -326,7 +355,8 @@ static int lm_message_locked(struct lm_target *lm, unsigned int argc, char **arg
 {
 	const char *cmd = argv[0];
 
-	if (!strcasecmp(cmd, "throttle") || !strcasecmp(cmd, "copy_depth"))
+	if (!strcasecmp(cmd, "throttle") || !strcasecmp(cmd, "copy_depth") ||
+	    !strcasecmp(cmd, "dest_timeout"))
 		return lm_msg_tunable(lm, argc, argv);
 	if (!strcasecmp(cmd, "prepare"))
 		return lm_msg_prepare(lm, argc, argv);
@@ -358,7 +388,10 @@ static int lm_message_locked(struct lm_target *lm, unsigned int argc, char **arg
 			DMERR("retry: refused, the migration is over");
 			return -EINVAL;
 		}
-		lm_retry(lm);
+		if (lm_retry(lm)) {
+			DMERR("retry: timed-out destination writes are still in flight");
+			return -EBUSY;
+		}
 		return 0;
 	}
 	if (!strcasecmp(cmd, "switch"))

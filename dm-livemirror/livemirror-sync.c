@@ -18,8 +18,7 @@
  * group would then look idle while a newer write is still completing, and
  * its bit could be cleared with that write not yet flushed.)
  *
- * A region whose bit is set and that is in sync in core (below the copy
- * cursor, not being copied) is cleared when its group was last stamped in
+ * A DIRTY region (its bit is set, N is clear, no slot) is cleared when its group was last stamped in
  * epoch s with s + 2 <= E (E the newest closed epoch: the group was idle for
  * two periods) and every write of the epochs up to s + 1 has completed,
  * both taken before both legs are flushed: every write and copy of the
@@ -33,6 +32,10 @@
  * differ is issued only after its mark is durable, and clears are written
  * only after the leg flushes that made the cleared regions identical on
  * stable storage.  Losing not-yet-committed clears only costs a re-copy.
+ *
+ * Contexts: the tick (lm_tick_work) and the suspend hooks run in process
+ * context and may sleep; lm_epoch_enter/exit, lm_touch_group and the
+ * error handlers run in any context.
  */
 #include "livemirror.h"
 
@@ -104,6 +107,65 @@ static bool lm_clear_allowed(struct lm_target *lm)
 	       !(READ_ONCE(lm->flags) & (BIT(LM_F_SRC_DEAD) | BIT(LM_F_DST_DEAD)));
 }
 
+/* A flush of the destination that may outlive its waiter. */
+struct lm_flush_ctx {
+	struct completion done;
+	refcount_t refs;
+	int err;
+};
+
+static void lm_flush_ctx_put(struct lm_flush_ctx *c)
+{
+	if (refcount_dec_and_test(&c->refs))
+		kfree(c);
+}
+
+static void lm_flush_endio(struct bio *bio)
+{
+	struct lm_flush_ctx *c = bio->bi_private;
+
+	c->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	complete(&c->done);
+	lm_flush_ctx_put(c);
+}
+
+/*
+ * Flush the destination, giving up after dest_timeout: a hung destination
+ * must not hold the lazy clear, a switch or a suspend.  The flush left
+ * behind frees its own context.  Sleeps.
+ */
+static int lm_flush_dest(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ;
+	struct lm_flush_ctx *c;
+	struct bio *bio;
+	int r;
+
+	if (!to)
+		return blkdev_issue_flush(lm->dst->bdev);
+	c = kmalloc(sizeof(*c), GFP_NOIO);
+	if (!c)
+		return blkdev_issue_flush(lm->dst->bdev);
+	init_completion(&c->done);
+	refcount_set(&c->refs, 2);
+	c->err = 0;
+	bio = bio_alloc(lm->dst->bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH, GFP_NOIO);
+	bio->bi_end_io = lm_flush_endio;
+	bio->bi_private = c;
+	submit_bio(bio);
+	if (wait_for_completion_timeout(&c->done, to)) {
+		r = c->err;
+	} else {
+		DMERR_LIMIT("%s: destination flush timed out after %us",
+			    dm_device_name(dm_table_get_md(lm->ti->table)),
+			    READ_ONCE(lm->dest_timeout));
+		r = -ETIMEDOUT;
+	}
+	lm_flush_ctx_put(c);
+	return r;
+}
+
 int lm_flush_legs(struct lm_target *lm)
 {
 	int r1, r2;
@@ -111,7 +173,7 @@ int lm_flush_legs(struct lm_target *lm)
 	r1 = blkdev_issue_flush(lm->src->bdev);
 	if (r1)
 		lm_src_error(lm);
-	r2 = blkdev_issue_flush(lm->dst->bdev);
+	r2 = lm_flush_dest(lm);
 	if (r2)
 		lm_dest_error(lm);
 	return r1 ? r1 : r2;
@@ -129,15 +191,29 @@ static bool lm_region_busy(struct lm_bucket *b, u64 region)
 	return false;
 }
 
+/* The next DIRTY region at or after @r: skips runs of NEEDCOPY at once. */
+static u64 lm_next_dirty(struct lm_target *lm, u64 r)
+{
+	u64 nr = lm->nr_regions;
+
+	for (;;) {
+		r = dirtylog_next(lm->log, r);
+		if (r >= nr || !lm_needs_copy(lm, r))
+			return r;
+		r = find_next_zero_bit(lm->need_copy, nr, r);
+	}
+}
+
 /*
- * Clear the bits of idle in-sync regions (all in-sync regions when @force:
- * the caller guarantees that nothing is in flight), after flushing both
- * legs, then commit.  Sleeps.
+ * DIRTY -> CLEAN: clear the bits of idle DIRTY regions (of every DIRTY
+ * region when @force: the caller guarantees that nothing is in flight),
+ * after flushing both legs, then commit.  Each clear is decided under the
+ * region's bucket lock, from the region's own state.  Sleeps.
  */
 int lm_clear_in_sync(struct lm_target *lm, bool force)
 {
-	unsigned long cur, closed, drained, flags;
-	u64 r, limit, n = 0;
+	unsigned long cur, closed, drained, flags, steps = 0;
+	u64 r, nr = lm->nr_regions, n = 0;
 	struct lm_bucket *b;
 	bool found = false;
 	int gen, err;
@@ -148,39 +224,39 @@ int lm_clear_in_sync(struct lm_target *lm, bool force)
 	cur = READ_ONCE(lm->epoch);
 	closed = cur - 1;
 	drained = lm_drained_epoch(lm, cur);
-	limit = READ_ONCE(lm->copy_next);
 
-	for (r = dirtylog_next(lm->log, 0); r < limit;
-	     r = dirtylog_next(lm->log, r + 1)) {
+	for (r = lm_next_dirty(lm, 0); r < nr; r = lm_next_dirty(lm, r + 1)) {
 		if (force || lm_group_idle(lm, r, closed, drained)) {
 			found = true;
 			break;
 		}
+		if (!(++steps & 1023))
+			cond_resched();
 	}
 	if (!found)
 		return 0;
 
 	gen = atomic_read(&lm->err_gen);
+	/* pairs with the barrier in lm_dest_error(): flags before err_gen */
+	smp_rmb();
 	err = lm_flush_legs(lm);
 	if (err)
 		return err;
 
-	for (; r < limit; r = dirtylog_next(lm->log, r + 1)) {
+	for (; r < nr; r = lm_next_dirty(lm, r + 1)) {
+		if (!(++steps & 1023))
+			cond_resched();
 		if (!force && !lm_group_idle(lm, r, closed, drained))
 			continue;
 		b = &lm->buckets[lm_bucket_of(lm, r)];
-		spin_lock_irqsave(&lm->copy_lock, flags);
-		spin_lock(&b->lock);
-		if (r < lm->copy_next && !lm_region_busy(b, r) &&
+		spin_lock_irqsave(&b->lock, flags);
+		if (!lm_needs_copy(lm, r) && !lm_region_busy(b, r) &&
 		    atomic_read(&lm->err_gen) == gen && lm_clear_allowed(lm) &&
 		    (force || lm_group_idle(lm, r, closed, drained))) {
 			dirtylog_clear(lm->log, r);
 			n++;
 		}
-		spin_unlock(&b->lock);
-		spin_unlock_irqrestore(&lm->copy_lock, flags);
-		if (!(n & 1023))
-			cond_resched();
+		spin_unlock_irqrestore(&b->lock, flags);
 	}
 	if (!n)
 		return 0;
@@ -211,10 +287,15 @@ static const char *lm_name(struct lm_target *lm)
 /* A destination I/O error: never fails guest I/O.  Any context. */
 void lm_dest_error(struct lm_target *lm)
 {
+	bool first;
+
 	atomic64_inc(&lm->dest_errors);
-	atomic_inc(&lm->err_gen);
 	set_bit(LM_F_DST_DEAD, &lm->flags);
-	if (!test_and_set_bit(LM_F_DEGRADED, &lm->flags)) {
+	first = !test_and_set_bit(LM_F_DEGRADED, &lm->flags);
+	/* a clear that sees the new generation also sees the flags */
+	smp_mb__before_atomic();
+	atomic_inc(&lm->err_gen);
+	if (first) {
 		lm->degraded_at = jiffies;
 		DMERR_LIMIT("%s: destination I/O error, mirror degraded", lm_name(lm));
 		lm_event(lm);
@@ -240,21 +321,28 @@ void lm_meta_error(struct lm_target *lm)
 	}
 }
 
-/* Restart after a leg failure: health back to A, new pass from region 0. */
-void lm_retry(struct lm_target *lm)
+/*
+ * Restart after a leg failure: health back to A.  Every region the failure
+ * left different is NEEDCOPY already (writes sent to the source only and
+ * failed clones and copies set N), so only those are copied again.
+ */
+int lm_retry(struct lm_target *lm)
 {
 	if (test_bit(LM_F_FAILED, &lm->flags))
-		return;
-	/* the cursor goes back before writes may be mirrored again */
-	lm_restart_pass(lm, 0);
-	/* order the cursor store before the flags a write tests */
-	smp_mb__before_atomic();
+		return -EINVAL;
+	if (atomic_read(&lm->shared->late)) {
+		DMINFO_LIMIT("%s: retry waits for %d timed-out destination writes",
+			     lm_name(lm), atomic_read(&lm->shared->late));
+		return -EBUSY;
+	}
 	clear_bit(LM_F_SRC_DEAD, &lm->flags);
 	clear_bit(LM_F_DST_DEAD, &lm->flags);
 	clear_bit(LM_F_DEGRADED, &lm->flags);
-	DMINFO("%s: retrying, copy pass restarted", lm_name(lm));
+	DMINFO("%s: retrying, %llu regions to copy again", lm_name(lm),
+	       (unsigned long long)atomic64_read(&lm->nr_need));
 	lm_event(lm);
-	lm_copy_kick(lm);
+	lm_need_search(lm, 0);
+	return 0;
 }
 
 void lm_tick_work(struct work_struct *ws)
@@ -273,7 +361,25 @@ void lm_tick_work(struct work_struct *ws)
 
 	lm_advance_epoch(lm);
 	lm_clear_in_sync(lm, false);
+	/* a late destination write that came back lifts the copy fence */
+	if (atomic64_read(&lm->nr_need))
+		lm_copy_kick(lm);
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+}
+
+/*
+ * The destination timeout.  Runs from resume until postsuspend, including
+ * while a suspend waits for the writes in flight, which may be the hung
+ * ones.
+ */
+void lm_reap_work(struct work_struct *ws)
+{
+	struct lm_target *lm = container_of(to_delayed_work(ws),
+					    struct lm_target, reap_dwork);
+
+	lm_reap_hung_writes(lm);
+	lm_abandon_hung_copies(lm);
+	queue_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 }
 
 void lm_presuspend(struct dm_target *ti)
@@ -292,6 +398,7 @@ void lm_presuspend_undo(struct dm_target *ti)
 	clear_bit(LM_F_SUSPENDED, &lm->flags);
 	/* the tick stopped itself when it saw the suspend */
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+	mod_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 	lm_copy_kick(lm);
 }
 
@@ -300,18 +407,28 @@ void lm_postsuspend(struct dm_target *ti)
 	struct lm_target *lm = ti->private;
 	int r;
 
-	wait_event(lm->slots_wait, !READ_ONCE(lm->active_slots));
+	/* copies abandoned by the timeout are reaped by the destructor */
+	wait_event(lm->slots_wait,
+		   READ_ONCE(lm->active_slots) == READ_ONCE(lm->abandoned_slots));
+	cancel_delayed_work_sync(&lm->reap_dwork);
 	cancel_delayed_work_sync(&lm->tick_dwork);
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	flush_workqueue(lm->wq);
 
 	mutex_lock(&lm->msg_lock);
 	if (!test_bit(LM_F_FAILED, &lm->flags)) {
-		/* nothing is in flight: every in-sync region may be cleared */
+		/* nothing is in flight: every DIRTY region may be cleared */
 		lm_clear_in_sync(lm, true);
 		r = dirtylog_commit(lm->log);
 		if (r)
 			lm_meta_error(lm);
+	} else if (!test_bit(LM_F_SWITCHED, &lm->flags) &&
+		   !test_bit(LM_F_CANCELLED, &lm->flags)) {
+		/*
+		 * Writes mirrored without a mark are safe only once both legs
+		 * have them on stable storage, whatever table comes next.
+		 */
+		lm_flush_legs(lm);
 	}
 	mutex_unlock(&lm->msg_lock);
 }
@@ -349,24 +466,49 @@ int lm_adopt_log_state(struct lm_target *lm)
 int lm_preresume(struct dm_target *ti)
 {
 	struct lm_target *lm = ti->private;
+	int r = 0;
 
+	mutex_lock(&lm->msg_lock);
 	if (lm_adopt_log_state(lm)) {
 		DMERR("%s: %s", lm_name(lm), LM_CANCELLED_MSG);
-		return -EINVAL;
+		r = -EINVAL;
+		goto out;
+	}
+	/*
+	 * A prepared member must stay suspended until the group decision is
+	 * made: live, it could degrade and write to the source alone while its
+	 * coordinator switched to the destinations.
+	 */
+	if (dirtylog_state(lm->log) == LM_STATE_PREPARED) {
+		DMERR("%s: %s", lm_name(lm), LM_PREPARED_MSG);
+		r = -EINVAL;
+		goto out;
 	}
 	if (dirtylog_failed(lm->log))
 		lm_meta_error(lm);
-	/* set bits are copied again from the start: the cursor may be stale */
-	if (dirtylog_count(lm->log))
-		lm_restart_pass(lm, 0);
-	return 0;
+	/*
+	 * N := L: whatever the table before this one (or this one before its
+	 * suspend) left dirty is copied again.
+	 */
+	if (!test_bit(LM_F_SWITCHED, &lm->flags))
+		lm_need_copy_dirty(lm);
+out:
+	mutex_unlock(&lm->msg_lock);
+	return r;
 }
 
+/*
+ * Under msg_lock: a switch, prepare or cancel that found the device
+ * suspended finishes before its I/O can start again.
+ */
 void lm_resume(struct dm_target *ti)
 {
 	struct lm_target *lm = ti->private;
 
+	mutex_lock(&lm->msg_lock);
 	clear_bit(LM_F_SUSPENDED, &lm->flags);
+	mutex_unlock(&lm->msg_lock);
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+	mod_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 	lm_copy_kick(lm);
 }

@@ -7,11 +7,36 @@
  * messages and data-path semantics.
  *
  * Files:
- *   livemirror-ctr.c     table parsing, ctr/dtr, shared log, module init
- *   livemirror-io.c      map/end_io, write routing and write tracking
+ *   livemirror-ctr.c     table parsing, ctr/dtr, shared log, io_hints, init
+ *   livemirror-io.c      map/end_io, write routing, the write interlock
  *   livemirror-copy.c    copy pass (kcopyd), copy slots, throttle
  *   livemirror-sync.c    epochs, lazy clear, leg flushes, suspend/resume
  *   livemirror-status.c  status and messages (switch, prepare, cancel)
+ *
+ * Region state.  Every decision about a region R is taken from R's own
+ * state, read under R's bucket lock (lm_bucket_of()).  The state is made of
+ * four facts, each with one owner:
+ *
+ *   L  the log's bit: "the legs may differ on disk" (dm-dirtylog owns it;
+ *      it is durable before any write that could make the legs differ);
+ *   N  need_copy: "R still needs a copy" (lm->need_copy, this target's);
+ *   S  a copy slot for R exists (the bucket's copies list);
+ *   W  the tracked writes in flight to R (the bucket's writes list).
+ *
+ * The states named in the model (tools/model/livemirror.pml) are:
+ *
+ *   CLEAN     L=0 N=0   the legs are identical on stable storage
+ *   DIRTY     L=1 N=0   identical in core; writes go to both legs;
+ *                       the lazy clear may take it back to CLEAN
+ *   NEEDCOPY  L=1 N=1   the legs may differ: writes go to the source only
+ *   COPYING   S         writes are deferred on the slot until it ends
+ *
+ * N is only ever cleared when a slot is created for R (under R's bucket
+ * lock, the copy then reading the source after every write in W), and it
+ * may be set at any time by anyone: a write that goes to the source only,
+ * a failed clone, a finished discard, a failed copy, a resume.  N is a
+ * subset of L.  The copy cursor only searches N for the next candidate;
+ * it never says whether a region is in sync.
  */
 #ifndef DM_LIVEMIRROR_H
 #define DM_LIVEMIRROR_H
@@ -42,7 +67,16 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	9
+#define LM_MAX_FEATURE_ARGS	13
+#define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
+#define LM_MAX_DEST_TIMEOUT	3600
+#define LM_NR_HANG_LISTS	16		/* dest clones in flight */
+/* Regions of N searched per step of the copier (no lock is held). */
+#define LM_SCAN_CHUNK		(1UL << 16)
+/* Discards and write-zeroes are split to at most this many regions. */
+#define LM_MAX_RANGE_REGIONS	1024
+/* Regions are at most 1 GiB, as in dm-clone: a write waits for a copy. */
+#define LM_MAX_REGION		(1U << 21)	/* sectors */
 
 enum lm_dest_policy {
 	LM_DEST_STOP,
@@ -59,16 +93,19 @@ enum {
 	LM_F_PAUSED,		/* copy pass paused by the user */
 	LM_F_PASS_DONE,		/* the copy pass reached the end */
 	LM_F_SUSPENDED,		/* presuspend..resume: no new copies */
-	LM_F_UNMARKED,		/* failed log: writes mirrored unmarked */
 	LM_F_SRC_DEAD,		/* health letters */
 	LM_F_DST_DEAD,
 };
 
-/* Per-region hash bucket: in-flight writes and active copy slots. */
+/*
+ * Per-region hash bucket: in-flight writes (W), active copy slots (S) and
+ * the writes held back by the write-after-write interlock.
+ */
 struct lm_bucket {
 	spinlock_t lock;
 	struct hlist_head writes;
 	struct hlist_head copies;
+	struct bio_list held;		/* overlap a mirrored write in flight */
 };
 
 enum lm_slot_state {
@@ -85,7 +122,27 @@ struct lm_slot {
 	u64 region;
 	unsigned int waiting;		/* in-flight writes still to drain */
 	enum lm_slot_state state;
+	bool abandoned;			/* timed out: writes no longer wait */
+	unsigned long started;		/* jiffies, for the dest timeout */
 	struct bio_list deferred;	/* writes that arrived during the copy */
+};
+
+/*
+ * In front of every destination clone (the bioset's front_pad): who owns
+ * its completion.  The clone's end_io and the timeout both take @io with
+ * xchg under the hang list's lock; whoever gets it completes the guest's
+ * share, and a clone whose @io was taken is late: it only frees itself.
+ */
+struct lm_clone_pad {
+	struct lm_io *io;
+	struct list_head node;		/* lm_hang_list, in issue order */
+	unsigned long issued;		/* jiffies */
+	unsigned int list;
+};
+
+struct lm_hang_list {
+	spinlock_t lock;
+	struct list_head clones;
 };
 
 /* Per-bio data. */
@@ -98,8 +155,11 @@ struct lm_io {
 	unsigned int kind;		/* LM_IO_* */
 	unsigned int epoch;		/* full epoch the write belongs to */
 	bool to_dest;			/* mirror to the destination */
+	bool tracked;			/* in the bucket's writes list */
 	bool dst_failed;
+	bool dst_skipped;		/* the destination did not support it */
 	bool unmarked;			/* mirrored because its mark failed */
+	int mark_err;			/* for the worker: the mark's result */
 	atomic_t pending;		/* clones in flight */
 	blk_status_t status;		/* source status */
 };
@@ -108,7 +168,8 @@ enum {
 	LM_IO_PASS,	/* remapped as is, nothing to undo */
 	LM_IO_WRITE,	/* tracked single-region write */
 	LM_IO_RANGE,	/* discard or multi-region write-zeroes */
-	LM_IO_FLUSH,	/* empty flush, target bio nr in 'region' */
+	LM_IO_FLUSH,	/* empty flush, remapped as is */
+	LM_IO_DFLUSH,	/* empty flush to the destination, through our clone */
 };
 
 struct lm_args {
@@ -118,15 +179,44 @@ struct lm_args {
 	enum lm_dest_policy policy;
 	char label[LM_LABEL_LEN];
 	/* which features were given, to echo them in the table status */
-	bool has_throttle, has_copy_depth, has_policy, has_label;
+	unsigned int dest_timeout;	/* seconds, 0 = wait for ever */
+	bool dest_async;		/* no guest flush/FUA to the destination */
+	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
+	bool has_dest_sync;
 };
 
-struct lm_shared_log;
+/*
+ * The log as shared by every table on one metadata device.  Whatever must
+ * survive a table reload lives here, not in a table.
+ */
+struct lm_shared_log {
+	struct list_head list;
+	dev_t dev;
+	unsigned int refs;
+	struct dirtylog *log;
+	struct dirtylog_identity id;
+	char label[LM_LABEL_LEN];
+	struct list_head holders;	/* lm_target.holder, under lm_logs_lock */
+	/*
+	 * Set once a write was mirrored without a durable mark (the log had
+	 * failed): from then on the destination must be flushed with the
+	 * source, by this table and by any later one.
+	 */
+	bool unmarked;
+	/*
+	 * Destination writes that timed out and may still land (clones and
+	 * copies of any table on this log): no copy may write the destination
+	 * until they are all back, or a late write could overwrite a newer
+	 * copy of its region.
+	 */
+	atomic_t late;
+};
 
 struct lm_target {
 	struct dm_target *ti;
 	struct dm_dev *meta, *src, *dst;
 	struct lm_shared_log *shared;
+	struct list_head holder;	/* in shared->holders */
 	struct dirtylog *log;
 	struct lm_args args;		/* as loaded (table status) */
 
@@ -136,6 +226,7 @@ struct lm_target {
 	sector_t src_sectors;
 
 	unsigned long flags;		/* LM_F_* */
+	unsigned int resume_gen;	/* bumped by every resume (messages) */
 	atomic64_t dest_errors;
 	unsigned long degraded_at;	/* jiffies */
 	atomic_t err_gen;		/* bumps on every leg error */
@@ -143,6 +234,13 @@ struct lm_target {
 	/* runtime tunables */
 	unsigned int throttle;		/* MiB/s, 0 = unlimited */
 	unsigned int copy_depth;
+	unsigned int dest_timeout;	/* seconds, 0 = never */
+
+	/* destination clones in flight, for the timeout; late ones */
+	struct lm_hang_list hang[LM_NR_HANG_LISTS];
+	atomic_t late;			/* this table's late clones */
+	wait_queue_head_t late_wait;
+	unsigned int abandoned_slots;	/* under copy_lock */
 
 	/* write tracking */
 	struct lm_bucket *buckets;
@@ -155,26 +253,36 @@ struct lm_target {
 	u8 *group_epoch;
 	u64 nr_groups;
 
+	/* need_copy (N): see the top of this file */
+	unsigned long *need_copy;
+	atomic64_t nr_need;		/* bits set in need_copy */
+
 	/* copy pass */
 	spinlock_t copy_lock;
-	u64 copy_next;			/* regions below are in sync in core */
+	u64 copy_next;			/* where the search goes on */
+	unsigned long need_gen;		/* bumped when a cursor is lowered */
 	unsigned int active_slots;
 	struct lm_slot slots[LM_MAX_COPY_DEPTH];
 	wait_queue_head_t slots_wait;
 	struct dm_kcopyd_client *kc;
 	s64 tokens;			/* throttle token bucket, bytes */
 	unsigned long tokens_at;	/* jiffies of last refill */
-	atomic64_t regions_copied;
 
-	/* deferred writes released by finished copies */
+	/*
+	 * Writes for the worker: released by finished copies and by the
+	 * interlock, or whose marks became durable.
+	 */
 	spinlock_t deferred_lock;
-	struct bio_list deferred;
+	struct bio_list deferred;	/* to route again */
+	struct bio_list ready;		/* marks durable (or failed): issue */
 
 	struct bio_set bs;
 	struct workqueue_struct *wq;
 	struct work_struct worker;	/* deferred bios, ready slots */
+	struct work_struct issue_work;	/* bios whose marks are durable */
 	struct delayed_work copy_dwork;	/* picks regions (throttled) */
 	struct delayed_work tick_dwork;	/* epochs, lazy clear, retry */
+	struct delayed_work reap_dwork;	/* dest timeout, also while suspending */
 	struct work_struct event_work;
 	struct mutex msg_lock;		/* messages and suspend hooks */
 };
@@ -184,22 +292,31 @@ extern struct target_type lm_target_type;
 
 /* livemirror-io.c */
 int lm_map(struct dm_target *ti, struct bio *bio);
+void lm_reap_hung_writes(struct lm_target *lm);
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void lm_route_write(struct lm_target *lm, struct lm_io *io);
+void lm_defer_bios(struct lm_target *lm, struct bio_list *bios);
 void lm_do_worker(struct work_struct *ws);
+void lm_issue_work(struct work_struct *ws);
 unsigned int lm_bucket_of(struct lm_target *lm, u64 region);
 
 /* livemirror-copy.c */
 void lm_copy_work(struct work_struct *ws);
 void lm_copy_kick(struct lm_target *lm);
 void lm_start_ready_slots(struct lm_target *lm);
-void lm_restart_pass(struct lm_target *lm, u64 from);
-bool lm_region_in_sync(struct lm_target *lm, u64 region);
+void lm_abandon_hung_copies(struct lm_target *lm);
+bool lm_set_need(struct lm_target *lm, u64 region);
+void lm_need_search(struct lm_target *lm, u64 from);
+void lm_need_copy(struct lm_target *lm, u64 region);
+void lm_need_copy_range(struct lm_target *lm, u64 first, u64 last);
+void lm_need_copy_dirty(struct lm_target *lm);
+bool lm_all_copied(struct lm_target *lm);
 struct lm_slot *lm_find_slot(struct lm_bucket *b, u64 region);
 u64 lm_count_in_sync(struct lm_target *lm);
 
 /* livemirror-sync.c */
 void lm_tick_work(struct work_struct *ws);
+void lm_reap_work(struct work_struct *ws);
 unsigned long lm_epoch_enter(struct lm_target *lm, u64 first, u64 last);
 void lm_epoch_exit(struct lm_target *lm, unsigned long epoch);
 void lm_touch_group(struct lm_target *lm, u64 region);
@@ -213,18 +330,25 @@ int lm_preresume(struct dm_target *ti);
 int lm_adopt_log_state(struct lm_target *lm);
 
 #define LM_CANCELLED_MSG "migration was cancelled; repair metadata to restart"
+#define LM_PREPARED_MSG "group switch prepared: send switch or abort_prepare first"
 void lm_event(struct lm_target *lm);
 void lm_event_work(struct work_struct *ws);
 void lm_dest_error(struct lm_target *lm);
 void lm_src_error(struct lm_target *lm);
 void lm_meta_error(struct lm_target *lm);
-void lm_retry(struct lm_target *lm);
+int lm_retry(struct lm_target *lm);
 
 /* livemirror-status.c */
 void lm_status(struct dm_target *ti, status_type_t type,
 	       unsigned int status_flags, char *result, unsigned int maxlen);
 int lm_message(struct dm_target *ti, unsigned int argc, char **argv,
 	       char *result, unsigned int maxlen);
+
+/* N of @region (NEEDCOPY); decisions read it under the bucket lock. */
+static inline bool lm_needs_copy(struct lm_target *lm, u64 region)
+{
+	return test_bit((unsigned long)region, lm->need_copy);
+}
 
 static inline u64 lm_region_of(struct lm_target *lm, sector_t sector)
 {
