@@ -322,7 +322,7 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 		goto nomem;
 
 	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, sizeof(struct lm_clone_pad),
-			BIOSET_NEED_RESCUER))
+			BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER))
 		goto nomem;
 	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
 		spin_lock_init(&lm->hang[i].lock);

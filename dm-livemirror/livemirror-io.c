@@ -58,6 +58,7 @@
  *                   starts ready copy slots
  */
 #include <linux/bio.h>
+#include <linux/blk-crypto.h>
 #include "livemirror.h"
 
 unsigned int lm_bucket_of(struct lm_target *lm, u64 region)
@@ -237,6 +238,56 @@ static void lm_late_put(struct lm_target *lm)
 		wake_up_all(&lm->late_wait);
 }
 
+/*
+ * A destination clone owns its bvec table and holds a reference on every
+ * page it writes: the timeout may complete the guest's bio (whose bvec
+ * table and pages the block layer then frees or reuses) while the clone is
+ * still queued below.  A late clone thus writes whatever its pages hold by
+ * then, which is harmless: its region is NEEDCOPY and no copy writes the
+ * destination before every late write is back.
+ */
+static struct bio *lm_dst_clone(struct lm_target *lm, struct bio *src)
+{
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	unsigned short nr = 0;
+	struct bio *clone;
+	unsigned int i, last;
+
+	bio_for_each_bvec(bv, src, iter)
+		nr++;
+	clone = bio_alloc_bioset(lm->dst->bdev, nr, src->bi_opf, GFP_NOIO, &lm->bs);
+	clone->bi_iter.bi_sector = src->bi_iter.bi_sector;
+	clone->bi_ioprio = src->bi_ioprio;
+	if (bio_has_data(src)) {
+		bio_for_each_bvec(bv, src, iter) {
+			/* the pages lm_dst_clone_put() puts, one by one */
+			last = (bv.bv_offset + bv.bv_len - 1) / PAGE_SIZE;
+			for (i = bv.bv_offset / PAGE_SIZE; i <= last; i++)
+				get_page(nth_page(bv.bv_page, i));
+			__bio_add_page(clone, bv.bv_page, bv.bv_len, bv.bv_offset);
+		}
+	} else {
+		/* write-zeroes and discards carry a size and no data */
+		clone->bi_iter.bi_size = src->bi_iter.bi_size;
+	}
+	bio_clone_blkg_association(clone, src);
+	/* inline encryption contexts come from our own allocations: no failure */
+	bio_crypt_clone(clone, src, GFP_NOIO);
+	return clone;
+}
+
+static void lm_dst_clone_put(struct bio *clone)
+{
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+
+	if (bio_has_data(clone))
+		bio_for_each_segment_all(bv, clone, iter)
+			put_page(bv->bv_page);
+	bio_put(clone);
+}
+
 static void lm_dst_endio(struct bio *clone)
 {
 	struct lm_target *lm = clone->bi_private;
@@ -253,17 +304,20 @@ static void lm_dst_endio(struct bio *clone)
 	}
 	spin_unlock_irqrestore(&h->lock, flags);
 
+	if (io) {
+		if (clone->bi_status && !lm_unsupported(clone->bi_status))
+			io->dst_failed = true;
+		else if (clone->bi_status)
+			io->dst_skipped = true;
+	}
+	lm_dst_clone_put(clone);
 	if (!io) {
 		/* timed out: its guest bio is long done */
-		bio_put(clone);
 		lm_late_put(lm);
 		return;
 	}
-	if (clone->bi_status && !lm_unsupported(clone->bi_status))
-		io->dst_failed = true;
-	else if (clone->bi_status)
-		io->dst_skipped = true;
-	lm_clone_put(clone, io);
+	if (atomic_dec_and_test(&io->pending))
+		lm_io_done(io);
 }
 
 static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
@@ -274,13 +328,12 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 	struct bio *clone;
 	unsigned long flags;
 
-	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
-	/* dm polls only its own clone of the guest bio, never these */
-	bio_clear_polled(clone);
 	if (bdev == lm->src->bdev) {
+		clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
 		clone->bi_end_io = lm_src_endio;
 		clone->bi_private = io;
 	} else {
+		clone = lm_dst_clone(lm, lm_io_bio(io));
 		clone->bi_end_io = lm_dst_endio;
 		clone->bi_private = lm;
 		/*
@@ -299,6 +352,8 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 		list_add_tail(&pad->node, &h->clones);
 		spin_unlock_irqrestore(&h->lock, flags);
 	}
+	/* dm polls only its own clone of the guest bio, never these */
+	bio_clear_polled(clone);
 	submit_bio_noacct(clone);
 }
 
