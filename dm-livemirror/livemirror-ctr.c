@@ -536,7 +536,10 @@ static void lm_dtr(struct dm_target *ti)
 		DMWARN("%s: waiting for %d timed-out destination writes",
 		       dm_device_name(dm_table_get_md(ti->table)),
 		       atomic_read(&lm->late));
-	wait_event(lm->late_wait, !atomic_read(&lm->late));
+	spin_lock_irq(&lm->late_wait.lock);
+	wait_event_lock_irq(lm->late_wait, !atomic_read(&lm->late),
+			    lm->late_wait.lock);
+	spin_unlock_irq(&lm->late_wait.lock);
 	lm_free(lm);
 }
 
@@ -552,10 +555,9 @@ static void lm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	sector_t max = min_t(u64, (u64)lm->region_sectors * LM_MAX_RANGE_REGIONS,
 			     round_down(UINT_MAX >> SECTOR_SHIFT, lm->region_sectors));
 
-	if (limits->io_opt < bytes || limits->io_opt % bytes) {
-		blk_limits_io_min(limits, bytes);
+	/* io_opt only: io_min would read as a stripe unit to mkfs */
+	if (limits->io_opt < bytes || limits->io_opt % bytes)
 		blk_limits_io_opt(limits, bytes);
-	}
 	if (limits->max_discard_sectors) {
 		limits->max_discard_sectors = min_t(sector_t, limits->max_discard_sectors, max);
 		limits->max_hw_discard_sectors = min_t(sector_t, limits->max_hw_discard_sectors, max);

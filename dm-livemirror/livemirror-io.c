@@ -229,13 +229,21 @@ static inline struct lm_clone_pad *lm_pad(struct bio *clone)
 	return (void *)clone - sizeof(struct lm_clone_pad);
 }
 
-/* A destination clone whose write timed out came back.  Any context. */
-static void lm_late_put(struct lm_target *lm)
+/*
+ * A destination write that timed out came back.  The last one wakes the
+ * destructor under the wait queue's lock, which the destructor waits
+ * with: it cannot free the table while this still touches it.  Any context.
+ */
+void lm_late_put(struct lm_target *lm)
 {
+	unsigned long flags;
+
 	if (atomic_dec_and_test(&lm->shared->late))
 		lm_copy_kick(lm);
+	spin_lock_irqsave(&lm->late_wait.lock, flags);
 	if (atomic_dec_and_test(&lm->late))
-		wake_up_all(&lm->late_wait);
+		wake_up_locked(&lm->late_wait);
+	spin_unlock_irqrestore(&lm->late_wait.lock, flags);
 }
 
 /*
@@ -282,9 +290,13 @@ static void lm_dst_clone_put(struct bio *clone)
 	struct bvec_iter_all iter;
 	struct bio_vec *bv;
 
-	if (bio_has_data(clone))
-		bio_for_each_segment_all(bv, clone, iter)
-			put_page(bv->bv_page);
+	/*
+	 * By bi_vcnt, not bi_iter: a blk-mq device has advanced the iterator
+	 * to the end by now.  Nothing to put for flushes, discards and
+	 * write-zeroes.
+	 */
+	bio_for_each_segment_all(bv, clone, iter)
+		put_page(bv->bv_page);
 	bio_put(clone);
 }
 
@@ -503,14 +515,18 @@ static bool lm_overlap(struct bio *a, struct bio *b)
 	       b->bi_iter.bi_sector < bio_end_sector(a);
 }
 
-/* A mirrored write in flight to @io's region overlaps it.  Bucket locked. */
-static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io)
+/*
+ * A mirrored write in flight to @io's region overlaps it (@any: any write
+ * in flight does, for a failed log, where a write may still become
+ * mirrored without a mark after it was routed).  Bucket locked.
+ */
+static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io, bool any)
 {
 	struct bio *bio = lm_io_bio(io);
 	struct lm_io *w;
 
 	hlist_for_each_entry(w, &b->writes, node)
-		if (w->region == io->region && READ_ONCE(w->to_dest) &&
+		if (w->region == io->region && (any || READ_ONCE(w->to_dest)) &&
 		    lm_overlap(lm_io_bio(w), bio))
 			return true;
 	return false;
@@ -525,7 +541,7 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, io->region)];
 	struct lm_slot *slot;
 	unsigned long flags;
-	bool to_dest, newly = false;
+	bool to_dest, failed, newly = false;
 	int r;
 
 	spin_lock_irqsave(&b->lock, flags);
@@ -542,7 +558,8 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	 */
 	to_dest = !slot && lm_dest_ok(lm) && !lm_needs_copy(lm, io->region);
 	io->to_dest = to_dest;
-	if (to_dest && lm_waw_conflict(b, io)) {
+	failed = dirtylog_failed(lm->log);
+	if ((to_dest || failed) && lm_waw_conflict(b, io, failed)) {
 		bio_list_add(&b->held, lm_io_bio(io));
 		spin_unlock_irqrestore(&b->lock, flags);
 		return;
@@ -640,6 +657,31 @@ done:
 	return DM_MAPIO_SUBMITTED;
 }
 
+/*
+ * A destination clone has its own bvec table (lm_dst_clone()), of at most
+ * BIO_MAX_VECS entries; dm does not split normal bios to queue limits, and a
+ * bio built from an iterator (io_uring fixed buffers) may carry more.  Take
+ * what the first BIO_MAX_VECS entries hold; dm sends the rest again.
+ */
+static void lm_limit_bvecs(struct lm_target *lm, struct bio *bio)
+{
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	unsigned int nr = 0;
+	u64 bytes = 0;
+
+	if (!bio_has_data(bio))
+		return;
+	bio_for_each_bvec(bv, bio, iter) {
+		if (++nr > BIO_MAX_VECS) {
+			bytes = round_down(bytes, bdev_logical_block_size(lm->src->bdev));
+			dm_accept_partial_bio(bio, bytes >> SECTOR_SHIFT);
+			return;
+		}
+		bytes += bv.bv_len;
+	}
+}
+
 int lm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct lm_target *lm = ti->private;
@@ -666,6 +708,7 @@ int lm_map(struct dm_target *ti, struct bio *bio)
 	    (f & BIT(LM_F_CANCELLED)))
 		return DM_MAPIO_REMAPPED;
 
+	lm_limit_bvecs(lm, bio);
 	io->region = lm_region_of(lm, sector);
 	io->last = lm_region_of(lm, bio_end_sector(bio) - 1);
 	if (bio_op(bio) == REQ_OP_DISCARD || io->region != io->last)

@@ -292,6 +292,7 @@ extern struct target_type lm_target_type;
 
 /* livemirror-io.c */
 int lm_map(struct dm_target *ti, struct bio *bio);
+void lm_late_put(struct lm_target *lm);
 void lm_reap_hung_writes(struct lm_target *lm);
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void lm_route_write(struct lm_target *lm, struct lm_io *io);

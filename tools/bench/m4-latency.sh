@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export DM_DISABLE_UDEV=1
 modprobe dm-mod
 modprobe dm-delay
-modprobe brd rd_nr=1 rd_size=$((256 * 1024)) max_part=0
+modprobe brd rd_nr=1 rd_size=$((320 * 1024)) max_part=0
 R=128				# 64 KiB regions
 N=$((128 * 2048))		# 128 MiB legs: 2048 regions, one bitmap block
 dmsetup create m4-src --table "0 $N linear /dev/ram0 0"
@@ -24,9 +24,14 @@ dmsetup create m4-dst --table "0 $N linear /dev/ram0 $N"
 dmsetup create m4-mraw --table "0 2048 linear /dev/ram0 $((2 * N))"
 
 run_one() {
-	local moddir=$1 tag=$2 w0 w1 out
-	insmod "$moddir/dm-dirtylog/dm-dirtylog.ko" || return 1
-	insmod "$moddir/dm-livemirror/dm-livemirror.ko" || return 1
+	local moddir=$1 tag=$2 w0 w1 out cold
+	local ko d
+	for ko in "$moddir/dm-dirtylog/dm-dirtylog.ko" "$moddir/dm-livemirror/dm-livemirror.ko"; do
+		for d in $(modinfo -F depends "$ko" | tr , ' '); do
+			modprobe "$d" 2>/dev/null
+		done
+		insmod "$ko" || return 1
+	done
 	dd if=/dev/zero of=/dev/mapper/m4-mraw bs=1M count=1 oflag=direct status=none
 	dmsetup create m4-meta --table "0 2048 delay /dev/mapper/m4-mraw 0 5"
 	dmsetup create m4 --table "0 $N livemirror /dev/mapper/m4-meta /dev/mapper/m4-src /dev/mapper/m4-dst $R"
