@@ -11,22 +11,28 @@
 		O(OPT_LABEL) | O(OPT_DEST_ERROR))
 
 const struct lm_cmd lm_commands[] = {
-	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
+	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
+	  O(OPT_FORCE),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
-	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]",
+	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
+	  "        [--force]",
 	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
-	  "destination smaller than the source and metadata that belongs to other legs." },
-	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME),
+	  "destination smaller than the source and metadata that belongs to other legs,\n"
+	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
+	  "source's device stack, a leg of a livemirror table, or carries a signature." },
+	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME) |
+	  O(OPT_FORCE),
 	  O(OPT_META) | O(OPT_DEST),
 	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--source-name NAME]",
+	  "        [--source-name NAME] [--force]",
 	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
 	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
 	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
 	  "anything.  The label defaults to one derived from LIVE_DEV's dm UUID.\n"
-	  "On any error everything is rolled back and nothing is left suspended." },
+	  "On any error everything is rolled back and nothing is left suspended.\n"
+	  "The destination is validated as for create (exit 4 unless --force)." },
 	{ "status", 1, 1, COMMON | O(OPT_JSON) | O(OPT_WATCH) | O(OPT_INTERVAL), 0,
 	  "DEV [--json] [--watch] [--interval S]",
 	  "Show migration state.  Human output with a progress bar on a terminal,\n"
