@@ -38,10 +38,20 @@ const struct lm_cmd lm_commands[] = {
 	  "Show migration state.  Human output with a progress bar on a terminal,\n"
 	  "key=value lines otherwise, one JSON object with --json.  Rate and ETA are\n"
 	  "measured over --interval seconds (default 0.5) while copying." },
-	{ "wait", 1, 1, COMMON | O(OPT_TIMEOUT), 0,
-	  "DEV [--timeout S]",
+	{ "wait", 1, 1, COMMON | O(OPT_TIMEOUT) | O(OPT_UNTIL), 0,
+	  "DEV [--timeout S] [--until synced|switched|any]",
 	  "Wait, on device-mapper events, until DEV is synced (exit 0), has failed\n"
-	  "(exit 8 destination failed, 6 metadata failed) or the timeout expired (7)." },
+	  "(exit 8 destination failed, 6 metadata failed) or the timeout expired (7).\n"
+	  "--until switched waits for the switch (by anyone), --until any for the next\n"
+	  "change of state or health.  Under --dest-error retry a degraded destination\n"
+	  "is waited out: the target retries it by itself." },
+	{ "events", 0, LM_MAX_POS, COMMON | O(OPT_JSON) | O(OPT_TIMEOUT), 0,
+	  "[DEV...] [--json] [--timeout S]",
+	  "Print one line per state change of every migration (or of DEV...): when a\n"
+	  "device becomes a livemirror device, changes state, health or mirroring, or\n"
+	  "stops being one (switched, cancelled, removed).  The first lines give the\n"
+	  "current state.  Woken by device-mapper events, not by polling.  Runs until\n"
+	  "killed, or for --timeout seconds.  --json prints one object per line." },
 	{ "pause", 1, 1, COMMON, 0, "DEV", "Pause the background copy." },
 	{ "resume", 1, 1, COMMON, 0, "DEV", "Resume the background copy." },
 	{ "throttle", 2, 2, COMMON, 0, "DEV MiBs", "Limit the copy rate (0 = unlimited)." },
@@ -100,6 +110,7 @@ static const struct {
 	{ "source-sectors", OPT_SRC_SECTORS, true }, { "dest-sectors", OPT_DST_SECTORS, true },
 	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
 	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
+	{ "until", OPT_UNTIL, true },
 };
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
@@ -224,6 +235,13 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			a->src_sectors = u;
 		else
 			a->dst_sectors = u;
+		return 0;
+	case OPT_UNTIL:
+		if (strcmp(v, "synced") && strcmp(v, "switched") && strcmp(v, "any")) {
+			snprintf(why, len, "bad --until '%s' (synced, switched or any)", v);
+			return -1;
+		}
+		a->until = v;
 		return 0;
 	case OPT_PAUSED: a->paused = true; return 0;
 	case OPT_JSON: a->json = true; return 0;

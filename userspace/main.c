@@ -20,6 +20,7 @@ static const struct {
 	{ "start", cmd_start, true },
 	{ "status", cmd_status, true },
 	{ "wait", cmd_wait, true },
+	{ "events", cmd_events, true },
 	{ "pause", cmd_simple_message, true },
 	{ "resume", cmd_simple_message, true },
 	{ "throttle", cmd_simple_message, true },
