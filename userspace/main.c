@@ -8,8 +8,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "util.h"
-
-#define LM_HELPER_VERSION "1.0"
+#include "version.h"
 
 static const struct {
 	const char *name;
@@ -69,8 +68,10 @@ int main(int argc, char **argv)
 		usage_list(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("%s %s\n", LM_PROG, LM_HELPER_VERSION);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		lmdm_init();
+		lm_print_versions();
+		lmdm_exit();
 		return 0;
 	}
 	if (!strcmp(argv[1], "help")) {
@@ -106,6 +107,10 @@ int main(int argc, char **argv)
 		if (handlers[i].dm) {
 			lmdm_init();
 			dm = true;
+			/* recover must work whatever is loaded: it only warns. */
+			r = lm_version_check(!strcmp(cmd->name, "recover"));
+			if (r)
+				break;
 		}
 		r = handlers[i].fn(&a);
 		break;

@@ -37,7 +37,7 @@ expect_rc "start with a too small destination fails" 1 "$H" start s-lv --meta /d
 lm_eq "original table untouched" "$orig_table" "$(dmsetup table s-lv)"
 lm_not "no hidden source left behind" exists s-lv-lmsrc
 for f in load suspend resume; do
-	LIVEMIRROR_FAIL_AT=$f expect_rc "start failing at $f rolls back" 1 "$H" start s-lv \
+	LIVEMIRROR_FAIL_AT=$f expect_rc "start failing at $f rolls back" 1 "$LM_HELPER_TEST" start s-lv \
 		--meta /dev/mapper/s-meta --dest /dev/mapper/s-dst --region-size 64K
 	lm_ok "failure at $f: original table live, no inactive table, no hidden source" \
 		bash -c "[ \"\$(dmsetup table s-lv)\" = '$orig_table' ] &&
