@@ -59,6 +59,13 @@ int main(int argc, char **argv)
 	int used = 0, r = LM_EXIT_ERROR;
 	bool dm = false;
 
+	/* -v / --verbose before the command, as after it. */
+	while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))) {
+		lm_verbose++;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
 		usage_list(stderr);
 		return LM_EXIT_USAGE;
