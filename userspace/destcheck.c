@@ -149,7 +149,10 @@ static void check_livemirror_legs(struct check *c)
 
 	if (!dmt)
 		return;
-	if (!dm_task_run(dmt) || !(n = dm_task_get_names(dmt)) || !n->dev)
+	if (!dm_task_run(dmt))
+		goto out;
+	n = dm_task_get_names(dmt);
+	if (!n || !n->dev)
 		goto out;
 	do {
 		n = (struct dm_names *)((char *)n + next);

@@ -78,7 +78,9 @@ static void json_name(const char *s)
 /*
  * kind: "initial" (first scan), "new" (became a livemirror device),
  * "change" (state, health or mirroring changed), "detached" (its table is
- * no longer livemirror: switched or cancelled), "removed".
+ * no longer livemirror: switched or cancelled), "removed".  previous is the
+ * state before a change, NULL otherwise; for detached and removed, state is
+ * the last state seen.
  */
 static int emit(const struct events *ev, const struct dev_state *d, const char *kind,
 		const char *previous)
@@ -165,7 +167,7 @@ static int scan_one(struct events *ev, const char *name, bool initial)
 	} else if (lm) {
 		d->st = st;	/* progress only: not an event */
 	} else if (d->lm) {
-		r = emit(ev, d, "detached", d->st.state);
+		r = emit(ev, d, "detached", NULL);
 	}
 	d->lm = lm;
 	d->removed = false;
@@ -181,7 +183,8 @@ static int scan(struct events *ev, bool initial)
 
 	if (!dmt)
 		return -2;
-	if (!dm_task_run(dmt) || !(names = dm_task_get_names(dmt))) {
+	names = dm_task_run(dmt) ? dm_task_get_names(dmt) : NULL;
+	if (!names) {
 		dm_task_destroy(dmt);
 		return -2;
 	}
@@ -201,7 +204,7 @@ static int scan(struct events *ev, bool initial)
 
 		if (d->seen || d->removed)
 			continue;
-		if (d->lm && emit(ev, d, "removed", d->st.state))
+		if (d->lm && emit(ev, d, "removed", NULL))
 			r = -1;
 		d->lm = false;
 		d->removed = true;

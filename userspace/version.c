@@ -23,7 +23,8 @@ int lm_target_version(const char *target, uint32_t v[3])
 	if (!dmt)
 		return -1;
 	dm_task_no_open_count(dmt);
-	if (!dm_task_run(dmt) || !(t = dm_task_get_versions(dmt)))
+	t = dm_task_run(dmt) ? dm_task_get_versions(dmt) : NULL;
+	if (!t)
 		goto out;
 	r = 0;
 	do {
