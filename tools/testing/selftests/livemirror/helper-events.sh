@@ -14,7 +14,7 @@ H=$LM_HELPER
 OUT=$(mktemp)
 EV=$(mktemp)
 
-lm_plan 18
+lm_plan 19
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 for s in e-src:16 e-dst:16 e-meta:1 f-src:16 f-meta:1 f-real:16; do
 	lm_slice "${s%%:*}" "${s##*:}" || { lm_fail "scratch devices"; lm_exit; }
@@ -23,6 +23,8 @@ dmsetup create e-lv --table "0 32768 linear /dev/mapper/e-src 0"
 lm_on_exit "dmsetup remove --retry e-lv"
 lm_on_exit "dmsetup remove --retry e-lv-lmsrc"
 
+lm_ok "--version names the loaded target and its version" \
+	bash -c "'$H' --version | grep -Eq '^target livemirror 1\.[0-9]+\.[0-9]+\$'"
 "$H" events --json e-lv >"$EV" 2>&1 &
 evpid=$!
 lm_on_exit "kill $evpid"
