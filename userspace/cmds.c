@@ -273,7 +273,7 @@ int cmd_wait(struct lm_args *a)
 	r = lm_live_get(a->pos[0], &l, NULL);
 	if (r)
 		return r;
-	if (!strcmp(l.st.state, "paused"))
+	if (!strcmp(l.st.state, "paused") && (!a->until || !strcmp(a->until, "synced")))
 		lm_warn("%s is paused: it will not get synced until 'livemirror resume %s'",
 			l.name, l.name);
 	w.name = l.name;
