@@ -69,8 +69,11 @@ lm_on_exit "dmsetup remove --retry f-dst"
 dmsetup create f-lv --table "0 32768 linear /dev/mapper/f-src 0"
 lm_on_exit "dmsetup remove --retry f-lv"
 lm_on_exit "dmsetup remove --retry f-lv-lmsrc"
+# (--force: the error device cannot be probed; a helper without the
+# destination checks has no --force.)
+force=$("$H" help start | grep -qe --force && echo --force)
 expect_rc "start onto a failing destination, --dest-error retry" 0 "$H" start f-lv \
-	--meta /dev/mapper/f-meta --dest /dev/mapper/f-dst --dest-error retry --force
+	--meta /dev/mapper/f-meta --dest /dev/mapper/f-dst --dest-error retry $force
 lm_wait_state f-lv degraded 60
 "$H" wait f-lv --timeout 120 >"$OUT.retry" 2>&1 &
 rpid=$!
