@@ -42,6 +42,10 @@ refused "the live device itself" /dev/mapper/d-lv "the source itself"
 sleep 600 </dev/mapper/d-open &
 holder=$!
 lm_on_exit "kill $holder"
+for ((i = 0; i < 100; i++)); do	# the shell opens it after the fork
+	[ "$(dmsetup info -c --noheadings -o open d-open | tr -d ' ')" -ge 1 ] && break
+	sleep 0.1
+done
 refused "a device a process holds open" /dev/mapper/d-open "open"
 kill $holder; wait $holder 2>/dev/null
 

@@ -34,15 +34,24 @@ lm_load_modules || { lm_fail "modules load"; lm_exit; }
 if ! udevadm control --ping >/dev/null 2>&1; then
 	mkdir -p /run/udev
 	/lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || true
-	lm_on_exit "udevadm control --exit"
+	# Stop it afterwards and remove its socket: libdevmapper takes a leftover
+	# /run/udev/control for a running udev.
+	lm_on_exit "udevadm control --exit; sleep 0.5; rm -rf /run/udev"
 fi
 if ! udevadm control --ping >/dev/null 2>&1; then
 	echo "1..0 # SKIP cannot start systemd-udevd in this guest"
 	exit 4
 fi
 unset DM_DISABLE_UDEV	# libdevmapper and LVM use udev as on a real host
-for s in h-pv1:24 h-pv2:24 h-dst1:24 h-dst2:24 h-meta1:1 h-meta2:1; do
+for s in h-pv1:24 h-pv2:24 h-dst1s:24 h-dst2s:24 h-meta1:1 h-meta2:1; do
 	lm_slice "${s%%:*}" "${s##*:}" || { lm_fail "scratch devices"; lm_exit; }
+done
+# The destinations are LVs of the new VG on a real host: LVM does not scan
+# them either (scan_lvs=0), and their PV does not show the copy of the guest
+# PV at its start, so these also start 1 MiB into their slices.
+for i in 1 2; do
+	dmsetup create h-dst$i --uuid "${UUID1%01}1$i" --table "0 47104 linear /dev/mapper/h-dst${i}s 2048"
+	lm_on_exit "dmsetup remove --retry h-dst$i"
 done
 # As an LV's extents sit past its PV's label, these "LVs" start 1 MiB into
 # their slices: the guest's signatures are seen through the LV stack only.
@@ -98,7 +107,7 @@ lvm_ vgchange -ay >/dev/null 2>&1
 lm_not "vgchange -ay does not activate the guest VG" dmsetup info gvg-glv
 
 # Removal retries while something briefly holds the hidden device open.
-(exec 3</dev/mapper/h-lv2-lmsrc; sleep 2) &
+(exec 3</dev/mapper/h-lv2-lmsrc; sleep 3) &
 sleep 0.3
 expect_rc "cancel h-lv2 while the hidden source is briefly open" 0 "$H" cancel h-lv2
 lm_not "its hidden source was removed all the same" dmsetup info h-lv2-lmsrc
