@@ -194,8 +194,12 @@ static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
 		lm->abandoned_slots--;
 	slot->abandoned = false;
 	slot->state = LM_SLOT_FREE;
-	lm->active_slots--;
+	if (!--lm->active_slots)
+		WRITE_ONCE(lm->copy_jiffies, lm->copy_jiffies + jiffies - lm->busy_since);
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
+	if (!failed)
+		atomic64_add(lm_region_len(lm, slot->region) << SECTOR_SHIFT,
+			     &lm->copied_bytes);
 	wake_up_all(&lm->slots_wait);
 
 	if (late)
@@ -394,7 +398,8 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 	spin_unlock(&b->lock);
 
 	WRITE_ONCE(lm->copy_next, region + 1);
-	lm->active_slots++;
+	if (!lm->active_slots++)
+		lm->busy_since = jiffies;
 	if (READ_ONCE(lm->throttle))
 		lm->tokens -= lm_region_len(lm, region) << SECTOR_SHIFT;
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
@@ -424,6 +429,16 @@ void lm_copy_work(struct work_struct *ws)
 	}
 	if (delay && lm_can_copy(lm))
 		queue_delayed_work(lm->wq, &lm->copy_dwork, delay);
+}
+
+/* Milliseconds with a copy in flight, for the status line. */
+u64 lm_copy_ms(struct lm_target *lm)
+{
+	unsigned long j = READ_ONCE(lm->copy_jiffies);
+
+	if (READ_ONCE(lm->active_slots))
+		j += jiffies - READ_ONCE(lm->busy_since);
+	return jiffies_to_msecs(j);
 }
 
 /* Regions known identical on both legs, for the status line. */

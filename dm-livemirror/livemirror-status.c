@@ -63,6 +63,10 @@ void lm_status(struct dm_target *ti, status_type_t type,
 		       READ_ONCE(lm->copy_depth), READ_ONCE(lm->throttle),
 		       lm_dest_ok(lm) ? 1 : 0,
 		       (unsigned long long)atomic64_read(&lm->dest_errors));
+		/* named fields from here on: parsers skip what they do not know */
+		DMEMIT(" copied_bytes=%llu copy_ms=%llu",
+		       (unsigned long long)atomic64_read(&lm->copied_bytes),
+		       (unsigned long long)lm_copy_ms(lm));
 		break;
 
 	case STATUSTYPE_TABLE:

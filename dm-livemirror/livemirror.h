@@ -262,6 +262,9 @@ struct lm_target {
 	u64 copy_next;			/* where the search goes on */
 	unsigned long need_gen;		/* bumped when a cursor is lowered */
 	unsigned int active_slots;
+	atomic64_t copied_bytes;	/* by the copy, for the status */
+	unsigned long busy_since;	/* jiffies the slots last became busy */
+	unsigned long copy_jiffies;	/* with a slot busy, before busy_since */
 	struct lm_slot slots[LM_MAX_COPY_DEPTH];
 	wait_queue_head_t slots_wait;
 	struct dm_kcopyd_client *kc;
@@ -314,6 +317,7 @@ void lm_need_copy_dirty(struct lm_target *lm);
 bool lm_all_copied(struct lm_target *lm);
 struct lm_slot *lm_find_slot(struct lm_bucket *b, u64 region);
 u64 lm_count_in_sync(struct lm_target *lm);
+u64 lm_copy_ms(struct lm_target *lm);
 
 /* livemirror-sync.c */
 void lm_tick_work(struct work_struct *ws);

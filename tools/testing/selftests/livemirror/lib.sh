@@ -157,7 +157,9 @@ lm_same() { [ "$(lm_sum "$1" "$3")" = "$(lm_sum "$2" "$3")" ]; }
 
 # ---- livemirror status -----------------------------------------------------
 # INFO: <in_sync>/<nr> <dirty> <state> <health> <depth> <throttle> <mirroring> <dest_errors>
-lm_info() { dmsetup status "$1" | cut -d' ' -f4-; }
+# The named fields after dest_errors (copied_bytes=, copy_ms=) are left out.
+lm_info() { dmsetup status "$1" | cut -d' ' -f4-11; }
+lm_named() { dmsetup status "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 lm_field() {
 	local dev=$1 name=$2 a
 	read -r -a a <<<"$(lm_info "$dev")"

@@ -6,7 +6,7 @@
 # of the region size; status and table lines have the documented form.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 18
+lm_plan 19
 
 lm_ok "modules load" lm_load_modules
 
@@ -38,6 +38,7 @@ lm_eq "default copy_depth: 16 MiB of 2 MiB regions" 8 "$(lm_field sy8k depth)"
 lm_eq "default throttle 0" 0 "$(lm_field sy8k throttle)"
 lm_eq "mirroring 1" 1 "$(lm_field sy8k mirroring)"
 lm_eq "no destination errors" 0 "$(lm_field sy8k dest_errors)"
+lm_eq "copied_bytes: every byte copied once" $(( (10 * 2048 - 8) * 512 )) "$(lm_named sy8k copied_bytes)"
 # lazy clear: idle in-sync regions are cleared after a few periods
 dirty_cleared() {
 	local i
