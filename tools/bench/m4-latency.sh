@@ -24,7 +24,7 @@ dmsetup create m4-dst --table "0 $N linear /dev/ram0 $N"
 dmsetup create m4-mraw --table "0 2048 linear /dev/ram0 $((2 * N))"
 
 run_one() {
-	local moddir=$1 tag=$2 w0 w1 out cold
+	local moddir=$1 tag=$2 w0 w1 out cold mstat
 	local ko d
 	for ko in "$moddir/dm-dirtylog/dm-dirtylog.ko" "$moddir/dm-livemirror/dm-livemirror.ko"; do
 		for d in $(modinfo -F depends "$ko" | tr , ' '); do
@@ -43,7 +43,8 @@ run_one() {
 	# the hot set: regions 0-7, dirty from the first writes on
 	fio --name=warm --filename=/dev/mapper/m4 --rw=randwrite --bs=4k --size=512k \
 		--direct=1 --ioengine=psync --io_size=2m --output=/dev/null
-	w0=$(awk '{ print $5 }' /sys/block/"$(basename "$(readlink -f /dev/mapper/m4-meta)")"/stat)
+	mstat=/sys/block/$(dmsetup info -c --noheadings -o blkdevname m4-meta | tr -d ' ')/stat
+	w0=$(awk '{ print $5 }' "$mstat")
 	# the cold writer: one 4k write per second into a new region of the block
 	( for i in $(seq 16 80); do
 		dd if=/dev/urandom of=/dev/mapper/m4 bs=4k count=1 seek=$((i * 16 + 3)) \
@@ -53,14 +54,17 @@ run_one() {
 	cold=$!
 	out=$(fio --name=hot --filename=/dev/mapper/m4 --rw=randwrite --bs=4k --size=512k \
 		--direct=1 --ioengine=psync --runtime=30 --time_based \
-		--percentile_list=50:99:99.9 --output-format=terse --terse-version=3)
+		--percentile_list=50:99:99.9 --output-format=json)
 	kill $cold 2>/dev/null; wait $cold 2>/dev/null
-	w1=$(awk '{ print $5 }' /sys/block/"$(basename "$(readlink -f /dev/mapper/m4-meta)")"/stat)
-	# terse v3: write iops 54, runtime (ms) 55, clat percentiles from 64
-	echo "$out" | awk -F';' -v tag="$tag" -v mw=$((w1 - w0)) '{
-		ios = $54 * $55 / 1000; printf "%s: hot writer iops=%s clat_us p50=%s p99=%s p99.9=%s, metadata writes per 1000 hot writes=%.0f\n",
-			tag, $54, substr($64, index($64, "=") + 1), substr($65, index($65, "=") + 1),
-			substr($66, index($66, "=") + 1), ios ? 1000 * mw / ios : 0 }'
+	w1=$(awk '{ print $5 }' "$mstat")
+	echo "$out" | python3 -c '
+import json, sys
+tag, mw = sys.argv[1], int(sys.argv[2])
+w = json.load(sys.stdin)["jobs"][0]["write"]
+p = w["clat_ns"]["percentile"]
+us = lambda k: p[k] / 1000
+print("%s: hot writer iops=%.0f clat_us p50=%.0f p99=%.0f p99.9=%.0f, metadata writes per 1000 hot writes=%.0f"
+      % (tag, w["iops"], us("50.000000"), us("99.000000"), us("99.900000"), 1000 * mw / max(w["total_ios"], 1)))' "$tag" $((w1 - w0))
 	dmsetup remove m4
 	dmsetup remove m4-meta
 	rmmod dm_livemirror dm_dirtylog
