@@ -369,7 +369,15 @@ int cmd_cancel(struct lm_args *a)
 	r = lm_live_get(name, &l, &not_lm);
 	if (r) {
 		if (not_lm) {
-			if (!lm_record_read(name, &rec) && !strcmp(rec.state, "switched")) {
+			struct lmdm_table dt = { 0 };
+			bool on_dest = false;
+
+			if (!lm_record_read(name, &rec) && (!strcmp(rec.state, "switched") ||
+							   !strcmp(rec.state, "switching")) &&
+			    !lm_linear_table(&dt, rec.length, rec.dest))
+				on_dest = lm_live_table_is(name, &dt);
+			lmdm_table_free(&dt);
+			if (on_dest) {
 				lm_err("%s has switched to the destination %s: the destination is "
 				       "authoritative and the source is stale; refusing to cancel",
 				       name, rec.dest);

@@ -155,10 +155,17 @@ static int recover_one(struct rdev *d, struct rdev *all, int n, uint32_t *cookie
 				return r;
 			d->action = "rolled-back";
 		}
-		if (!lm_record_read(d->name, &rec) && !strcmp(rec.state, "switched")) {
+		if (!lm_record_read(d->name, &rec) && (!strcmp(rec.state, "switched") ||
+						      !strcmp(rec.state, "switching"))) {
 			if (lm_linear_table(&t, rec.length, rec.dest))
 				return LM_EXIT_ERROR;
-			d->leg = lm_live_table_is(d->name, &t) ? "dest" : "unknown";
+			if (lm_live_table_is(d->name, &t)) {
+				d->leg = "dest";
+				snprintf(rec.state, sizeof(rec.state), "switched");
+				lm_record_write(d->name, &rec);
+			} else if (!strcmp(rec.state, "switched")) {
+				d->leg = "unknown";
+			}
 			lmdm_table_free(&t);
 		}
 		return 0;

@@ -124,8 +124,12 @@ static int check_done(const char *name, struct member *m)
 	struct lmdm_table dt;
 	bool same;
 
-	if (lm_record_read(name, &rec) || strcmp(rec.state, "switched")) {
-		lm_err("%s is not a livemirror device", name);
+	if (lm_record_read(name, &rec) ||
+	    (strcmp(rec.state, "switched") && strcmp(rec.state, "switching"))) {
+		if (!strcmp(rec.state, "cancelled"))
+			lm_err("%s is not a livemirror device: its migration was cancelled", name);
+		else
+			lm_err("%s is not a livemirror device", name);
 		return LM_EXIT_ERROR;
 	}
 	if (lm_linear_table(&dt, rec.length, rec.dest))
@@ -134,6 +138,10 @@ static int check_done(const char *name, struct member *m)
 	lmdm_table_free(&dt);
 	snprintf(m->l.name, sizeof(m->l.name), "%s", name);
 	snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
+	if (!same && !strcmp(rec.state, "switching")) {
+		lm_err("%s is not a livemirror device", name);
+		return LM_EXIT_ERROR;
+	}
 	if (!same) {
 		lm_err("%s was switched to %s, but its live table is no longer the "
 		       "destination-only table (reloaded by LVM or another tool?); the "
@@ -144,15 +152,24 @@ static int check_done(const char *name, struct member *m)
 	m->done = true;
 	m->was_switched = true;
 	m->committed = true;
+	if (strcmp(rec.state, "switched")) {
+		snprintf(rec.state, sizeof(rec.state), "switched");
+		lm_record_write(name, &rec);
+	}
 	return 0;
 }
 
-static void record_switched(const struct member *m)
+/*
+ * "switching" is written before the first suspend and "switched" once the
+ * destination-only table is live, so a re-run after a crash past the commit
+ * still recognises its own table (linear over this destination).
+ */
+static void record_state(const struct member *m, const char *state)
 {
 	struct lm_record rec;
 
 	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.state, sizeof(rec.state), "switched");
+	snprintf(rec.state, sizeof(rec.state), "%s", state);
 	snprintf(rec.source, sizeof(rec.source), "%s", m->l.tbl.source);
 	snprintf(rec.dest, sizeof(rec.dest), "%s", m->l.tbl.dest);
 	snprintf(rec.meta, sizeof(rec.meta), "%s", m->l.tbl.meta);
@@ -264,6 +281,8 @@ int cmd_switch(struct lm_args *a)
 	}
 	lm_result_set("aborted", "source", false);
 
+	for (int i = 0; i < n; i++)
+		record_state(&m[i], "switching");
 	/* Step 2: suspend everything, then confirm while nothing can change. */
 	lm_crit_enter();
 	for (int i = 0; i < n; i++) {
@@ -418,7 +437,7 @@ int cmd_switch(struct lm_args *a)
 			       m[i].l.name);
 			mismatch++;
 		} else {
-			record_switched(&m[i]);
+			record_state(&m[i], "switched");
 		}
 		lmdm_table_free(&dt);
 	}
@@ -461,8 +480,10 @@ int cmd_switch(struct lm_args *a)
 	goto out;
 abort:
 	rollback(m, n, group);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		record_state(&m[i], "migrating");
 		lm_result_device(m[i].l.name, "not-switched", "source");
+	}
 out:
 	free(m);
 	free(names);

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -288,15 +289,389 @@ static void test_h1_replay(void)
 	   "H1 replay: switch does not exit 0 with the source live over SWITCHED metadata");
 }
 
+
+/* The other order: switch holds the lock, cancel must wait and then refuse. */
+static void test_h1_replay_other_order(void)
+{
+	pid_t a, b;
+	int ra, rb;
+
+	setup_synced(1, false);
+	a = lm_bg_v(1, "FAKEDM_PAUSE=resume:vm0", (const char *const[]){ "switch", vm[0], NULL });
+	ok(wait_paused(1, a, 5), "switch parked before its resume");
+	b = lm_bg_v(2, NULL, (const char *const[]){ "cancel", vm[0], "--json", NULL });
+	usleep(50000);
+	fk_release(1);
+	ra = lm_wait(1, a);
+	rb = lm_wait(2, b);
+	is_int(ra, 0, "switch holding the lock finishes");
+	is_int(rb, LM_EXIT_SWITCHED, "the cancel that waited for the lock is refused: switched");
+	ok(strstr(out, "\"outcome\":\"refused\"") && strstr(out, "\"authoritative\":\"dest\""),
+	   "cancel --json: refused, destination authoritative");
+	check_invariant("switch then cancel", 1);
+}
+
+/* A switch recorded behind the helper's back (no lock): cancel must re-read. */
+static void test_cancel_rechecks(void)
+{
+	pid_t b;
+	int rb;
+
+	setup_synced(1, false);
+	b = lm_bg_v(1, "FAKEDM_PAUSE=message:vm0", (const char *const[]){ "cancel", vm[0], NULL });
+	ok(wait_paused(1, b, 5), "cancel parked before its cancel message");
+	fk_set_meta_state(meta[0], LM_STATE_SWITCHED);
+	fk_release(1);
+	rb = lm_wait(1, b);
+	is_int(rb, LM_EXIT_SWITCHED, "cancel whose message is refused as switched exits 10");
+	check_invariant("cancel refused by the kernel", 1);
+}
+
+static int hold_lock(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0600);
+
+	if (fd < 0 || flock(fd, LOCK_EX))
+		abort();
+	return fd;
+}
+
+static void test_locks(void)
+{
+	char p[256], env[320];
+	int fd, r;
+
+	setup_synced(1, false);
+	snprintf(p, sizeof(p), "%s/vm0.lock", dir);
+	fd = hold_lock(p);
+	r = LM(NULL, "switch", vm[0], "--lock-timeout", "0.1", "--json");
+	is_int(r, LM_EXIT_LOCKED, "switch while the migration is locked: exit 11");
+	ok(strstr(out, "\"name\":\"locked\"") && strstr(out, "\"changed\":false"),
+	   "switch --json: error locked, nothing changed");
+	r = LM(NULL, "cancel", vm[0], "--lock-timeout", "0");
+	is_int(r, LM_EXIT_LOCKED, "cancel while locked: exit 11");
+	r = LM(NULL, "pause", vm[0], "--lock-timeout", "0");
+	is_int(r, LM_EXIT_LOCKED, "pause while locked: exit 11");
+	close(fd);
+	check_invariant("locked out", 1);
+
+	/* LVM: the VG lock is held across suspend/load/resume, and honoured. */
+	setup(1, true);
+	snprintf(env, sizeof(env), "LIVEMIRROR_LVM_LOCKDIR=%s", fk->vg_lock_dir);
+	r = LM(env, "start", vm[0], "--meta", meta[0], "--dest", dst[0]);
+	is_int(r, 0, "start of an LV");
+	fk_set_synced(meta[0], true);
+	r = LM(env, "switch", vm[0]);
+	is_int(r, 0, "switch of an LV");
+	is_int(fk->vg_lock_missing, 0, "every suspend, load and resume ran under V_<vg>");
+	check_invariant("LV switched", 1);
+	setup(1, true);
+	snprintf(p, sizeof(p), "%s/V_vg-old", fk->vg_lock_dir);
+	fd = hold_lock(p);
+	r = LM(env, "start", vm[0], "--meta", meta[0], "--dest", dst[0], "--lock-timeout", "0.1");
+	is_int(r, LM_EXIT_LOCKED, "start while LVM holds the VG lock: exit 11");
+	close(fd);
+	ok(leg_of(0) == 's' && !fk_dev_by_name("vg--old-vm0-lmsrc"), "nothing was changed");
+}
+
+static void test_idempotent(void)
+{
+	int r;
+
+	setup_synced(1, false);
+	is_int(LM(NULL, "switch", vm[0]), 0, "switch");
+	is_int(LM(NULL, "switch", vm[0]), 0, "switch again (an orchestrator's retry): exit 0");
+	is_int(LM(NULL, "cancel", vm[0]), LM_EXIT_SWITCHED, "cancel after a switch: exit 10");
+	check_invariant("switch, switch, cancel", 1);
+
+	setup_synced(1, false);
+	r = LM(NULL, "switch", vm[0], "--json");
+	is_int(r, 0, "switch --json");
+	ok(strstr(out, "\"schema\":1") && strstr(out, "\"outcome\":\"switched\"") &&
+	   strstr(out, "\"changed\":true"), "switch --json: schema 1, switched, changed");
+	r = LM(NULL, "switch", vm[0], "--json");
+	is_int(r, 0, "switch again: exit 0");
+	ok(strstr(out, "\"outcome\":\"already-switched\"") && strstr(out, "\"changed\":false"),
+	   "switch again --json: already-switched, not changed");
+	r = LM(NULL, "cancel", vm[0], "--json");
+	is_int(r, LM_EXIT_SWITCHED, "cancel after the switch: exit 10");
+	ok(strstr(out, "\"name\":\"switched\""), "cancel --json error names it");
+	check_invariant("switch twice, cancel refused", 1);
+
+	setup_synced(1, false);
+	r = LM(NULL, "cancel", vm[0]);
+	is_int(r, 0, "cancel");
+	r = LM(NULL, "cancel", vm[0], "--json");
+	is_int(r, 0, "cancel again: exit 0");
+	ok(strstr(out, "\"outcome\":\"not-migrating\""), "cancel again: not-migrating");
+	r = LM(NULL, "switch", vm[0]);
+	ok(r != 0 && r != LM_EXIT_INCOMPLETE, "switch after cancel fails without a commit");
+	check_invariant("cancel twice", 1);
+
+	/* Someone reloaded the switched device with the old table. */
+	setup_synced(1, false);
+	LM(NULL, "switch", vm[0]);
+	{
+		struct fk_dev *v = fk_dev_by_name(vm[0]);
+		char ref[32];
+
+		snprintf(v->live.t[0].params, sizeof(v->live.t[0].params), "%s 0",
+			 fk_ref(src[0], ref, sizeof(ref)));
+	}
+	r = LM(NULL, "switch", vm[0]);
+	is_int(r, LM_EXIT_TABLE_MISMATCH, "switch of a switched device now on the old table: 12");
+
+	/* Usage errors are JSON too. */
+	r = LM(NULL, "switch", "--json", "--bogus");
+	ok(r == LM_EXIT_USAGE && strstr(out, "\"name\":\"usage\""), "usage error as JSON");
+}
+
+static void test_incomplete(void)
+{
+	const char *const fails[] = { "LIVEMIRROR_FAIL_AT=resume-0", "LIVEMIRROR_FAIL_AT=load-0",
+				      "FAKEDM_FAIL=resume:vm0", "FAKEDM_FAIL=reload:vm0" };
+
+	for (size_t k = 0; k < sizeof(fails) / sizeof(fails[0]); k++) {
+		int r;
+
+		setup_synced(1, false);
+		r = LM(fails[k], "switch", vm[0], "--json");
+		is_int(r, LM_EXIT_INCOMPLETE, "%s after the commit: exit 9", fails[k]);
+		ok(strstr(out, "\"outcome\":\"committed-incomplete\"") &&
+		   strstr(out, "\"authoritative\":\"dest\""), "%s: JSON committed-incomplete, dest",
+		   fails[k]);
+		ok(fk_meta_state(meta[0]) == LM_STATE_SWITCHED && leg_of(0) == 'd',
+		   "%s: I/O is on the destination", fails[k]);
+		r = LM(NULL, "switch", vm[0]);
+		is_int(r, 0, "%s: switch again finishes", fails[k]);
+		check_invariant(fails[k], 1);
+	}
+}
+
+static void test_table_mismatch(void)
+{
+	pid_t a;
+	int r;
+
+	setup_synced(1, false);
+	a = lm_bg_v(1, "FAKEDM_PAUSE=resume:vm0", (const char *const[]){ "switch", vm[0], NULL });
+	ok(wait_paused(1, a, 5), "switch parked before resume");
+	{
+		/* An LVM refresh that ignores locks loads the LV's old table. */
+		struct fk_dev *v = fk_dev_by_name(vm[0]);
+		char ref[32];
+
+		v->inactive.n = 1;
+		v->inactive.t[0].len = SECTORS;
+		snprintf(v->inactive.t[0].type, sizeof(v->inactive.t[0].type), "linear");
+		snprintf(v->inactive.t[0].params, sizeof(v->inactive.t[0].params), "%s 0",
+			 fk_ref(src[0], ref, sizeof(ref)));
+	}
+	fk_release(1);
+	r = lm_wait(1, a);
+	is_int(r, LM_EXIT_TABLE_MISMATCH, "switch sees the foreign table that went live: 12");
+}
+
+static void test_signals(void)
+{
+	pid_t a;
+	int r;
+
+	setup_synced(3, false);
+	fk->unblocked_in_window = 0;
+	fk->udev_wait_suspended = 0;
+	r = LM(NULL, "switch", vm[0], vm[1], vm[2]);
+	is_int(r, 0, "group switch of 3");
+	is_int(fk->unblocked_in_window, 0, "SIGHUP blocked at every dm call of the window");
+	is_int(fk->udev_wait_suspended, 0, "no udev wait while a member is suspended (M2)");
+	check_invariant("group switch", 3);
+
+	setup_synced(3, false);
+	a = lm_bg_v(1, "FAKEDM_PAUSE=message:vm1", (const char *const[]){ "switch", vm[0], vm[1],
+									  vm[2], NULL });
+	ok(wait_paused(1, a, 5), "group switch parked in its suspended window");
+	kill(a, SIGHUP);
+	usleep(20000);
+	fk_release(1);
+	r = lm_wait(1, a);
+	ok(r == 0 || r == 128 + SIGHUP, "HUP in the window: switch completes (exit %d)", r);
+	check_invariant("SIGHUP while suspended", 3);
+
+	setup_synced(1, false);
+	a = lm_bg_v(1, "FAKEDM_PAUSE=message:vm0", (const char *const[]){ "cancel", vm[0], NULL });
+	ok(wait_paused(1, a, 5), "cancel parked in its suspended window");
+	kill(a, SIGTERM);
+	usleep(20000);
+	fk_release(1);
+	lm_wait(1, a);
+	check_invariant("SIGTERM while cancel suspended", 1);
+}
+
+/* M6: a resume that fails after the kernel swapped the tables. */
+static void test_start_resume_swapped(void)
+{
+	int r;
+
+	setup(1, false);
+	r = start_one(0, "FAKEDM_FAIL=resume!:vm0");
+	ok(r != 0, "start whose resume fails after the swap fails");
+	ok(leg_of(0) == 's' && !strcmp(fk_dev_by_name(vm[0])->live.t[0].type, "linear") &&
+	   !fk_dev_by_name("vm0-lmsrc"), "the original table is live again, hidden source gone");
+	check_invariant("start resume failed after swap", 1);
+}
+
+/* ---- every fail point and crash point ------------------------------------ */
+
+enum cmdk { C_START, C_SWITCH, C_GROUP, C_CANCEL, C_NCMD };
+static const char *const cmd_names[] = { "start", "switch", "group switch", "cancel" };
+
+static void prepare_for(enum cmdk c)
+{
+	switch (c) {
+	case C_START: setup(1, false); break;
+	case C_GROUP: setup_synced(2, false); break;
+	default: setup_synced(1, false); break;
+	}
+}
+
+static int run_cmd(enum cmdk c, const char *env)
+{
+	switch (c) {
+	case C_START: return start_one(0, env);
+	case C_SWITCH: return LM(env, "switch", vm[0]);
+	case C_GROUP: return LM(env, "switch", vm[0], vm[1]);
+	default: return LM(env, "cancel", vm[0]);
+	}
+}
+
+static int ndev_of(enum cmdk c)
+{
+	return c == C_GROUP ? 2 : 1;
+}
+
+/* Points listed by a traced run: "crash-point: X" / "fail-point: X". */
+static int list_points(enum cmdk c, const char *kind, char pts[][64], int max)
+{
+	char tag[32];
+	int n = 0;
+
+	prepare_for(c);
+	run_cmd(c, "LIVEMIRROR_CRASH_TRACE=1");
+	snprintf(tag, sizeof(tag), "%s-point: ", kind);
+	for (char *p = strstr(err, tag); p && n < max; p = strstr(p + 1, tag)) {
+		sscanf(p + strlen(tag), "%63s", pts[n]);
+		n++;
+	}
+	return n;
+}
+
+static void test_fail_points(void)
+{
+	char pts[64][64], env[128], what[160];
+
+	for (int c = 0; c < C_NCMD; c++) {
+		int n = list_points(c, "fail", pts, 64);
+
+		ok(n > 0, "%s: %d fail points traced", cmd_names[c], n);
+		for (int i = 0; i < n; i++) {
+			int r;
+
+			prepare_for(c);
+			snprintf(env, sizeof(env), "LIVEMIRROR_FAIL_AT=%s", pts[i]);
+			r = run_cmd(c, env);
+			snprintf(what, sizeof(what), "%s fail at %s (exit %d)", cmd_names[c], pts[i], r);
+			/* cancel goes on without recording CANCELLED (a dead metadata device) */
+			ok(r != 0 || (c == C_CANCEL && !strcmp(pts[i], "message")), "%s: fails", what);
+			if (r == LM_EXIT_INCOMPLETE)
+				ok(run_cmd(c, NULL) == 0, "%s: run again finishes", what);
+			check_invariant(what, ndev_of(c));
+		}
+	}
+}
+
+static void test_dm_failures(void)
+{
+	static const char *const ops[] = { "suspend", "resume", "resume!", "reload", "message",
+					   "create", "remove", "clear" };
+	char env[128], what[160];
+
+	for (int c = 0; c < C_NCMD; c++)
+		for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+			for (int nth = 1; nth <= 2; nth++) {
+				int r;
+
+				prepare_for(c);
+				snprintf(env, sizeof(env), "FAKEDM_FAIL=%s:*:%d", ops[o], nth);
+				r = run_cmd(c, env);
+				snprintf(what, sizeof(what), "%s with dm %s #%d failing (exit %d)",
+					 cmd_names[c], ops[o], nth, r);
+				if (r == LM_EXIT_INCOMPLETE)
+					r = run_cmd(c, NULL);
+				else if (r)
+					LM(NULL, "recover", "--live", vm[0], c == C_GROUP ? vm[1] : NULL);
+				check_invariant(what, ndev_of(c));
+			}
+}
+
+static void test_crash_points(void)
+{
+	char pts[64][64], env[128], what[160];
+
+	for (int c = 0; c < C_NCMD; c++) {
+		int n = list_points(c, "crash", pts, 64);
+
+		ok(n > 0, "%s: %d crash points traced", cmd_names[c], n);
+		for (int i = 0; i < n; i++) {
+			int r;
+
+			prepare_for(c);
+			snprintf(env, sizeof(env), "LIVEMIRROR_CRASH_AT=%s", pts[i]);
+			r = run_cmd(c, env);
+			snprintf(what, sizeof(what), "%s crash at %s", cmd_names[c], pts[i]);
+			is_int(r, LM_EXIT_CRASH, "%s: crashed", what);
+			r = LM(NULL, "recover", "--live", vm[0], c == C_GROUP ? vm[1] : NULL);
+			is_int(r, 0, "%s: recover --live exits 0", what);
+			check_invariant(what, ndev_of(c));
+			/* And the command, run again, gets where it was going. */
+			r = run_cmd(c, NULL);
+			if (c == C_START && r == 0)
+				fk_set_synced(meta[0], true);
+			ok(r == 0 && (c == C_SWITCH || c == C_GROUP ? leg_of(0) == 'd' :
+				      leg_of(0) == 's') && nothing_suspended(),
+			   "%s: run again succeeds (exit %d)", what, r);
+			check_invariant(what, ndev_of(c));
+		}
+	}
+}
+
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/lm-dm-test.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/lm-dm-test.XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
 	if (!mkdtemp(dir))
 		abort();
 	fk_init();
 	signal(SIGPIPE, SIG_IGN);
 
 	test_h1_replay();
+	test_h1_replay_other_order();
+	test_cancel_rechecks();
+	test_locks();
+	test_idempotent();
+	test_incomplete();
+	test_table_mismatch();
+	test_signals();
+	test_start_resume_swapped();
+	test_fail_points();
+	test_dm_failures();
+	test_crash_points();
 
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd))
+			printf("# could not remove %s\n", dir);
+	}
 	return tap_done();
 }

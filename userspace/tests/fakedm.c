@@ -311,6 +311,14 @@ static void lm_status(const struct fk_table *tb, char *out, size_t len)
 		 st == 0xffffffff ? "AAD" : "AAA");
 }
 
+static int set_state(const char *mp, uint32_t state, const char *const *grp);
+
+void fk_set_meta_state(const char *meta_path, uint32_t state)
+{
+	if (set_state(meta_path, state, NULL))
+		abort();
+}
+
 static int set_state(const char *mp, uint32_t state, const char *const *grp)
 {
 	struct lm_sbinfo sb;
@@ -569,10 +577,15 @@ int dm_task_set_cookie(struct dm_task *dmt, uint32_t *cookie, uint16_t flags)
 	return 1;
 }
 
+static struct fk_dev *suspended_by_me(void);
+
 int dm_udev_wait(uint32_t cookie)
 {
 	(void)cookie;
 	__atomic_add_fetch(&fk->udev_waits, 1, __ATOMIC_SEQ_CST);
+	/* A member held suspended while udev works on another one (M2). */
+	if (suspended_by_me())
+		__atomic_add_fetch(&fk->udev_wait_suspended, 1, __ATOMIC_SEQ_CST);
 	return 1;
 }
 
@@ -680,6 +693,7 @@ static bool knob_match(const char *knob, const char *op, const char *dev, bool *
 {
 	const char *v = getenv(knob);
 	char kop[32], kdev[128];
+	bool post = false;
 	int nth = 1, n;
 
 	if (after)
@@ -691,14 +705,16 @@ static bool knob_match(const char *knob, const char *op, const char *dev, bool *
 		return false;
 	if (kop[strlen(kop) - 1] == '!') {
 		kop[strlen(kop) - 1] = 0;
-		if (after)
-			*after = true;
+		post = true;
 	}
 	if (strcmp(kop, op) || (strcmp(kdev, "*") && strcmp(kdev, dev)))
 		return false;
 	if (!after)
 		return true;
-	return ++fail_count == nth;
+	if (++fail_count != nth)
+		return false;
+	*after = post;
+	return true;
 }
 
 static void maybe_pause(const char *op, const char *dev)
@@ -804,6 +820,7 @@ int dm_task_run(struct dm_task *dmt)
 		  dmt->type == DM_DEVICE_RESUME) && !vg_lock_held(v))
 		fk->vg_lock_missing++;
 	if (knob_match("FAKEDM_FAIL", op, dmt->name, &after) && !after) {
+		snprintf(fk->fail_note, sizeof(fk->fail_note), "%.30s %.120s", op, dmt->name);
 		log_op(op, dmt->name, 1);
 		return fail(dmt, "injected failure", EIO);
 	}

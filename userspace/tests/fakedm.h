@@ -77,6 +77,7 @@ struct fk_state {
 	int nops;
 	char oplog[256][80];
 	int cookies, udev_waits;
+	int udev_wait_suspended;	/* udev waits while the waiter held a device suspended */
 	/* Ops that changed a table or suspend state of a device another pid
 	 * suspended, or any op run while we held devices suspended with
 	 * SIGHUP unblocked. */
@@ -85,7 +86,7 @@ struct fk_state {
 	char vg_lock_dir[200];
 	volatile int paused[FK_SLOTS];
 	volatile int release[FK_SLOTS];
-	char fail_note[128];
+	char fail_note[200];
 };
 
 extern struct fk_state *fk;
@@ -100,6 +101,8 @@ struct fk_dev *fk_create_linear(const char *name, const char *uuid, uint64_t len
 				const char *ref);
 void fk_set_synced(const char *meta_path, bool synced);
 uint32_t fk_meta_state(const char *meta_path);	/* LM_STATE_* from the file */
+/* Write a state as the kernel would (another agent acting behind our back). */
+void fk_set_meta_state(const char *meta_path, uint32_t state);
 void fk_release(int slot);
 /* "M:m" of a disk path or dm name. */
 const char *fk_ref(const char *path_or_name, char *buf, size_t len);
