@@ -41,6 +41,7 @@ struct member {
 	bool prepared;
 	bool committed;		/* switch recorded for this member */
 	bool loaded;		/* destination-only table loaded */
+	double t_suspend, t_resume;	/* monotonic, for -v: time held suspended */
 	bool was_switched;	/* already switched before we started */
 	bool done;		/* destination-only table already live (a re-run) */
 };
@@ -292,6 +293,7 @@ int cmd_switch(struct lm_args *a)
 			goto abort;
 		}
 		m[i].suspended = true;
+		m[i].t_suspend = now_mono();
 		crash_point("after-suspend-%d", i);
 	}
 	crash_point("after-suspend");
@@ -416,11 +418,16 @@ int cmd_switch(struct lm_args *a)
 			late_errors++;
 		} else {
 			m[i].suspended = false;
+			m[i].t_resume = now_mono();
 		}
 		crash_point("after-resume-%d", i);
 	}
 	lm_crit_unlock_mem();
 	lmdm_udev_wait(cookie);
+	for (int i = 0; i < n; i++)
+		if (m[i].t_resume > 0)
+			lm_debug("%s: suspended for %.1f ms", m[i].l.name,
+				 (m[i].t_resume - m[i].t_suspend) * 1e3);
 	crash_point("after-resume");
 	/* Did our table go live, or did someone else's load slip in? */
 	for (int i = 0; i < n; i++) {
