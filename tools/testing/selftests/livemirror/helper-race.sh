@@ -13,6 +13,7 @@
 lm_require_guest
 H=$LM_HELPER
 ITERS=${LM_RACE_ITERS:-40}
+MAX_S=${LM_RACE_MAX_S:-170}	# stop early (and say so) past this many seconds
 OUT=$(mktemp -p /run)
 MB=1
 
@@ -59,6 +60,11 @@ lm_pass "setup"
 
 bad_leg=0 bad_rc=0 suspended=0 setup_fail=0 dest_wins=0 src_wins=0 t0=$SECONDS
 for ((it = 0; it < ITERS; it++)); do
+	if [ $((SECONDS - t0)) -ge "$MAX_S" ]; then
+		lm_diag "stopping after $it of $ITERS rounds: LM_RACE_MAX_S=$MAX_S s reached"
+		ITERS=$it
+		break
+	fi
 	dmsetup remove --retry r-vm >/dev/null 2>&1
 	dmsetup remove --retry r-vm-lmsrc >/dev/null 2>&1
 	dd if=/dev/zero of=/dev/mapper/r-meta bs=64k count=4 oflag=direct status=none
