@@ -387,6 +387,8 @@ static void test_idempotent(void)
 	setup_synced(1, false);
 	r = LM(NULL, "switch", vm[0], "--json");
 	is_int(r, 0, "switch --json");
+	ok(out[0] == '{' && strchr(out, '\n') == out + strlen(out) - 1 &&
+	   out[strlen(out) - 2] == '}', "switch --json: stdout is one JSON object on one line");
 	ok(strstr(out, "\"schema\":1") && strstr(out, "\"outcome\":\"switched\"") &&
 	   strstr(out, "\"changed\":true"), "switch --json: schema 1, switched, changed");
 	r = LM(NULL, "switch", vm[0], "--json");
