@@ -311,6 +311,42 @@ static void test_h1_replay_other_order(void)
 	check_invariant("switch then cancel", 1);
 }
 
+/* Unscripted: switch and cancel started together, many times. */
+static void test_race_loop(int rounds)
+{
+	int bad = 0, dwins = 0, swins = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		pid_t a, b;
+		int ra, rb;
+		char l;
+
+		setup_synced(1, false);
+		if (i % 2) {
+			a = lm_bg_v(1, NULL, (const char *const[]){ "switch", vm[0], NULL });
+			b = lm_bg_v(2, NULL, (const char *const[]){ "cancel", vm[0], NULL });
+		} else {
+			b = lm_bg_v(2, NULL, (const char *const[]){ "cancel", vm[0], NULL });
+			a = lm_bg_v(1, NULL, (const char *const[]){ "switch", vm[0], NULL });
+		}
+		ra = lm_wait(1, a);
+		rb = lm_wait(2, b);
+		l = leg_of(0);
+		if (!consistent(0) || !nothing_suspended() ||
+		    (l == 'd' ? ra != 0 || rb != LM_EXIT_SWITCHED : ra == 0 || rb != 0)) {
+			bad++;
+			printf("# round %d: leg %c state %u switch %d cancel %d\n", i, l,
+			       fk_meta_state(meta[0]), ra, rb);
+		}
+		if (l == 'd')
+			dwins++;
+		else
+			swins++;
+	}
+	is_int(bad, 0, "%d parallel switch/cancel rounds (switch won %d, cancel won %d): one "
+	       "winner, table on the destination exactly when SWITCHED", rounds, dwins, swins);
+}
+
 /* A switch recorded behind the helper's back (no lock): cancel must re-read. */
 static void test_cancel_rechecks(void)
 {
@@ -657,6 +693,7 @@ int main(void)
 
 	test_h1_replay();
 	test_h1_replay_other_order();
+	test_race_loop(100);
 	test_cancel_rechecks();
 	test_locks();
 	test_idempotent();

@@ -68,22 +68,28 @@ for ((it = 0; it < ITERS; it++)); do
 	dmsetup remove --retry r-vm >/dev/null 2>&1
 	dmsetup remove --retry r-vm-lmsrc >/dev/null 2>&1
 	dd if=/dev/zero of=/dev/mapper/r-meta bs=64k count=4 oflag=direct status=none
+	((it % 10 == 0)) && lm_diag "round $it at $((SECONDS - t0)) s"
 	dmsetup create r-vm --uuid "RACE-vm" --table "0 $((MB * 2048)) linear /dev/mapper/r-src 0" &&
-		"$H" start r-vm --meta /dev/mapper/r-meta --dest /dev/mapper/r-dst \
+		timeout 60 "$H" start r-vm --meta /dev/mapper/r-meta --dest /dev/mapper/r-dst \
 			--region-size 64K >"$OUT" 2>&1 &&
-		"$H" wait r-vm --timeout 60 >>"$OUT" 2>&1 ||
+		timeout 60 "$H" wait r-vm --timeout 50 >>"$OUT" 2>&1 ||
 		{ setup_fail=$((setup_fail + 1)); sed 's/^/#   /' "$OUT"; continue; }
 	HID=$(devno r-vm-lmsrc)
 	# Alternate who gets the head start; the other follows at once.
 	if ((it % 2)); then
-		"$H" switch r-vm >/run/race-s 2>&1 & ps=$!
-		"$H" cancel r-vm >/run/race-c 2>&1 & pc=$!
+		timeout 60 "$H" switch r-vm >/run/race-s 2>&1 & ps=$!
+		timeout 60 "$H" cancel r-vm >/run/race-c 2>&1 & pc=$!
 	else
-		"$H" cancel r-vm >/run/race-c 2>&1 & pc=$!
-		"$H" switch r-vm >/run/race-s 2>&1 & ps=$!
+		timeout 60 "$H" cancel r-vm >/run/race-c 2>&1 & pc=$!
+		timeout 60 "$H" switch r-vm >/run/race-s 2>&1 & ps=$!
 	fi
 	wait $ps; rs=$?
 	wait $pc; rc=$?
+	if [ $rs = 124 ] || [ $rc = 124 ]; then
+		lm_diag "round $it: a helper hung (switch $rs, cancel $rc)"
+		sed 's/^/#   switch: /' /run/race-s; sed 's/^/#   cancel: /' /run/race-c
+		dmsetup info -c | sed 's/^/#   /'
+	fi
 	leg=$(leg_now) ms=$(meta_state)
 	nothing_suspended || suspended=$((suspended + 1))
 	if [ "$leg" = dest ] && [ "$ms" = switched ]; then
