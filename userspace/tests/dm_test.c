@@ -693,7 +693,7 @@ int main(void)
 
 	test_h1_replay();
 	test_h1_replay_other_order();
-	test_race_loop(100);
+	test_race_loop(200);
 	test_cancel_rechecks();
 	test_locks();
 	test_idempotent();

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `livemirror switch` and `livemirror cancel` of the same migration run in
-# parallel, LM_RACE_ITERS times (default 40; the review's 200 with
-# LM_RACE_ITERS=200).  Each round starts a migration under a live device,
+# parallel, LM_RACE_ITERS times (default 30; the review's 200 with
+# LM_RACE_ITERS=200), for at most LM_RACE_MAX_S seconds (default 150: a round
+# costs about 14 helper and dmsetup runs, seconds under TCG).  Each round starts a migration under a live device,
 # waits until synced, then races the two.  Exactly one may win: the table
 # ends on the destination exactly when the metadata says SWITCHED (and on
 # the source exactly when it does not), switch exits 0 exactly when it won,
@@ -12,8 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
 H=$LM_HELPER
-ITERS=${LM_RACE_ITERS:-40}
-MAX_S=${LM_RACE_MAX_S:-170}	# stop early (and say so) past this many seconds
+ITERS=${LM_RACE_ITERS:-30}
+MAX_S=${LM_RACE_MAX_S:-150}	# stop early (and say so) past this many seconds
 OUT=$(mktemp -p /run)
 MB=1
 
