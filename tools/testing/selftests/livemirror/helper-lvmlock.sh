@@ -17,6 +17,8 @@ lm_plan 5
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 modprobe dm-delay && modprobe loop || { lm_fail "dm-delay, loop"; lm_exit; }
 lm_lvm_setup
+# Without udev, lvm leaves /dev/vg_lk behind on vgremove: drop it last.
+lm_on_exit "rm -rf /dev/vg_lk"
 truncate -s 64M /run/lk-pv.img
 loopdev=$(losetup --find --show /run/lk-pv.img) || { lm_fail "loop device"; lm_exit; }
 lm_on_exit "losetup -d $loopdev; rm -f /run/lk-pv.img"
