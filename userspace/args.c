@@ -7,11 +7,13 @@
 #include "util.h"
 
 #define COMMON (O(OPT_HELP) | O(OPT_VERBOSE))
+/* State-changing commands: --json result object, --lock-timeout. */
+#define MUTATE (O(OPT_JSON) | O(OPT_LOCK_TIMEOUT))
 #define TUNING (O(OPT_REGION) | O(OPT_THROTTLE) | O(OPT_DEPTH) | O(OPT_PAUSED) | \
 		O(OPT_LABEL) | O(OPT_DEST_ERROR))
 
 const struct lm_cmd lm_commands[] = {
-	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
+	{ "create", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
 	  O(OPT_FORCE),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
@@ -21,12 +23,11 @@ const struct lm_cmd lm_commands[] = {
 	  "destination smaller than the source and metadata that belongs to other legs,\n"
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
 	  "source's device stack, a leg of a livemirror table, or carries a signature." },
-	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME) |
-	  O(OPT_FORCE),
-	  O(OPT_META) | O(OPT_DEST),
+	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
+	  O(OPT_SOURCE_NAME) | O(OPT_FORCE), O(OPT_META) | O(OPT_DEST),
 	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--source-name NAME] [--force]",
+	  "        [--source-name NAME] [--force] [--json] [--lock-timeout S]",
 	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
 	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
 	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
@@ -52,28 +53,38 @@ const struct lm_cmd lm_commands[] = {
 	  "stops being one (switched, cancelled, removed).  The first lines give the\n"
 	  "current state.  Woken by device-mapper events, not by polling.  Runs until\n"
 	  "killed, or for --timeout seconds.  --json prints one object per line." },
-	{ "pause", 1, 1, COMMON, 0, "DEV", "Pause the background copy." },
-	{ "resume", 1, 1, COMMON, 0, "DEV", "Resume the background copy." },
-	{ "throttle", 2, 2, COMMON, 0, "DEV MiBs", "Limit the copy rate (0 = unlimited)." },
-	{ "copy-depth", 2, 2, COMMON, 0, "DEV N", "Regions copied concurrently (1..64)." },
-	{ "retry", 1, 1, COMMON, 0, "DEV",
+	{ "pause", 1, 1, COMMON | MUTATE, 0, "DEV [--json]", "Pause the background copy." },
+	{ "resume", 1, 1, COMMON | MUTATE, 0, "DEV [--json]",
+	  "Resume the background copy (not a suspended device: see 'recover --live')." },
+	{ "throttle", 2, 2, COMMON | MUTATE, 0, "DEV MiBs [--json]",
+	  "Limit the copy rate (0 = unlimited)." },
+	{ "copy-depth", 2, 2, COMMON | MUTATE, 0, "DEV N [--json]",
+	  "Regions copied concurrently (1..64)." },
+	{ "retry", 1, 1, COMMON | MUTATE, 0, "DEV [--json]",
 	  "Retry a failed destination (state degraded -> copying)." },
-	{ "switch", 1, LM_MAX_POS, COMMON, 0, "DEV [DEV...]",
+	{ "switch", 1, LM_MAX_POS, COMMON | MUTATE, 0, "DEV [DEV...] [--json] [--lock-timeout S]",
 	  "Atomically and durably make the destination authoritative, for one device\n"
 	  "or a group (all or none, even across a crash).  Refuses unless synced and\n"
-	  "healthy (exit 3; 8 when the destination failed).  See livemirror-switch.rst." },
-	{ "cancel", 1, 1, COMMON | O(OPT_KEEP_DEST), 0, "DEV [--keep-dest]",
+	  "healthy (exit 3; 8 when the destination failed).  Run again after a success\n"
+	  "it exits 0 (already switched); exit 9 means committed but unfinished: run\n"
+	  "it again.  See livemirror-switch.rst." },
+	{ "cancel", 1, 1, COMMON | MUTATE | O(OPT_KEEP_DEST), 0,
+	  "DEV [--keep-dest] [--json] [--lock-timeout S]",
 	  "Stop migrating: DEV goes back to the source alone.  Safe to repeat, works\n"
-	  "with a dead destination.  --keep-dest (only when synced) records CANCELLED\n"
-	  "durably, leaving the destination a consistent copy." },
-	{ "recover", 0, 0, COMMON | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
-	  O(OPT_PRINT_TABLE) | O(OPT_JSON) | O(OPT_NAME), O(OPT_META),
+	  "with a dead destination.  Refused with exit 10 once switched.  --keep-dest\n"
+	  "(only when synced) records CANCELLED durably, leaving the destination a\n"
+	  "consistent copy." },
+	{ "recover", 0, LM_MAX_POS, COMMON | MUTATE | O(OPT_META) | O(OPT_SOURCE) |
+	  O(OPT_DEST) | O(OPT_PRINT_TABLE) | O(OPT_NAME) | O(OPT_LIVE), 0,
 	  "--meta M [--meta M2 ...] [--source S --dest D] [--print-table] [--name NAME]\n"
-	  "        [--json]",
+	  "        [--json]\n"
+	  "   or: recover --live DEV [DEV...] [--json] [--lock-timeout S]",
 	  "After a crash, decide from metadata alone which leg is authoritative\n"
 	  "(finishing or rolling back an interrupted group switch).  With --source and\n"
 	  "--dest (one --meta), print the right table (--print-table) or create device\n"
-	  "NAME with it (--name)." },
+	  "NAME with it (--name).  --live: for devices left suspended or half-done by\n"
+	  "a killed helper, roll forward or back as their metadata says and resume\n"
+	  "them (all members of a group together)." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",
@@ -110,6 +121,7 @@ static const struct {
 	{ "source-sectors", OPT_SRC_SECTORS, true }, { "dest-sectors", OPT_DST_SECTORS, true },
 	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
 	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
+	{ "lock-timeout", OPT_LOCK_TIMEOUT, true }, { "live", OPT_LIVE, false },
 	{ "until", OPT_UNTIL, true },
 };
 
@@ -219,6 +231,12 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			return -1;
 		}
 		return 0;
+	case OPT_LOCK_TIMEOUT:
+		if (parse_seconds(v, &a->lock_timeout) || a->lock_timeout > 86400) {
+			snprintf(why, len, "bad --lock-timeout '%s' (seconds, 0 = do not wait)", v);
+			return -1;
+		}
+		return 0;
 	case OPT_SIZE:
 		if (parse_size(v, &a->size_bytes) || !a->size_bytes) {
 			snprintf(why, len, "bad --size '%s'", v);
@@ -250,6 +268,7 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 	case OPT_KEEP_DEST: a->keep_dest = true; return 0;
 	case OPT_PRINT_TABLE: a->print_table = true; return 0;
 	case OPT_FORCE: a->force = true; return 0;
+	case OPT_LIVE: a->live = true; return 0;
 	case OPT_HELP: a->help = true; return 0;
 	case OPT_VERBOSE: lm_verbose++; return 0;
 	}
@@ -265,6 +284,7 @@ int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
 	a->cmd = cmd;
 	a->interval = 0.5;
 	a->timeout = -1;
+	a->lock_timeout = -1;
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *val = NULL, *eq;
 		char name[32];
@@ -346,6 +366,14 @@ int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
 			snprintf(why, len, "'%s' needs --%s", cmd->name, opts[j].name);
 			return 2;
 		}
+	if (!strcmp(cmd->name, "recover")) {
+		if (a->live ? a->npos == 0 || a->nmeta || (a->seen & (O(OPT_SOURCE) | O(OPT_DEST) |
+		    O(OPT_PRINT_TABLE) | O(OPT_NAME))) : a->npos || !a->nmeta) {
+			snprintf(why, len, a->live ? "'recover --live' takes DEV arguments and no "
+				 "other option" : "'recover' needs --meta (or --live DEV...)");
+			return 2;
+		}
+	}
 	if (a->json && a->xml) {
 		snprintf(why, len, "--json and --xml are exclusive");
 		return 2;

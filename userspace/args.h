@@ -15,7 +15,7 @@ enum lm_opt {
 	OPT_PAUSED, OPT_LABEL, OPT_DEST_ERROR, OPT_JSON, OPT_XML, OPT_WATCH,
 	OPT_INTERVAL, OPT_TIMEOUT, OPT_KEEP_DEST, OPT_PRINT_TABLE, OPT_NAME,
 	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
-	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_UNTIL,
+	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_LOCK_TIMEOUT, OPT_LIVE, OPT_UNTIL,
 	OPT__COUNT
 };
 
@@ -42,8 +42,9 @@ struct lm_args {
 	uint64_t region_sectors;
 	uint64_t throttle;
 	uint32_t copy_depth;
-	bool paused, json, xml, watch, keep_dest, print_table, force, help;
+	bool paused, json, xml, watch, keep_dest, print_table, force, help, live;
 	double interval, timeout;
+	double lock_timeout;		/* < 0: default */
 	uint64_t size_bytes, src_sectors, dst_sectors;
 };
 

@@ -14,7 +14,9 @@
 #include "cmds.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "guard.h"
 #include "live.h"
+#include "result.h"
 #include "util.h"
 
 static void sleep_s(double s)
@@ -327,7 +329,8 @@ int cmd_simple_message(struct lm_args *a)
 {
 	const char *cmd = a->cmd->name;
 	struct lm_live l;
-	char msg[64];
+	char msg[64], name[128];
+	const char *nm = name;
 	uint64_t v;
 	int r;
 
@@ -346,7 +349,15 @@ int cmd_simple_message(struct lm_args *a)
 	} else {
 		snprintf(msg, sizeof(msg), "%s", cmd);
 	}
-	r = lm_live_get(a->pos[0], &l, NULL);
+	/* Under the migration lock: a retry or resume must not race a switch. */
+	r = lmdm_resolve(a->pos[0], l.name, sizeof(l.name));
+	if (r)
+		return r;
+	snprintf(name, sizeof(name), "%s", l.name);
+	r = lm_lock_devices(&nm, 1, false);
+	if (r)
+		return r;
+	r = lm_live_get(name, &l, NULL);
 	if (r)
 		return r;
 	if (lmdm_message(l.name, msg)) {
@@ -354,9 +365,14 @@ int cmd_simple_message(struct lm_args *a)
 
 		lm_err("%s: message '%s' refused: %s (state %s; see dmesg)", l.name, msg,
 		       e ? strerror(e) : lmdm_last_error(), l.st.state);
+		lm_result_set("refused", !strcmp(l.st.state, "switched") ? "dest" : "source",
+			      false);
 		return LM_EXIT_ERROR;
 	}
 	if (lm_verbose)
 		printf("%s: %s\n", l.name, msg);
+	lm_result_set("done", !strcmp(l.st.state, "switched") ? "dest" : "source", true);
+	lm_result_device(l.name, l.st.state, !strcmp(l.st.state, "switched") ? "dest" :
+			 "source");
 	return 0;
 }

@@ -195,7 +195,7 @@ uint64_t lmdm_table_length(const struct lmdm_table *t)
 	return len;
 }
 
-int lmdm_get_table(const char *name, bool status, struct lmdm_table *t)
+static int get_table(const char *name, bool status, bool inactive, struct lmdm_table *t)
 {
 	struct dm_task *dmt = task(status ? DM_DEVICE_STATUS : DM_DEVICE_TABLE, name);
 	void *next = NULL;
@@ -206,6 +206,8 @@ int lmdm_get_table(const char *name, bool status, struct lmdm_table *t)
 	if (!dmt)
 		return -1;
 	dm_task_no_open_count(dmt);
+	if (inactive && !dm_task_query_inactive_table(dmt))
+		goto out;
 	if (!dm_task_run(dmt))
 		goto out;
 	do {
@@ -224,6 +226,16 @@ int lmdm_get_table(const char *name, bool status, struct lmdm_table *t)
 out:
 	dm_task_destroy(dmt);
 	return r;
+}
+
+int lmdm_get_table(const char *name, bool status, struct lmdm_table *t)
+{
+	return get_table(name, status, false, t);
+}
+
+int lmdm_get_inactive_table(const char *name, struct lmdm_table *t)
+{
+	return get_table(name, false, true, t);
 }
 
 int lmdm_message(const char *name, const char *msg)
@@ -266,6 +278,30 @@ int lmdm_suspend(const char *name)
 int lmdm_resume(const char *name)
 {
 	return run_simple(DM_DEVICE_RESUME, name, true);
+}
+
+/*
+ * Resume under a shared udev cookie: the first call creates it, later ones
+ * add to it, and one lmdm_udev_wait() after the last resume waits for all
+ * (a group switch does not hold members suspended while udev runs).
+ */
+int lmdm_resume_cookie(const char *name, uint32_t *cookie)
+{
+	struct dm_task *dmt = task(DM_DEVICE_RESUME, name);
+	int r = -1;
+
+	if (!dmt)
+		return -1;
+	if (dm_task_set_cookie(dmt, cookie, 0) && dm_task_run(dmt))
+		r = 0;
+	dm_task_destroy(dmt);
+	return r;
+}
+
+void lmdm_udev_wait(uint32_t cookie)
+{
+	if (cookie)
+		dm_udev_wait(cookie);
 }
 
 int lmdm_clear(const char *name)

@@ -40,6 +40,8 @@ int lmdm_info(const char *name, struct lm_dminfo *i);		/* 0 / -1 */
 int lmdm_info_devno(uint32_t major, uint32_t minor, struct lm_dminfo *i);
 /* Live table (status=false) or INFO status (status=true). */
 int lmdm_get_table(const char *name, bool status, struct lmdm_table *t);
+/* The inactive (loaded, not yet resumed) table; n == 0 when none. */
+int lmdm_get_inactive_table(const char *name, struct lmdm_table *t);
 void lmdm_table_free(struct lmdm_table *t);
 int lmdm_table_add(struct lmdm_table *t, uint64_t start, uint64_t len,
 		   const char *type, const char *params);
@@ -48,6 +50,9 @@ uint64_t lmdm_table_length(const struct lmdm_table *t);
 int lmdm_message(const char *name, const char *msg);
 int lmdm_suspend(const char *name);
 int lmdm_resume(const char *name);
+/* Resume adding to a shared udev cookie (*cookie 0 = create); wait once. */
+int lmdm_resume_cookie(const char *name, uint32_t *cookie);
+void lmdm_udev_wait(uint32_t cookie);
 int lmdm_load(const char *name, const struct lmdm_table *t);
 int lmdm_clear(const char *name);
 int lmdm_create(const char *name, const char *uuid, const struct lmdm_table *t,

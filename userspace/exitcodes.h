@@ -17,6 +17,21 @@ enum lm_exit {
 	LM_EXIT_METADATA = 6,	/* metadata damaged or belongs to other legs */
 	LM_EXIT_TIMEOUT = 7,	/* timeout expired */
 	LM_EXIT_LEG_FAILED = 8,	/* destination (or a leg) failed */
+	/*
+	 * switch committed (the destination is authoritative) but a later
+	 * step (load, resume, a member's switch, removing the hidden source)
+	 * failed: run the same switch again to finish it.
+	 */
+	LM_EXIT_INCOMPLETE = 9,
+	/* refused because the migration has switched: the destination is
+	 * authoritative and the source stale (cancel after a switch) */
+	LM_EXIT_SWITCHED = 10,
+	/* another command holds the migration's lock or LVM's VG lock and
+	 * --lock-timeout expired; nothing was changed */
+	LM_EXIT_LOCKED = 11,
+	/* after resume the live table is not the one loaded: something else
+	 * reloaded the device; read 'livemirror status' before acting */
+	LM_EXIT_TABLE_MISMATCH = 12,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 

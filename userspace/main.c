@@ -7,6 +7,8 @@
 #include "cmds.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "guard.h"
+#include "result.h"
 #include "util.h"
 #include "version.h"
 
@@ -27,12 +29,36 @@ static const struct {
 	{ "retry", cmd_simple_message, true },
 	{ "switch", cmd_switch, true },
 	{ "cancel", cmd_cancel, true },
-	{ "recover", cmd_recover, true },
+	{ "recover", cmd_recover_any, true },
 	{ "metadata dump", cmd_meta_dump, false },
 	{ "metadata check", cmd_meta_check, false },
 	{ "metadata repair", cmd_meta_repair, false },
 	{ "metadata measure", cmd_meta_measure, false },
 };
+
+/* Commands whose --json prints the result object of result.h. */
+static bool result_json(const struct lm_cmd *c, const struct lm_args *a)
+{
+	static const char *const mutating[] = {
+		"create", "start", "switch", "cancel", "pause", "resume", "throttle",
+		"copy-depth", "retry",
+	};
+
+	if (!strcmp(c->name, "recover"))
+		return a->live && a->json;
+	for (size_t i = 0; i < sizeof(mutating) / sizeof(mutating[0]); i++)
+		if (!strcmp(c->name, mutating[i]))
+			return a->json;
+	return false;
+}
+
+static bool argv_has(int argc, char **argv, const char *s)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], s))
+			return true;
+	return false;
+}
 
 static void usage_list(FILE *f)
 {
@@ -43,7 +69,9 @@ static void usage_list(FILE *f)
 			strchr(lm_commands[i].usage, '\n') ? "..." : lm_commands[i].usage);
 	fprintf(f, "\nexit codes: 0 ok/nothing to do, 1 error, 2 usage, 3 not synced (refused),\n"
 		"4 device busy, 5 not found, 6 metadata damaged/mismatch, 7 timeout,\n"
-		"8 destination/leg failed, 99 reserved (crash injection).  See livemirror(8).\n");
+		"8 destination/leg failed, 9 switch committed but unfinished (run it again),\n"
+		"10 refused: already switched, 11 locked (--lock-timeout), 12 live table\n"
+		"not the one loaded, 99 reserved (crash injection).  See livemirror(8).\n");
 }
 
 static void cmd_help(const struct lm_cmd *c)
@@ -100,14 +128,23 @@ int main(int argc, char **argv)
 		return LM_EXIT_USAGE;
 	}
 	if (lm_parse(cmd, argc - 1 - used, argv + 1 + used, &a, why, sizeof(why))) {
+		bool json = argv_has(argc, argv, "--json") && strcmp(cmd->name, "status") &&
+			    strncmp(cmd->name, "metadata", 8);
+
+		if (json)
+			lm_result_begin(cmd->name);
 		lm_err("%s", why);
 		fprintf(stderr, "usage: %s %s %s\n", LM_PROG, cmd->name, cmd->usage);
+		lm_result_end(LM_EXIT_USAGE);
 		return LM_EXIT_USAGE;
 	}
 	if (a.help) {
 		cmd_help(cmd);
 		return 0;
 	}
+	lm_lock_timeout = a.lock_timeout;
+	if (result_json(cmd, &a))
+		lm_result_begin(cmd->name);
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
 		if (strcmp(handlers[i].name, cmd->name))
 			continue;
@@ -122,8 +159,11 @@ int main(int argc, char **argv)
 		r = handlers[i].fn(&a);
 		break;
 	}
+	lm_unlock_all();
 	if (dm)
 		lmdm_exit();
 	fflush(stdout);
+	lm_result_end(r);
+	lm_crit_leave();
 	return r;
 }

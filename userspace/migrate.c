@@ -10,7 +10,9 @@
 #include "dev.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "guard.h"
 #include "live.h"
+#include "result.h"
 #include "util.h"
 
 /* Common checks of the legs; fills the table.  LM_EXIT_*. */
@@ -71,6 +73,10 @@ int cmd_create(struct lm_args *a)
 		lm_err("create takes exactly one --meta");
 		return LM_EXIT_USAGE;
 	}
+	r = lm_lock_devices(&name, 1, false);
+	if (r)
+		return r;
+	lm_result_set("failed", "unknown", false);
 	if (lmdm_info(name, &info)) {
 		lm_err("cannot query device-mapper: %s", lmdm_last_error());
 		return LM_EXIT_ERROR;
@@ -108,6 +114,8 @@ int cmd_create(struct lm_args *a)
 		return LM_EXIT_ERROR;
 	}
 	lmdm_table_free(&dt);
+	lm_result_set("created", "source", true);
+	lm_result_device(name, "copying", "source");
 	printf("%s: created, mirroring %s to %s (metadata %s)%s\n", name, a->source,
 	       a->dest, a->meta[0], a->paused ? ", paused" : "");
 	return 0;
@@ -127,7 +135,7 @@ int cmd_start(struct lm_args *a)
 	struct lmdm_table cur = { 0 }, nt = { 0 };
 	struct lm_dminfo info, hinfo;
 	char name[128], hidden[160], huuid[140], label[64], src_ref[64], params[1024];
-	const char *lbl;
+	const char *lbl, *nm;
 	struct lm_table t;
 	uint64_t len, sec;
 	uint32_t lbs;
@@ -140,6 +148,11 @@ int cmd_start(struct lm_args *a)
 	r = lmdm_resolve(a->pos[0], name, sizeof(name));
 	if (r)
 		return r;
+	nm = name;
+	r = lm_lock_devices(&nm, 1, true);
+	if (r)
+		return r;
+	lm_result_set("failed", "source", false);
 	if (lmdm_info(name, &info) || !info.exists) {
 		lm_err("device %s not found", name);
 		return LM_EXIT_NOT_FOUND;
@@ -170,6 +183,8 @@ int cmd_start(struct lm_args *a)
 		if (cur.n == 1 && !lm_table_parse(cur.t[0].params, &old, why, sizeof(why)) &&
 		    same_dev(old.dest, a->dest) && same_dev(old.meta, a->meta[0])) {
 			printf("%s: already migrating to %s; nothing to do\n", name, a->dest);
+			lm_result_set("already-started", "source", false);
+			lm_result_device(name, "migrating", "source");
 			r = 0;
 		} else {
 			lm_err("%s is already a livemirror device", name);
@@ -238,6 +253,7 @@ int cmd_start(struct lm_args *a)
 		goto undo_hidden;
 	}
 	crash_point("after-load");
+	lm_crit_enter();
 	if (fail_point("suspend") || lmdm_suspend(name)) {
 		lm_err("%s: suspend failed: %s", name, lmdm_last_error());
 		r = LM_EXIT_ERROR;
@@ -250,28 +266,58 @@ int cmd_start(struct lm_args *a)
 		r = LM_EXIT_ERROR;
 		goto undo_load;
 	}
+	lm_crit_unlock_mem();
 	crash_point("after-resume");
+	if (!lm_live_table_is(name, &nt)) {
+		lm_err("%s: the live table after resume is not the livemirror table that was "
+		       "loaded (another tool reloaded the device); check 'dmsetup table %s' and "
+		       "'livemirror status %s'", name, name, name);
+		r = LM_EXIT_TABLE_MISMATCH;
+		lm_result_set("table-mismatch", "unknown", true);
+		goto out;
+	}
+	{
+		struct lm_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.state, sizeof(rec.state), "migrating");
+		snprintf(rec.source, sizeof(rec.source), "%s", t.source);
+		snprintf(rec.dest, sizeof(rec.dest), "%s", t.dest);
+		snprintf(rec.meta, sizeof(rec.meta), "%s", t.meta);
+		snprintf(rec.hidden, sizeof(rec.hidden), "%.127s", hidden);
+		rec.length = len;
+		lm_record_write(name, &rec);
+	}
 	printf("%s: migrating to %s (hidden source %s, metadata %s, label %s)%s\n", name,
 	       a->dest, hidden, a->meta[0], lbl, a->paused ? ", paused" : "");
+	lm_result_set("started", "source", true);
+	lm_result_device(name, "migrating", "source");
 	r = 0;
 	goto out;
 
 undo_load:
+	/*
+	 * Back to the original table.  A resume that failed after the kernel
+	 * swapped the tables leaves the livemirror table live: load the
+	 * original table again and resume it, so that the hidden source can go.
+	 */
 	lmdm_clear(name);
 	lmdm_info(name, &info);
-	if (info.suspended && lmdm_resume(name))
-		lm_err("%s: could not resume the original table: %s; run 'dmsetup resume %s'",
-		       name, lmdm_last_error(), name);
-	lmdm_table_free(&nt);
-	if (lmdm_get_table(name, false, &nt) == 0) {
-		bool still_old = nt.n && strcmp(nt.t[0].type, LM_TARGET);
-
-		lmdm_table_free(&nt);
-		if (!still_old) {
-			lm_err("%s: livemirror table is live; keeping hidden source %s", name,
-			       hidden);
-			goto out;
-		}
+	if (!lm_live_table_is(name, &cur)) {
+		if (lmdm_load(name, &cur))
+			lm_err("%s: could not reload the original table: %s", name,
+			       lmdm_last_error());
+		lmdm_info(name, &info);
+	}
+	if ((info.suspended || info.inactive_table) && lmdm_resume(name))
+		lm_err("%s: could not resume the original table: %s; run 'livemirror recover "
+		       "--live %s'", name, lmdm_last_error(), name);
+	lm_crit_unlock_mem();
+	if (!lm_live_table_is(name, &cur)) {
+		lm_err("%s: the original table is not live again; keeping hidden source %s "
+		       "(see 'livemirror recover --live %s')", name, hidden, name);
+		lm_result_set("failed", "unknown", true);
+		goto out;
 	}
 undo_hidden:
 	if (lmdm_remove(hidden))
@@ -303,18 +349,49 @@ static int source_table(const struct lm_live *l, struct lmdm_table *t)
 	return 0;
 }
 
+static void cancel_result(const char *name, const char *outcome, const char *leg,
+			  bool changed)
+{
+	lm_result_set(outcome, leg, changed);
+	lm_result_device(name, outcome, leg);
+}
+
 int cmd_cancel(struct lm_args *a)
 {
 	struct lmdm_table st = { 0 };
+	struct lm_record rec;
 	struct lm_live l;
+	char name[128];
+	const char *nm = name;
 	bool not_lm, recorded = false;
 	int r;
 
-	r = lm_live_get(a->pos[0], &l, &not_lm);
+	r = lmdm_resolve(a->pos[0], name, sizeof(name));
+	if (r)
+		return r;
+	r = lm_lock_devices(&nm, 1, true);
+	if (r)
+		return r;
+	r = lm_live_get(name, &l, &not_lm);
 	if (r) {
 		if (not_lm) {
-			printf("%s is not migrating (no livemirror table); nothing to do\n",
-			       l.name);
+			struct lmdm_table dt = { 0 };
+			bool on_dest = false;
+
+			if (!lm_record_read(name, &rec) && (!strcmp(rec.state, "switched") ||
+							   !strcmp(rec.state, "switching")) &&
+			    !lm_linear_table(&dt, rec.length, rec.dest))
+				on_dest = lm_live_table_is(name, &dt);
+			lmdm_table_free(&dt);
+			if (on_dest) {
+				lm_err("%s has switched to the destination %s: the destination is "
+				       "authoritative and the source is stale; refusing to cancel",
+				       name, rec.dest);
+				cancel_result(name, "refused", "dest", false);
+				return LM_EXIT_SWITCHED;
+			}
+			printf("%s is not migrating (no livemirror table); nothing to do\n", name);
+			cancel_result(name, "not-migrating", "source", false);
 			return 0;
 		}
 		return r;
@@ -322,8 +399,10 @@ int cmd_cancel(struct lm_args *a)
 	if (!strcmp(l.st.state, "switched")) {
 		lm_err("%s has switched: the destination is authoritative and the source is "
 		       "stale; finish with 'livemirror switch %s'", l.name, l.name);
-		return LM_EXIT_ERROR;
+		cancel_result(l.name, "refused", "dest", false);
+		return LM_EXIT_SWITCHED;
 	}
+	lm_result_set("failed", "source", false);
 	if (a->keep_dest && !lm_status_synced(&l.st)) {
 		lm_err("%s is not synced (state %s, health %s): --keep-dest needs a consistent "
 		       "destination", l.name, l.st.state, l.st.health);
@@ -332,14 +411,15 @@ int cmd_cancel(struct lm_args *a)
 	r = source_table(&l, &st);
 	if (r)
 		return r;
-	if (lmdm_load(l.name, &st)) {
+	if (fail_point("load") || lmdm_load(l.name, &st)) {
 		lm_err("%s: cannot load the source-only table: %s", l.name, lmdm_last_error());
 		lmdm_clear(l.name);
 		r = LM_EXIT_ERROR;
 		goto out;
 	}
 	crash_point("cancel-after-load");
-	if (lmdm_suspend(l.name)) {
+	lm_crit_enter();
+	if (fail_point("suspend") || lmdm_suspend(l.name)) {
 		lm_err("%s: suspend failed: %s", l.name, lmdm_last_error());
 		r = LM_EXIT_ERROR;
 		goto abort;
@@ -354,38 +434,71 @@ int cmd_cancel(struct lm_args *a)
 		}
 	}
 	/* Record CANCELLED so this metadata is never trusted again by mistake. */
-	if (lmdm_message(l.name, "cancel")) {
+	if (fail_point("message") || lmdm_message(l.name, "cancel")) {
+		char err[512];
+
+		snprintf(err, sizeof(err), "%s", lmdm_last_error());
+		/*
+		 * The kernel refuses once the switch is recorded: then the
+		 * destination is authoritative and the source-only table must
+		 * never go live.
+		 */
+		if (!lm_live_refresh_status(&l) && !strcmp(l.st.state, "switched")) {
+			lm_err("%s switched while cancelling: the destination is authoritative; "
+			       "cancel refused, switched table resumed", l.name);
+			r = LM_EXIT_SWITCHED;
+			lm_result_set("refused", "dest", false);
+			goto abort;
+		}
 		if (a->keep_dest) {
-			lm_err("%s: could not record the cancel in the metadata: %s", l.name,
-			       lmdm_last_error());
+			lm_err("%s: could not record the cancel in the metadata: %s", l.name, err);
 			r = LM_EXIT_ERROR;
 			goto abort;
 		}
 		lm_warn("%s: could not record the cancel in metadata %s (%s): do not reuse "
 			"that metadata without 'livemirror metadata repair'", l.name,
-			l.tbl.meta, lmdm_last_error());
+			l.tbl.meta, err);
 	} else {
 		recorded = true;
 	}
 	crash_point("cancel-after-message");
-	if (lmdm_resume(l.name)) {
+	if (fail_point("resume") || lmdm_resume(l.name)) {
 		lm_err("%s: resume failed: %s", l.name, lmdm_last_error());
 		r = LM_EXIT_ERROR;
 		goto abort;
 	}
+	lm_crit_unlock_mem();
 	crash_point("cancel-after-resume");
+	if (!lm_live_table_is(l.name, &st)) {
+		lm_err("%s: the live table after resume is not the source-only table that was "
+		       "loaded (another tool reloaded the device); check 'dmsetup table %s'",
+		       l.name, l.name);
+		r = LM_EXIT_TABLE_MISMATCH;
+		lm_result_set("table-mismatch", "unknown", true);
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.state, sizeof(rec.state), "cancelled");
+	snprintf(rec.source, sizeof(rec.source), "%s", l.tbl.source);
+	snprintf(rec.dest, sizeof(rec.dest), "%s", l.tbl.dest);
+	snprintf(rec.meta, sizeof(rec.meta), "%s", l.tbl.meta);
+	rec.length = l.length;
+	lm_record_write(l.name, &rec);
 	if (l.hidden_source && lmdm_remove(l.hidden_name))
 		lm_warn("could not remove hidden source %s: %s", l.hidden_name,
 			lmdm_last_error());
 	printf("%s: cancelled, back on the source%s\n", l.name,
 	       a->keep_dest ? "; destination kept as a consistent copy" :
 	       recorded ? "" : " (metadata not updated)");
+	cancel_result(l.name, "cancelled", "source", true);
 	r = 0;
 	goto out;
 abort:
 	lmdm_clear(l.name);
 	if (lmdm_resume(l.name))
-		lm_err("%s: could not resume: %s", l.name, lmdm_last_error());
+		lm_err("%s: could not resume: %s; run 'livemirror recover --live %s'", l.name,
+		       lmdm_last_error(), l.name);
+	lm_crit_unlock_mem();
 out:
 	lmdm_table_free(&st);
 	return r;

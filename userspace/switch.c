@@ -9,6 +9,15 @@
  *  4 load the destination-only table (linear over the destination) and resume
  *  5 remove hidden source devices made by `start`
  * Any error before the commit point: abort_prepare + resume the old tables.
+ *
+ * Every member's migration lock (and LVM's VG lock for LVs) is held from
+ * before the first look at its state to the end; signals are blocked and
+ * memory locked from the first suspend on (guard.h).  The resumes share
+ * one udev cookie, waited for once after the last resume.  After the
+ * resume the live table is read back.  Results: 0 switched (also when run
+ * again: "already switched"), 9 committed but unfinished (run it again),
+ * 12 the live table is not the destination-only one; other codes mean
+ * nothing was committed and the source stays authoritative.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +29,9 @@
 #include "dev.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "guard.h"
 #include "live.h"
+#include "result.h"
 #include "util.h"
 
 struct member {
@@ -29,7 +40,10 @@ struct member {
 	bool suspended;		/* by us */
 	bool prepared;
 	bool committed;		/* switch recorded for this member */
+	bool loaded;		/* destination-only table loaded */
+	double t_suspend, t_resume;	/* monotonic, for -v: time held suspended */
 	bool was_switched;	/* already switched before we started */
+	bool done;		/* destination-only table already live (a re-run) */
 };
 
 /*
@@ -78,6 +92,8 @@ static bool ready(const struct lm_status *s)
 
 static void rollback(struct member *m, int n, bool group)
 {
+	uint32_t cookie = 0;
+
 	for (int i = 0; i < n; i++) {
 		if (group && m[i].prepared && !m[i].committed &&
 		    lmdm_message(m[i].l.name, "abort_prepare"))
@@ -87,28 +103,102 @@ static void rollback(struct member *m, int n, bool group)
 	for (int i = n - 1; i >= 0; i--) {
 		if (!m[i].suspended)
 			continue;
-		if (lmdm_resume(m[i].l.name))
-			lm_err("%s: resume failed: %s; run 'dmsetup resume %s'", m[i].l.name,
-			       lmdm_last_error(), m[i].l.name);
+		if (lmdm_resume_cookie(m[i].l.name, &cookie))
+			lm_err("%s: resume failed: %s; run 'livemirror recover --live %s'",
+			       m[i].l.name, lmdm_last_error(), m[i].l.name);
 		else
 			m[i].suspended = false;
 	}
+	lm_crit_unlock_mem();
+	lmdm_udev_wait(cookie);
+}
+
+/*
+ * A member whose table is no longer livemirror: was it switched by an
+ * earlier run (state record, and the live table is the destination-only
+ * table)?  0 yes, LM_EXIT_TABLE_MISMATCH recorded switched but something
+ * else is live, LM_EXIT_ERROR not ours.
+ */
+static int check_done(const char *name, struct member *m)
+{
+	struct lm_record rec;
+	struct lmdm_table dt;
+	bool same;
+
+	if (lm_record_read(name, &rec) ||
+	    (strcmp(rec.state, "switched") && strcmp(rec.state, "switching"))) {
+		if (!strcmp(rec.state, "cancelled"))
+			lm_err("%s is not a livemirror device: its migration was cancelled", name);
+		else
+			lm_err("%s is not a livemirror device", name);
+		return LM_EXIT_ERROR;
+	}
+	if (lm_linear_table(&dt, rec.length, rec.dest))
+		return LM_EXIT_ERROR;
+	same = lm_live_table_is(name, &dt);
+	lmdm_table_free(&dt);
+	snprintf(m->l.name, sizeof(m->l.name), "%s", name);
+	snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
+	if (!same && !strcmp(rec.state, "switching")) {
+		lm_err("%s is not a livemirror device", name);
+		return LM_EXIT_ERROR;
+	}
+	if (!same) {
+		lm_err("%s was switched to %s, but its live table is no longer the "
+		       "destination-only table (reloaded by LVM or another tool?); the "
+		       "destination is authoritative: check 'dmsetup table %s'", name, rec.dest,
+		       name);
+		return LM_EXIT_TABLE_MISMATCH;
+	}
+	m->done = true;
+	m->was_switched = true;
+	m->committed = true;
+	if (strcmp(rec.state, "switched")) {
+		snprintf(rec.state, sizeof(rec.state), "switched");
+		lm_record_write(name, &rec);
+	}
+	return 0;
+}
+
+/*
+ * "switching" is written before the first suspend and "switched" once the
+ * destination-only table is live, so a re-run after a crash past the commit
+ * still recognises its own table (linear over this destination).
+ */
+static void record_state(const struct member *m, const char *state)
+{
+	struct lm_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.state, sizeof(rec.state), "%s", state);
+	snprintf(rec.source, sizeof(rec.source), "%s", m->l.tbl.source);
+	snprintf(rec.dest, sizeof(rec.dest), "%s", m->l.tbl.dest);
+	snprintf(rec.meta, sizeof(rec.meta), "%s", m->l.tbl.meta);
+	snprintf(rec.hidden, sizeof(rec.hidden), "%s", m->l.hidden_name);
+	rec.length = m->l.length;
+	lm_record_write(m->l.name, &rec);
 }
 
 int cmd_switch(struct lm_args *a)
 {
-	int n = a->npos, r = 0, coord = 0, late_errors = 0;
+	int n = a->npos, r = 0, coord = 0, late_errors = 0, ndone = 0, mismatch = 0;
 	bool group = n > 1, all_switched = true;
+	const char **names;
+	uint32_t cookie = 0;
 	uint8_t gid[LM_UUID_LEN];
 	char gidhex[33], cidhex[33], msg[160];
 	struct member *m;
 
 	m = calloc((size_t)n, sizeof(*m));
-	if (!m)
+	names = calloc((size_t)n, sizeof(*names));
+	if (!m || !names) {
+		free(m);
+		free(names);
 		return LM_EXIT_ERROR;
-	/* Step 1: look at every member, refuse early. */
+	}
+	/* Step 0: resolve the names and take every member's lock. */
 	for (int i = 0; i < n; i++) {
-		r = lm_live_get(a->pos[i], &m[i].l, NULL);
+		r = lmdm_resolve(a->pos[i], m[i].l.name, sizeof(m[i].l.name));
 		if (r)
 			goto out;
 		for (int j = 0; j < i; j++)
@@ -117,6 +207,27 @@ int cmd_switch(struct lm_args *a)
 				r = LM_EXIT_USAGE;
 				goto out;
 			}
+		names[i] = m[i].l.name;
+	}
+	r = lm_lock_devices(names, n, true);
+	if (r)
+		goto out;
+	lm_result_set("refused", "source", false);
+	/* Step 1: look at every member, refuse early. */
+	for (int i = 0; i < n; i++) {
+		char name[128];
+		bool not_lm;
+
+		snprintf(name, sizeof(name), "%s", names[i]);
+		r = lm_live_get(name, &m[i].l, &not_lm);
+		if (r && not_lm)
+			r = check_done(name, &m[i]);
+		if (r)
+			goto out;
+		if (m[i].done) {
+			ndone++;
+			continue;
+		}
 		m[i].was_switched = !strcmp(m[i].l.st.state, "switched");
 		if (!m[i].was_switched)
 			all_switched = false;
@@ -134,13 +245,47 @@ int cmd_switch(struct lm_args *a)
 				goto out;
 		}
 	}
+	if (ndone == n) {
+		for (int i = 0; i < n; i++) {
+			printf("%s: already switched to the destination %s\n", m[i].l.name,
+			       m[i].l.tbl.dest);
+			lm_result_device(m[i].l.name, "switched", "dest");
+		}
+		lm_result_set("already-switched", "dest", false);
+		r = 0;
+		goto out;
+	}
+	if (ndone && !all_switched) {
+		lm_err("some members are already switched and others are not: resolve with "
+		       "'livemirror recover --live' on every member");
+		r = LM_EXIT_ERROR;
+		goto out;
+	}
+	/* Members finished by an earlier run take no further part. */
+	if (ndone) {
+		int k = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (m[i].done) {
+				lm_result_device(m[i].l.name, "switched", "dest");
+				continue;
+			}
+			m[k++] = m[i];
+		}
+		n = k;
+		group = n > 1;
+	}
 	if (group && !all_switched && m[coord].was_switched) {
 		/* A previous run committed: finish it. */
 		lm_note("coordinator %s already switched: finishing the group switch",
 			m[coord].l.name);
 	}
+	lm_result_set("aborted", "source", false);
 
+	for (int i = 0; i < n; i++)
+		record_state(&m[i], "switching");
 	/* Step 2: suspend everything, then confirm while nothing can change. */
+	lm_crit_enter();
 	for (int i = 0; i < n; i++) {
 		if (fail_point("suspend-%d", i) || lmdm_suspend(m[i].l.name)) {
 			lm_err("%s: suspend failed: %s", m[i].l.name, lmdm_last_error());
@@ -148,6 +293,7 @@ int cmd_switch(struct lm_args *a)
 			goto abort;
 		}
 		m[i].suspended = true;
+		m[i].t_suspend = now_mono();
 		crash_point("after-suspend-%d", i);
 	}
 	crash_point("after-suspend");
@@ -183,6 +329,7 @@ int cmd_switch(struct lm_args *a)
 			}
 		}
 		m[0].committed = true;
+		lm_result_set("committed-incomplete", "dest", true);
 		crash_point("after-commit");
 	} else if (!m[coord].was_switched) {
 		if (random_bytes(gid, sizeof(gid))) {
@@ -222,9 +369,11 @@ int cmd_switch(struct lm_args *a)
 			}
 		}
 		m[coord].committed = true;
+		lm_result_set("committed-incomplete", "dest", true);
 		crash_point("after-commit");
 	} else {
 		m[coord].committed = true;
+		lm_result_set("committed-incomplete", "dest", false);
 	}
 	/* Past the commit point: the destination is authoritative, go forward only. */
 	for (int i = 0; i < n; i++) {
@@ -246,34 +395,66 @@ int cmd_switch(struct lm_args *a)
 	for (int i = 0; i < n; i++) {
 		struct lmdm_table dt;
 
+		m[i].loaded = false;
 		if (lm_linear_table(&dt, m[i].l.length, m[i].l.tbl.dest) ||
-		    lmdm_load(m[i].l.name, &dt)) {
+		    fail_point("load-%d", i) || lmdm_load(m[i].l.name, &dt)) {
 			lm_err("%s: cannot load the destination-only table: %s; the switched "
 			       "livemirror table stays (I/O goes to the destination)",
 			       m[i].l.name, lmdm_last_error());
 			lmdm_clear(m[i].l.name);
 			late_errors++;
+		} else {
+			m[i].loaded = true;
 		}
 		lmdm_table_free(&dt);
 		crash_point("after-load-%d", i);
 	}
 	crash_point("after-load");
 	for (int i = 0; i < n; i++) {
-		if (lmdm_resume(m[i].l.name)) {
-			lm_err("%s: resume failed: %s; run 'dmsetup resume %s'", m[i].l.name,
-			       lmdm_last_error(), m[i].l.name);
+		if (fail_point("resume-%d", i) || lmdm_resume_cookie(m[i].l.name, &cookie)) {
+			lm_err("%s: resume failed: %s; run 'livemirror switch' again or "
+			       "'livemirror recover --live %s'", m[i].l.name, lmdm_last_error(),
+			       m[i].l.name);
 			late_errors++;
 		} else {
 			m[i].suspended = false;
+			m[i].t_resume = now_mono();
 		}
 		crash_point("after-resume-%d", i);
 	}
+	lm_crit_unlock_mem();
+	lmdm_udev_wait(cookie);
+	for (int i = 0; i < n; i++)
+		if (m[i].t_resume > 0)
+			lm_debug("%s: suspended for %.1f ms", m[i].l.name,
+				 (m[i].t_resume - m[i].t_suspend) * 1e3);
 	crash_point("after-resume");
+	/* Did our table go live, or did someone else's load slip in? */
+	for (int i = 0; i < n; i++) {
+		struct lmdm_table dt;
+
+		if (!m[i].loaded || m[i].suspended)
+			continue;
+		if (lm_linear_table(&dt, m[i].l.length, m[i].l.tbl.dest))
+			continue;
+		if (!lm_live_table_is(m[i].l.name, &dt)) {
+			lm_err("%s: the live table after resume is not the destination-only table "
+			       "that was loaded (another tool reloaded the device); the destination "
+			       "is authoritative: check 'dmsetup table %s'", m[i].l.name,
+			       m[i].l.name);
+			mismatch++;
+		} else {
+			record_state(&m[i], "switched");
+		}
+		lmdm_table_free(&dt);
+	}
 
 	/* Step 5: hidden sources made by `start` are no longer used. */
 	for (int i = 0; i < n; i++) {
 		if (!m[i].l.hidden_source)
 			continue;
+		if (!m[i].loaded || m[i].suspended)
+			continue;	/* still in use by the switched livemirror table */
 		if (lmdm_remove(m[i].l.hidden_name)) {
 			lm_warn("could not remove hidden source %s: %s", m[i].l.hidden_name,
 				lmdm_last_error());
@@ -287,13 +468,31 @@ int cmd_switch(struct lm_args *a)
 			snprintf(dpath, sizeof(dpath), "%s", m[i].l.tbl.dest);
 		printf("%s: switched to the destination %s (%s)%s\n", m[i].l.name, dpath,
 		       m[i].l.tbl.dest, m[i].was_switched ? ", was already switched" : "");
+		lm_result_device(m[i].l.name, m[i].loaded && !m[i].suspended ? "switched" :
+				 "committed", "dest");
 		warn_if_lvm(m[i].l.name);
 	}
-	r = late_errors ? LM_EXIT_ERROR : 0;
+	if (mismatch)
+		r = LM_EXIT_TABLE_MISMATCH;
+	else if (late_errors)
+		r = LM_EXIT_INCOMPLETE;
+	else
+		r = 0;
+	if (r == LM_EXIT_INCOMPLETE)
+		lm_err("the switch is committed (the destination is authoritative) but %d "
+		       "step%s failed: run the same 'livemirror switch' again to finish",
+		       late_errors, late_errors == 1 ? "" : "s");
+	lm_result_set(r == LM_EXIT_TABLE_MISMATCH ? "table-mismatch" :
+		      r ? "committed-incomplete" : "switched", "dest", true);
 	goto out;
 abort:
 	rollback(m, n, group);
+	for (int i = 0; i < n; i++) {
+		record_state(&m[i], "migrating");
+		lm_result_device(m[i].l.name, "not-switched", "source");
+	}
 out:
 	free(m);
+	free(names);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "util.h"
 
 int lm_verbose;
+static char last_err[512];
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -27,8 +28,16 @@ void lm_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	vsnprintf(last_err, sizeof(last_err), fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
 	vmsg("error: ", fmt, ap);
 	va_end(ap);
+}
+
+const char *lm_last_error_msg(void)
+{
+	return last_err;
 }
 
 void lm_warn(const char *fmt, ...)
@@ -282,15 +291,18 @@ void crash_point(const char *fmt, ...)
 bool fail_point(const char *fmt, ...)
 {
 	const char *want = getenv("LIVEMIRROR_FAIL_AT");
+	const char *trace = getenv("LIVEMIRROR_CRASH_TRACE");
 	char name[128];
 	va_list ap;
 
-	if (!want || !*want)
+	if ((!want || !*want) && !(trace && *trace && strcmp(trace, "0")))
 		return false;
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
-	if (strcmp(want, name))
+	if (trace && *trace && strcmp(trace, "0"))
+		fprintf(stderr, "fail-point: %s\n", name);
+	if (!want || strcmp(want, name))
 		return false;
 	fprintf(stderr, "%s: failure injected at %s\n", LM_PROG, name);
 	errno = EIO;

@@ -14,6 +14,8 @@ void lm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the last lm_err() (for --json results); "" if none. */
+const char *lm_last_error_msg(void);
 
 /*
  * Sizes: a number with an optional suffix: s (512-byte sectors), b,
@@ -51,6 +53,7 @@ void label_from_uuid(const char *uuid, char *out, size_t len);
  *
  * Failure injection: true when LIVEMIRROR_FAIL_AT equals the formatted step
  * name; the caller then takes its error path (tests of the rollback).
+ * LIVEMIRROR_CRASH_TRACE=1 lists them too ("fail-point: NAME").
  */
 #ifdef LM_TEST_HOOKS
 void crash_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -24,7 +24,15 @@ static const struct tcase cases[] = {
 	{ "create vm --meta /m --source /s --dest /d --throttle -1", 2 },
 	{ "create vm --meta /m --source /s --dest /d --label 'a b'", 2 },
 	{ "create vm --meta /m --source /s --dest /d --dest-error maybe", 2 },
-	{ "create vm --meta /m --source /s --dest /d --json", 2 },	/* not allowed */
+	{ "create vm --meta /m --source /s --dest /d --watch", 2 },
+	{ "create vm --meta /m --source /s --dest /d --json", 0 },
+	{ "switch a b --json --lock-timeout 2.5", 0 },
+	{ "switch a --lock-timeout -1", 2 },
+	{ "cancel a --lock-timeout x", 2 },
+	{ "recover --live a b", 0 },
+	{ "recover --live", 2 },
+	{ "recover --live a --meta /m", 2 },
+	{ "status a --lock-timeout 1", 2 },	/* not allowed */
 	{ "create vm --meta /m --source /s --dest /d --dest /e", 2 },	/* twice */
 	{ "create vm --meta /m --source /s --dest /d --paused=1", 2 },
 	{ "create vm --meta", 2 },

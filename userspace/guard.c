@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Locks, the suspended-window critical section, the live-table check and
+ * the state record (guard.h).
+ *
+ * Lock files follow lvm2's own protocol (lib/misc/lvm-flock.c), so that
+ * the helper and LVM's tools exclude each other on a VG: open with
+ * O_CREAT|O_APPEND|O_RDWR, flock(), then check that the path still names
+ * the inode we locked (LVM unlinks lock files when it releases them) and
+ * retry if not.  An exclusive VG lock first takes "V_<vg>:aux", as LVM
+ * does with prioritise_write_locks, so that readers cannot starve it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exitcodes.h"
+#include "guard.h"
+#include "table.h"
+#include "util.h"
+
+double lm_lock_timeout = -1;
+
+#define MAX_LOCKS 160
+static struct {
+	int fd;
+	char path[300];
+} locks[MAX_LOCKS];
+static int nlocks;
+
+const char *lm_rundir(void)
+{
+	const char *d = getenv("LIVEMIRROR_RUNDIR");
+
+	return d && *d ? d : "/run/livemirror";
+}
+
+static const char *lvm_lockdir(void)
+{
+	const char *d = getenv("LIVEMIRROR_LVM_LOCKDIR");
+
+	return d && *d ? d : "/run/lock/lvm";
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Take an exclusive flock on path, polling until the deadline. */
+static int flock_path(const char *path, double deadline, int *out_fd, const char *what)
+{
+	bool told = false;
+
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_CREAT | O_APPEND | O_RDWR | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			lm_err("cannot open lock file %s: %s", path, strerror(errno));
+			return LM_EXIT_ERROR;
+		}
+		if (!flock(fd, LOCK_EX | LOCK_NB)) {
+			if (!stat(path, &a) && !fstat(fd, &b) && a.st_ino == b.st_ino &&
+			    a.st_dev == b.st_dev) {
+				*out_fd = fd;
+				return 0;
+			}
+			close(fd);	/* unlinked under us: lock the new file */
+			continue;
+		}
+		close(fd);
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			lm_err("cannot lock %s: %s", path, strerror(errno));
+			return LM_EXIT_ERROR;
+		}
+		if (now_mono() >= deadline) {
+			lm_err("%s is locked by another command (lock file %s); gave up after "
+			       "%.1f s (--lock-timeout)", what, path,
+			       lm_lock_timeout < 0 ? LM_LOCK_TIMEOUT_DEFAULT : lm_lock_timeout);
+			return LM_EXIT_LOCKED;
+		}
+		if (!told) {
+			lm_debug("waiting for the lock of %s (%s)", what, path);
+			told = true;
+		}
+		sleep_ms(10);
+	}
+}
+
+static int push_lock(const char *path, double deadline, const char *what)
+{
+	int fd, r;
+
+	for (int i = 0; i < nlocks; i++)
+		if (!strcmp(locks[i].path, path))
+			return 0;
+	if (nlocks == MAX_LOCKS) {
+		lm_err("too many locks");
+		return LM_EXIT_ERROR;
+	}
+	r = flock_path(path, deadline, &fd, what);
+	if (r)
+		return r;
+	locks[nlocks].fd = fd;
+	snprintf(locks[nlocks].path, sizeof(locks[nlocks].path), "%s", path);
+	nlocks++;
+	return 0;
+}
+
+/* Like lvm2's _undo_flock: remove the file if nobody else waits on it. */
+static void undo_flock(const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (!flock(fd, LOCK_EX | LOCK_NB) && !stat(path, &a) && !fstat(fd, &b) &&
+	    a.st_ino == b.st_ino)
+		unlink(path);
+	close(fd);
+}
+
+/* The VG name of an LVM dm name "vg-lv" ("-" inside names doubled). */
+static int lvm_vg_name(const char *dmname, char *vg, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = dmname; *p; p++) {
+		if (*p == '-' && p[1] == '-') {
+			p++;
+		} else if (*p == '-') {
+			vg[n] = 0;
+			return n ? 0 : -1;
+		}
+		if (n + 1 >= len)
+			return -1;
+		vg[n++] = *p;
+	}
+	return -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_vg(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int ensure_dir(const char *d)
+{
+	if (!mkdir(d, 0700) || errno == EEXIST)
+		return 0;
+	lm_err("cannot create %s: %s", d, strerror(errno));
+	return LM_EXIT_ERROR;
+}
+
+int lm_lock_devices(const char *const *names, int n, bool vg)
+{
+	double t = lm_lock_timeout < 0 ? LM_LOCK_TIMEOUT_DEFAULT : lm_lock_timeout;
+	double deadline = now_mono() + t;
+	const char **sorted;
+	char path[300], vgs[64][128], what[200];
+	int nvg = 0, r = 0;
+
+	if (ensure_dir(lm_rundir()))
+		return LM_EXIT_ERROR;
+	sorted = calloc((size_t)n + 1, sizeof(*sorted));
+	if (!sorted)
+		return LM_EXIT_ERROR;
+	memcpy(sorted, names, sizeof(*sorted) * (size_t)n);
+	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_str);
+	/* Ours first (LVM never waits on them), sorted to avoid deadlocks. */
+	for (int i = 0; i < n && !r; i++) {
+		char safe[128];
+		size_t k;
+
+		snprintf(safe, sizeof(safe), "%s", sorted[i]);
+		for (k = 0; safe[k]; k++)
+			if (safe[k] == '/')
+				safe[k] = '_';
+		snprintf(path, sizeof(path), "%s/%s.lock", lm_rundir(), safe);
+		snprintf(what, sizeof(what), "migration %s", sorted[i]);
+		r = push_lock(path, deadline, what);
+	}
+	/* Then LVM's VG locks, in alphabetical order of the VG as LVM takes them. */
+	for (int i = 0; i < n && !r && vg; i++) {
+		struct lm_dminfo info;
+		char v[128];
+		bool dup = false;
+
+		if (lmdm_info(sorted[i], &info) || !info.exists || strncmp(info.uuid, "LVM-", 4) ||
+		    lvm_vg_name(sorted[i], v, sizeof(v)))
+			continue;
+		for (int j = 0; j < nvg; j++)
+			dup = dup || !strcmp(vgs[j], v);
+		if (!dup && nvg < 64)
+			snprintf(vgs[nvg++], sizeof(vgs[0]), "%s", v);
+	}
+	qsort(vgs, (size_t)nvg, sizeof(vgs[0]), cmp_vg);
+	if (nvg && !r) {
+		struct stat st;
+
+		if (stat(lvm_lockdir(), &st))
+			r = ensure_dir(lvm_lockdir());
+	}
+	for (int i = 0; i < nvg && !r; i++) {
+		char aux[320];
+		int afd;
+
+		snprintf(path, sizeof(path), "%s/V_%s", lvm_lockdir(), vgs[i]);
+		snprintf(aux, sizeof(aux), "%s:aux", path);
+		snprintf(what, sizeof(what), "LVM volume group %s", vgs[i]);
+		r = flock_path(aux, deadline, &afd, what);
+		if (r)
+			break;
+		r = push_lock(path, deadline, what);
+		undo_flock(aux, afd);
+	}
+	free(sorted);
+	return r;
+}
+
+void lm_unlock_all(void)
+{
+	while (nlocks > 0) {
+		nlocks--;
+		if (!strncmp(locks[nlocks].path, lvm_lockdir(), strlen(lvm_lockdir()))) {
+			flock(locks[nlocks].fd, LOCK_UN);
+			undo_flock(locks[nlocks].path, locks[nlocks].fd);
+		} else {
+			close(locks[nlocks].fd);
+		}
+	}
+}
+
+/* ---- critical section ----------------------------------------------------- */
+
+static sigset_t saved_mask;
+static bool in_crit, mem_locked;
+
+void lm_crit_enter(void)
+{
+	sigset_t all;
+
+	if (!in_crit) {
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &saved_mask);
+		in_crit = true;
+	}
+	if (!mem_locked) {
+		if (mlockall(MCL_CURRENT | MCL_FUTURE))
+			lm_debug("mlockall failed: %s (continuing)", strerror(errno));
+		else
+			mem_locked = true;
+	}
+}
+
+void lm_crit_unlock_mem(void)
+{
+	if (mem_locked)
+		munlockall();
+	mem_locked = false;
+}
+
+void lm_crit_leave(void)
+{
+	lm_crit_unlock_mem();
+	if (in_crit) {
+		fflush(NULL);
+		in_crit = false;
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	}
+}
+
+/* ---- the table that went live --------------------------------------------- */
+
+static void squash(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+	bool sp = true;
+
+	for (; *in && n + 1 < len; in++) {
+		if (*in == ' ' || *in == '\t') {
+			if (!sp)
+				out[n++] = ' ';
+			sp = true;
+		} else {
+			out[n++] = *in;
+			sp = false;
+		}
+	}
+	while (n && out[n - 1] == ' ')
+		n--;
+	out[n] = 0;
+}
+
+static bool target_eq(const struct lmdm_target *a, const struct lmdm_target *b)
+{
+	char x[1024], y[1024], why[128];
+	struct lm_table ta, tb;
+
+	if (a->start != b->start || a->length != b->length || strcmp(a->type, b->type))
+		return false;
+	if (!strcmp(a->type, LM_TARGET)) {
+		if (lm_table_parse(a->params, &ta, why, sizeof(why)) ||
+		    lm_table_parse(b->params, &tb, why, sizeof(why)))
+			return false;
+		return !strcmp(ta.meta, tb.meta) && !strcmp(ta.source, tb.source) &&
+		       !strcmp(ta.dest, tb.dest) && ta.region_sectors == tb.region_sectors;
+	}
+	squash(a->params, x, sizeof(x));
+	squash(b->params, y, sizeof(y));
+	return !strcmp(x, y);
+}
+
+bool lm_live_table_is(const char *name, const struct lmdm_table *t)
+{
+	struct lmdm_table live;
+	bool eq;
+
+	if (lmdm_get_table(name, false, &live))
+		return false;
+	eq = live.n == t->n;
+	for (int i = 0; eq && i < t->n; i++)
+		eq = target_eq(&live.t[i], &t->t[i]);
+	lmdm_table_free(&live);
+	return eq;
+}
+
+/* ---- state record ------------------------------------------------------------ */
+
+static void record_path(const char *name, char *buf, size_t len)
+{
+	char safe[128];
+
+	snprintf(safe, sizeof(safe), "%s", name);
+	for (size_t k = 0; safe[k]; k++)
+		if (safe[k] == '/')
+			safe[k] = '_';
+	snprintf(buf, len, "%s/%s.state", lm_rundir(), safe);
+}
+
+int lm_record_write(const char *name, const struct lm_record *r)
+{
+	char path[300], tmp[320];
+	FILE *f;
+	int fd;
+
+	if (ensure_dir(lm_rundir()))
+		return -1;
+	record_path(name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		lm_warn("cannot write state record %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "state=%s\nsource=%s\ndest=%s\nmeta=%s\nhidden=%s\nlength=%llu\n", r->state,
+		r->source, r->dest, r->meta, r->hidden, r->length);
+	if (fflush(f) || fsync(fileno(f))) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		lm_warn("cannot write state record %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int lm_record_read(const char *name, struct lm_record *r)
+{
+	char path[300], line[300];
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	record_path(name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, '=');
+
+		if (!v)
+			continue;
+		*v++ = 0;
+		v[strcspn(v, "\n")] = 0;
+		if (!strcmp(line, "state"))
+			snprintf(r->state, sizeof(r->state), "%s", v);
+		else if (!strcmp(line, "source"))
+			snprintf(r->source, sizeof(r->source), "%s", v);
+		else if (!strcmp(line, "dest"))
+			snprintf(r->dest, sizeof(r->dest), "%s", v);
+		else if (!strcmp(line, "meta"))
+			snprintf(r->meta, sizeof(r->meta), "%s", v);
+		else if (!strcmp(line, "hidden"))
+			snprintf(r->hidden, sizeof(r->hidden), "%s", v);
+		else if (!strcmp(line, "length"))
+			r->length = strtoull(v, NULL, 10);
+	}
+	fclose(f);
+	return r->state[0] ? 0 : -1;
+}
