@@ -511,6 +511,11 @@ int lm_dest_check(const char *dest, const char *source_ref, const char *meta, bo
 	if (r)
 		return r;
 	if (sys_path(c.maj, c.min, c.sys)) {
+		if (force) {
+			lm_note("destination %s: no sysfs entry for %u:%u, not checked (--force)",
+				dest, c.maj, c.min);
+			return 0;
+		}
 		lm_err("destination %s: no sysfs entry for %u:%u", dest, c.maj, c.min);
 		return LM_EXIT_NOT_FOUND;
 	}
