@@ -297,35 +297,9 @@ static int lm_mark_result(struct dirtylog *log, u64 seq,
 
 int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 {
-	unsigned long r = region, b = r / LM_BITS_PER_BLOCK;
-	unsigned long flags;
-	u64 seq;
-	int ret;
-
 	if (WARN_ON_ONCE(region >= log->nr_regions))
 		return -EINVAL;
-
-	spin_lock_irqsave(&log->lock, flags);
-	if (test_bit(r, log->durable)) {
-		seq = 0;
-	} else if (test_bit(r, log->bits)) {
-		seq = log->block_seq[b];
-	} else if (log->failed) {
-		seq = U64_MAX;		/* a new bit cannot be recorded */
-	} else {
-		__set_bit(r, log->bits);
-		log->nr_dirty++;
-		seq = log->open_seq;
-		log->block_seq[b] = seq;
-		__set_bit(b, log->changed);
-		__set_bit(b, log->marked);
-	}
-	ret = lm_mark_result(log, seq, w);
-	spin_unlock_irqrestore(&log->lock, flags);
-
-	if (ret == -EINPROGRESS)
-		queue_work(log->wq, &log->commit_work);
-	return ret;
+	return dirtylog_wait(log, dirtylog_mark_nowait(log, region), w);
 }
 EXPORT_SYMBOL_GPL(dirtylog_mark);
 
