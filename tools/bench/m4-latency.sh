@@ -9,8 +9,9 @@
 #
 #   tools/vm/run-in-guest -- tools/bench/m4-latency.sh OLD_MODDIR NEW_MODDIR
 #
-# Prints one line per build: p50/p99/p99.9 of the hot writer in microseconds
-# and the metadata writes per 1000 hot writes.  Figures, not assertions.
+# Prints one line per build and round (M4_ROUNDS, default 3; M4_SECONDS per
+# run, default 20): p50/p99/p99.9 of the hot writer in microseconds and the
+# metadata writes per 1000 hot writes.  Figures, not assertions.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export DM_DISABLE_UDEV=1
@@ -53,7 +54,7 @@ run_one() {
 	  done ) &
 	cold=$!
 	out=$(fio --name=hot --filename=/dev/mapper/m4 --rw=randwrite --bs=4k --size=512k \
-		--direct=1 --ioengine=psync --runtime=30 --time_based \
+		--direct=1 --ioengine=psync --runtime=${M4_SECONDS:-20} --time_based \
 		--percentile_list=50:99:99.9 --output-format=json)
 	kill $cold 2>/dev/null; wait $cold 2>/dev/null
 	w1=$(awk '{ print $5 }' "$mstat")
@@ -70,9 +71,15 @@ print("%s: hot writer iops=%.0f clat_us p50=%.0f p99=%.0f p99.9=%.0f, metadata w
 	rmmod dm_livemirror dm_dirtylog
 }
 
-i=0
-for d in "$@"; do
-	run_one "$d" "build $i ($d)" || echo "build $i ($d): failed"
-	i=$((i + 1))
+# Rounds alternate the builds, in reverse order every other round: figures
+# from one boot drift by tens of percent, so only interleaved ones compare.
+for ((round = 0; round < ${M4_ROUNDS:-3}; round++)); do
+	builds=("$@")
+	if ((round % 2)); then
+		builds=(); for ((k = $#; k >= 1; k--)); do builds+=("${!k}"); done
+	fi
+	for d in "${builds[@]}"; do
+		run_one "$d" "round $round, $d" || echo "round $round, $d: failed"
+	done
 done
 dmsetup remove m4-src m4-dst m4-mraw
