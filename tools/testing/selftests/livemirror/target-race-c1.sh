@@ -3,26 +3,30 @@
 #
 # livemirror, review C1 (issue 13): a write that races the copier's bitmap
 # scan must not be lost.  Large sparse legs (loop over tmpfs files, all
-# zero) with small regions, so the bitmap is long and a scan over its clean
-# part takes a while; the log starts clean (stress_io logclear), so the
-# mirror is synced at once.  Then a sequential writer (fio, 4 KiB, queue
-# depth 32, rate-limited so the tmpfs files stay small and it never comes
-# back over what it wrote) runs just ahead of the copier while 'retry' is
-# sent every 20 ms: each restarts the copy pass, which copies the writer's
-# recent trail and then scans the clean bitmap beyond the writer's head.
-# Afterwards: synced, the lazy clear, suspend, and the legs must be
-# identical region by region over what the writer covered.  At b790ef5 the
-# copier stores its cursor past regions that were dirtied during its scan:
-# the second write to such a region goes to the source only, and the region
-# is then treated and cleared as in sync; the regions named are lost writes.
-# LM_C1_GB (leg size, default 8), LM_C1_REGION (sectors, default 16),
-# LM_C1_SECONDS (default 40), LM_C1_RATE (fio --rate, default 8m).
+# zero) with small regions, so the bitmap is long (2^21 bits by default)
+# and the copier's scan over its clean part takes a while; the log starts
+# clean (stress_io logclear), so the mirror is synced at once.  Then a
+# sequential writer (fio, 2 KiB blocks so that each region gets two writes
+# back to back, queue depth 32, in 1 MiB bursts so that the tmpfs files
+# stay small and it never comes back over what it wrote) runs while
+# 'retry' is sent every LM_C1_RETRY_MS: each restarts the copy pass, which
+# copies the writer's recent trail, catches up with the writer's head and
+# scans the clean rest of the bitmap, while the writer dirties the regions
+# the scan has passed.  Afterwards: synced, the lazy clear, suspend, and the
+# legs must be identical region by region over what the writer covered.
+# At b790ef5 the copier stores its cursor past regions dirtied during its
+# scan: the second write to such a region goes to the source only, and the
+# region is then treated and cleared as in sync; the regions named below
+# are lost writes.  LM_C1_GB (leg size, default 8), LM_C1_REGION (sectors,
+# default 8), LM_C1_BS_K (block KiB, default 2), LM_C1_SECONDS (default 40),
+# LM_C1_RETRY_MS (default 300).
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
 GB=${LM_C1_GB:-8}
-R=${LM_C1_REGION:-16}
+R=${LM_C1_REGION:-8}
+BS_K=${LM_C1_BS_K:-2}
 SECS=${LM_C1_SECONDS:-40}
-RATE=${LM_C1_RATE:-8m}
+RETRY_MS=${LM_C1_RETRY_MS:-300}
 SIO=$(cd "$(dirname "$0")" && pwd)/stress_io
 lm_plan 5
 lm_ok "modules load" lm_load_modules
@@ -34,7 +38,7 @@ lm_on_exit "rm -rf $W"
 lm_on_exit "losetup -d $S $D $M"
 N=$((GB * 2097152))
 TABLE="0 $N livemirror $M $S $D $R"
-lm_diag "legs ${GB} GiB (sparse), region $R sectors: $((N / R)) regions; writer $SECS s at $RATE/s"
+lm_diag "legs ${GB} GiB (sparse), region $R sectors: $((N / R)) regions; writer $SECS s of $BS_K KiB writes, retry every $RETRY_MS ms"
 # Format the log (all dirty), then clear it: both legs are all zeroes.
 dmsetup create c1 --table "$TABLE 1 start_paused" && dmsetup remove c1 &&
 	"$SIO" logclear "$M" && dmsetup create c1 --table "$TABLE"
@@ -43,10 +47,12 @@ lm_ok "synced at once on a clean log" lm_wait_state c1 synced 120
 lm_eq "bitmap clean before the writer" 0 "$(lm_field c1 dirty)"
 
 cd /tmp || exit 1
-fio --name=seq --filename=/dev/mapper/c1 --rw=write --bs=4k --iodepth=32 --direct=1 \
-	--ioengine=libaio --rate="$RATE" --runtime="$SECS" --output="$W/fio.out" >/dev/null 2>&1 &
+# 1 MiB bursts at queue depth 32, 120 ms apart: about 8 MiB/s
+fio --name=seq --filename=/dev/mapper/c1 --rw=write --bs="${BS_K}k" --iodepth=32 --direct=1 \
+	--ioengine=libaio --thinktime=120ms --thinktime_blocks=$((1024 / BS_K)) \
+	--runtime="$SECS" --output="$W/fio.out" >/dev/null 2>&1 &
 fpid=$!
-"$SIO" msgloop c1 retry 20 "$SECS"
+"$SIO" msgloop c1 retry "$RETRY_MS" "$SECS"
 wait $fpid
 written=$(sed -n 's/.*WRITE: bw=.* io=\([0-9.]*\)\([KMG]\)i*B.*/\1 \2/p' "$W/fio.out" |
 	awk '{m = $2 == "G" ? 1073741824 : $2 == "M" ? 1048576 : 1024; printf "%d", $1 * m}')
