@@ -76,7 +76,7 @@ fpid=$!
 "$SIO" msgloop c1 retry "$RETRY_MS" "$SECS"
 wait $fpid
 written=$(sed -n 's/.*WRITE: bw=.* io=\([0-9.]*\)\([KMG]\)i*B.*/\1 \2/p' "$TMPW/fio.out" |
-	awk '{m = $2 == "G" ? 1073741824 : $2 == "M" ? 1048576 : 1024; printf "%d", $1 * m}')
+	awk '{m = $2 == "G" ? 1073741824 : $2 == "M" ? 1048576 : 1024; printf "%.0f", $1 * m}')
 lm_diag "fio wrote ${written:-?} bytes sequentially from 0; status $(lm_info c1)"
 lm_wait_state c1 synced 300
 sleep 5	# the lazy clear (2-3 s of idle groups)
