@@ -19,7 +19,7 @@
 # region is then treated and cleared as in sync; the regions named below
 # are lost writes.  LM_C1_GB (leg size, default 8), LM_C1_REGION (sectors,
 # default 8), LM_C1_BS_K (block KiB, default 2), LM_C1_SECONDS (default 40),
-# LM_C1_RETRY_MS (default 300).  LM_C1_MODE=brd: the review's recipe
+# LM_C1_RETRY_MS (default 300), LM_C1_DEPTH (copy_depth).  LM_C1_MODE=brd: the review's recipe
 # instead (ram-disk legs of LM_C1_MB, default 448, 64 KiB regions, fio at
 # full speed wrapping around, retry every 20 ms).
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +29,11 @@ R=${LM_C1_REGION:-8}
 BS_K=${LM_C1_BS_K:-2}
 SECS=${LM_C1_SECONDS:-40}
 RETRY_MS=${LM_C1_RETRY_MS:-300}
+# copy_depth 1: the copier then holds one slot, so it never defers all the
+# writer's in-flight writes at once and the writer keeps writing while
+# the copier scans past its head.
+FEAT=()
+[ -n "${LM_C1_DEPTH:-}" ] && FEAT=(copy_depth "$LM_C1_DEPTH")
 SIO=$(cd "$(dirname "$0")" && pwd)/stress_io
 lm_plan 5
 lm_ok "modules load" lm_load_modules
@@ -45,7 +50,7 @@ if [ "$MODE" = brd ]; then
 	N=$((MB * 2048))
 	FIO_PACE=(--time_based --size=$((MB << 20)))
 	lm_diag "brd legs ${MB} MiB, region $R sectors: $((N / R)) regions; writer $SECS s of $BS_K KiB writes at full speed, retry every $RETRY_MS ms"
-	dmsetup create c1 --table "0 $N livemirror $M $S $D $R"
+	dmsetup create c1 --table "0 $N livemirror $M $S $D $R ${#FEAT[@]} ${FEAT[*]}"
 else
 	modprobe loop
 	W=$(mktemp -d /dev/shm/c1.XXXXXX)
@@ -59,10 +64,12 @@ else
 	FIO_PACE=(--thinktime=120ms --thinktime_blocks=$((1024 / BS_K)))
 	lm_diag "legs ${GB} GiB (sparse), region $R sectors: $((N / R)) regions; writer $SECS s of $BS_K KiB writes, retry every $RETRY_MS ms"
 	# Format the log (all dirty), then clear it: both legs are all zeroes.
-	dmsetup create c1 --table "$TABLE 1 start_paused" && dmsetup remove c1 &&
-		"$SIO" logclear "$M" && dmsetup create c1 --table "$TABLE"
+	dmsetup create c1 --table "$TABLE $((${#FEAT[@]} + 1)) start_paused ${FEAT[*]}" &&
+		dmsetup remove c1 && "$SIO" logclear "$M" &&
+		dmsetup create c1 --table "$TABLE ${#FEAT[@]} ${FEAT[*]}"
 fi
 lm_on_exit "dmsetup remove --retry c1"
+lm_diag "table: $(dmsetup table c1)"
 lm_ok "synced" lm_wait_state c1 synced 300
 for ((i = 0; i < 100; i++)); do [ "$(lm_field c1 dirty)" = 0 ] && break; sleep 0.1; done
 lm_eq "bitmap clean before the writer" 0 "$(lm_field c1 dirty)"
