@@ -65,6 +65,7 @@ struct dirtylog {
 	u64 durable_seq;
 	u64 *block_seq;
 	unsigned long *changed;		/* blocks changed since last snapshot */
+	unsigned long *marked;		/* ... with a 0 -> 1 change: a mark waits */
 	struct list_head waiters;	/* marks not yet durable */
 	struct list_head done_ok;	/* durable, callback not yet run */
 	struct list_head done_err;	/* log failed, callback not yet run */

@@ -76,12 +76,18 @@ int lm_sb_write(struct dirtylog *log, enum lm_state state,
 		       LM_UUID_LEN);
 		sb->group_members = cpu_to_le32(group->members);
 		sb->group_index = cpu_to_le32(group->index);
-	} else {
+	} else if (state == LM_STATE_COPYING) {
+		/* abort_prepare: the group is gone */
 		memset(sb->group_uuid, 0, LM_UUID_LEN);
 		memset(sb->coordinator_uuid, 0, LM_UUID_LEN);
 		sb->group_members = 0;
 		sb->group_index = 0;
 	}
+	/*
+	 * SWITCHED and CANCELLED keep the group of a PREPARED log: recover
+	 * must be able to tell which group's decision a switched coordinator
+	 * carries (an exact match, not "any switched log").
+	 */
 	sb->csum = cpu_to_le32(lm_csum(sb));
 
 	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
@@ -232,6 +238,7 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
+	__set_bit(b, log->marked);
 	log->stats.bad_blocks++;
 }
 

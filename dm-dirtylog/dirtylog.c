@@ -165,14 +165,15 @@ static void lm_notify(struct dirtylog *log)
 }
 
 /*
- * One commit: snapshot the changed blocks under the lock, write them with
- * FUA outside it, then release the waiters the commit covers.  Called with
- * commit_lock held.
+ * One commit: snapshot the changed blocks under the lock (only those with
+ * new set bits when @marks_only: clears never hold a mark back), write them
+ * with FUA outside it, then release the waiters the commit covers.  Called
+ * with commit_lock held.
  */
-static int lm_commit_locked(struct dirtylog *log)
+static int lm_commit_locked(struct dirtylog *log, bool marks_only)
 {
 	struct dirtylog_waiter *w, *tmp;
-	unsigned long *snap;
+	unsigned long *which;
 	u64 seq;
 	int r;
 
@@ -183,18 +184,19 @@ static int lm_commit_locked(struct dirtylog *log)
 		spin_unlock_irq(&log->lock);
 		return -EIO;
 	}
-	if (bitmap_empty(log->changed, log->nr_blocks)) {
+	which = marks_only ? log->marked : log->changed;
+	if (bitmap_empty(which, log->nr_blocks)) {
 		spin_unlock_irq(&log->lock);
 		return 0;
 	}
 	seq = log->open_seq++;
-	snap = log->changed;
-	log->changed = log->committing;
-	log->committing = snap;
+	bitmap_copy(log->committing, which, log->nr_blocks);
+	bitmap_andnot(log->changed, log->changed, log->committing, log->nr_blocks);
+	bitmap_andnot(log->marked, log->marked, log->committing, log->nr_blocks);
 	spin_unlock_irq(&log->lock);
 
-	r = lm_write_bitmap(log, snap, REQ_OP_WRITE | REQ_FUA);
-	bitmap_zero(snap, log->nr_blocks);
+	r = lm_write_bitmap(log, log->committing, REQ_OP_WRITE | REQ_FUA);
+	bitmap_zero(log->committing, log->nr_blocks);
 	if (r) {
 		lm_fail(log, r);
 		return -EIO;
@@ -210,12 +212,56 @@ static int lm_commit_locked(struct dirtylog *log)
 	return 0;
 }
 
+/*
+ * Write up to LM_IO_PAGES blocks that hold only clears.  No waiter depends
+ * on them, so no sequence number moves.  Returns 1 when there may be more,
+ * 0 when there are none, or -EIO.  Called with commit_lock held.
+ */
+static int lm_commit_clears_locked(struct dirtylog *log)
+{
+	unsigned long b = 0;
+	unsigned int n = 0;
+	int r;
+
+	spin_lock_irq(&log->lock);
+	if (log->failed) {
+		spin_unlock_irq(&log->lock);
+		return -EIO;
+	}
+	while (n < LM_IO_PAGES) {
+		b = find_next_bit(log->changed, log->nr_blocks, b);
+		if (b >= log->nr_blocks)
+			break;
+		if (!test_bit(b, log->marked)) {
+			__clear_bit(b, log->changed);
+			__set_bit(b, log->committing);
+			n++;
+		}
+		b++;
+	}
+	spin_unlock_irq(&log->lock);
+	if (!n)
+		return 0;
+
+	r = lm_write_bitmap(log, log->committing, REQ_OP_WRITE | REQ_FUA);
+	bitmap_zero(log->committing, log->nr_blocks);
+	if (r) {
+		lm_fail(log, r);
+		return -EIO;
+	}
+	spin_lock_irq(&log->lock);
+	log->stats.commits++;
+	spin_unlock_irq(&log->lock);
+	return 1;
+}
+
+/* Marks only: what waiters wait for. */
 static void lm_commit_work(struct work_struct *ws)
 {
 	struct dirtylog *log = container_of(ws, struct dirtylog, commit_work);
 
 	mutex_lock(&log->commit_lock);
-	lm_commit_locked(log);
+	lm_commit_locked(log, true);
 	mutex_unlock(&log->commit_lock);
 	lm_deliver(log);
 }
@@ -272,6 +318,7 @@ int dirtylog_mark(struct dirtylog *log, u64 region, struct dirtylog_waiter *w)
 		seq = log->open_seq;
 		log->block_seq[b] = seq;
 		__set_bit(b, log->changed);
+		__set_bit(b, log->marked);
 	}
 	ret = lm_mark_result(log, seq, w);
 	spin_unlock_irqrestore(&log->lock, flags);
@@ -345,6 +392,7 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 			}
 			log->block_seq[b] = log->open_seq;
 			__set_bit(b, log->changed);
+			__set_bit(b, log->marked);
 			seq = max(seq, log->open_seq);
 		}
 		spin_unlock_irqrestore(&log->lock, flags);
@@ -409,6 +457,7 @@ u64 dirtylog_mark_nowait(struct dirtylog *log, u64 region)
 		seq = log->open_seq;
 		log->block_seq[b] = seq;
 		__set_bit(b, log->changed);
+		__set_bit(b, log->marked);
 	}
 	if (seq <= log->durable_seq)
 		seq = 0;
@@ -523,12 +572,24 @@ bool dirtylog_failed(struct dirtylog *log)
 }
 EXPORT_SYMBOL_GPL(dirtylog_failed);
 
+/*
+ * Everything: first the blocks that hold only clears, a batch per hold of
+ * commit_lock, so that a mark commit can go in between (a lazy clear after
+ * a long pass may touch thousands of blocks); then the rest.
+ */
 int dirtylog_commit(struct dirtylog *log)
 {
 	int r;
 
+	do {
+		mutex_lock(&log->commit_lock);
+		r = lm_commit_clears_locked(log);
+		mutex_unlock(&log->commit_lock);
+		cond_resched();
+	} while (r > 0);
 	mutex_lock(&log->commit_lock);
-	r = lm_commit_locked(log);
+	if (!r)
+		r = lm_commit_locked(log, false);
 	mutex_unlock(&log->commit_lock);
 	lm_notify(log);
 	return r;
@@ -558,7 +619,7 @@ int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
 		r = -EPERM;
 		goto out;
 	}
-	r = lm_commit_locked(log);
+	r = lm_commit_locked(log, false);
 	if (r)
 		goto out;
 	r = lm_sb_write(log, state, group);
@@ -609,6 +670,7 @@ static void lm_free(struct dirtylog *log)
 	kfree(log->sb);
 	bitmap_free(log->committing);
 	bitmap_free(log->changed);
+	bitmap_free(log->marked);
 	kvfree(log->block_seq);
 	kvfree(log->durable);
 	kvfree(log->bits);
@@ -666,9 +728,11 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 				sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
 	log->block_seq = kvcalloc(log->nr_blocks, sizeof(u64), GFP_KERNEL);
 	log->changed = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
+	log->marked = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->committing = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->sb = kzalloc(LM_BLOCK_SIZE, GFP_KERNEL);
 	if (!log->bits || !log->durable || !log->block_seq || !log->changed ||
+	    !log->marked ||
 	    !log->committing || !log->sb)
 		goto nomem;
 	for (i = 0; i < LM_IO_PAGES; i++) {

@@ -117,6 +117,19 @@ void lm_copy_kick(struct lm_target *lm)
 	mod_delayed_work(lm->wq, &lm->copy_dwork, 0);
 }
 
+/*
+ * A copy may write the destination: checked again when a slot starts, even
+ * while suspending (a slot made just before the suspend must not write a
+ * destination that has late writes out).
+ */
+static bool lm_copy_ok(struct lm_target *lm)
+{
+	return !(READ_ONCE(lm->flags) &
+		 (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) | BIT(LM_F_SWITCHED) |
+		  BIT(LM_F_CANCELLED))) &&
+	       !atomic_read(&lm->shared->late);
+}
+
 /* A late destination write (lm_shared_log.late) fences every copy. */
 static bool lm_can_copy(struct lm_target *lm)
 {
@@ -185,12 +198,8 @@ static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 	wake_up_all(&lm->slots_wait);
 
-	if (late) {
-		if (atomic_dec_and_test(&lm->shared->late))
-			lm_copy_kick(lm);
-		if (atomic_dec_and_test(&lm->late))
-			wake_up_all(&lm->late_wait);
-	}
+	if (late)
+		lm_late_put(lm);
 	if (again)
 		lm_need_search(lm, slot->region);
 	/* the deferred writes now find the region DIRTY: mirrored */
@@ -219,10 +228,12 @@ static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
 {
 	struct dm_io_region from, to;
 
+	/* before the state: the timeout must not see an older start */
+	WRITE_ONCE(slot->started, jiffies);
 	if (cmpxchg(&slot->state, LM_SLOT_READY, LM_SLOT_COPYING) != LM_SLOT_READY)
 		return;
-	if (!lm_can_copy(lm) && !test_bit(LM_F_SUSPENDED, &lm->flags)) {
-		/* degraded while it waited for the writes in flight */
+	if (!lm_copy_ok(lm)) {
+		/* degraded, or late writes out, since it was taken */
 		lm_slot_end(lm, slot, true);
 		return;
 	}
@@ -232,7 +243,6 @@ static void lm_start_copy(struct lm_target *lm, struct lm_slot *slot)
 	to.bdev = lm->dst->bdev;
 	to.sector = from.sector;
 	to.count = from.count;
-	WRITE_ONCE(slot->started, jiffies);
 	dm_kcopyd_copy(lm->kc, &from, 1, &to, 0, lm_copy_done, slot);
 }
 
@@ -250,6 +260,7 @@ void lm_abandon_hung_copies(struct lm_target *lm)
 	struct lm_bucket *b;
 	struct bio_list bios;
 	unsigned int i;
+	u64 region;
 	bool again;
 
 	if (!to)
@@ -262,24 +273,26 @@ void lm_abandon_hung_copies(struct lm_target *lm)
 			spin_unlock_irqrestore(&lm->copy_lock, flags);
 			continue;
 		}
+		/* both locks: the slot cannot end and be reused meanwhile */
+		region = slot->region;
+		b = &lm->buckets[lm_bucket_of(lm, region)];
+		spin_lock(&b->lock);
 		slot->abandoned = true;
 		lm->abandoned_slots++;
 		atomic_inc(&lm->late);
 		atomic_inc(&lm->shared->late);
+		again = lm_set_need(lm, region);
+		bios = slot->deferred;
+		bio_list_init(&slot->deferred);
+		spin_unlock(&b->lock);
 		spin_unlock_irqrestore(&lm->copy_lock, flags);
 
 		DMERR_LIMIT("%s: copy of region %llu timed out after %us",
 			    dm_device_name(dm_table_get_md(lm->ti->table)),
-			    (unsigned long long)slot->region, READ_ONCE(lm->dest_timeout));
+			    (unsigned long long)region, READ_ONCE(lm->dest_timeout));
 		lm_dest_error(lm);
-		b = &lm->buckets[lm_bucket_of(lm, slot->region)];
-		spin_lock_irqsave(&b->lock, flags);
-		again = lm_set_need(lm, slot->region);
-		bios = slot->deferred;
-		bio_list_init(&slot->deferred);
-		spin_unlock_irqrestore(&b->lock, flags);
 		if (again)
-			lm_need_search(lm, slot->region);
+			lm_need_search(lm, region);
 		lm_defer_bios(lm, &bios);
 		wake_up_all(&lm->slots_wait);
 	}

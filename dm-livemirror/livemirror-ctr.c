@@ -24,18 +24,50 @@
 static LIST_HEAD(lm_logs);
 static DEFINE_MUTEX(lm_logs_lock);
 
-static struct lm_shared_log *lm_get_log(struct block_device *bdev,
+/*
+ * A log in core belongs to one mapped device and one pair of legs.  Only a
+ * reload of that device over the same legs may share it (the new table
+ * then continues from the live bitmap); anything else would apply clean
+ * bits to data they do not describe: a replaced or swapped destination, a
+ * second device, a second target of the same table.  dm-thin's pool
+ * lookup binds its metadata the same way.
+ */
+static const char *lm_share_refused(struct lm_shared_log *sl,
+				    struct lm_target *lm)
+{
+	struct mapped_device *md = dm_table_get_md(lm->ti->table);
+	struct lm_target *h;
+
+	list_for_each_entry(h, &sl->holders, holder) {
+		if (h->ti->table == lm->ti->table)
+			return "Metadata device is already used by another livemirror target of this table";
+		if (dm_table_get_md(h->ti->table) != md)
+			return "Metadata device is in use by another mapped device";
+		if (h->src->bdev->bd_dev != lm->src->bdev->bd_dev ||
+		    h->dst->bdev->bd_dev != lm->dst->bdev->bd_dev)
+			return "Metadata device is in use with other legs: a new destination needs new metadata";
+	}
+	return NULL;
+}
+
+static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 					const struct dirtylog_identity *id,
 					char **error)
 {
+	struct block_device *bdev = lm->meta->bdev;
 	struct lm_shared_log *sl;
 	char *err = "Cannot open the metadata log";
+	const char *why;
 
 	mutex_lock(&lm_logs_lock);
 	list_for_each_entry(sl, &lm_logs, list) {
 		if (sl->dev != bdev->bd_dev)
 			continue;
-		if (sl->id.region_sectors != id->region_sectors ||
+		why = lm_share_refused(sl, lm);
+		if (why) {
+			*error = (char *)why;
+			sl = ERR_PTR(-EBUSY);
+		} else if (sl->id.region_sectors != id->region_sectors ||
 		    sl->id.nr_regions != id->nr_regions ||
 		    sl->id.source_sectors != id->source_sectors ||
 		    sl->id.dest_sectors != id->dest_sectors ||
@@ -44,6 +76,7 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 			sl = ERR_PTR(-EBUSY);
 		} else {
 			sl->refs++;
+			list_add(&lm->holder, &sl->holders);
 		}
 		goto out;
 	}
@@ -59,6 +92,7 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 	sl->id.label = sl->label;
 	sl->dev = bdev->bd_dev;
 	sl->refs = 1;
+	INIT_LIST_HEAD(&sl->holders);
 	sl->log = dirtylog_open(bdev, &sl->id, &err);
 	if (IS_ERR_OR_NULL(sl->log)) {
 		int r = sl->log ? PTR_ERR(sl->log) : -EINVAL;
@@ -68,15 +102,17 @@ static struct lm_shared_log *lm_get_log(struct block_device *bdev,
 		sl = ERR_PTR(r);
 		goto out;
 	}
+	list_add(&lm->holder, &sl->holders);
 	list_add(&sl->list, &lm_logs);
 out:
 	mutex_unlock(&lm_logs_lock);
 	return sl;
 }
 
-static void lm_put_log(struct lm_shared_log *sl)
+static void lm_put_log(struct lm_target *lm, struct lm_shared_log *sl)
 {
 	mutex_lock(&lm_logs_lock);
+	list_del(&lm->holder);
 	if (--sl->refs == 0) {
 		list_del(&sl->list);
 		dirtylog_close(sl->log);
@@ -126,7 +162,7 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
 		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
-		    strcasecmp(name, "dest_timeout")) {
+		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -156,6 +192,17 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			if (r)
 				return r;
 			a->has_timeout = true;
+		} else if (!strcasecmp(name, "dest_sync")) {
+			if (a->has_dest_sync)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (!strcasecmp(val, "async")) {
+				a->dest_async = true;
+			} else if (strcasecmp(val, "sync")) {
+				*error = "Invalid dest_sync (sync|async)";
+				return -EINVAL;
+			}
+			a->has_dest_sync = true;
 		} else if (!strcasecmp(name, "dest_error")) {
 			if (a->has_policy)
 				goto dup;
@@ -275,7 +322,7 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 		goto nomem;
 
 	if (bioset_init(&lm->bs, 2 * BIO_POOL_SIZE, sizeof(struct lm_clone_pad),
-			BIOSET_NEED_RESCUER))
+			BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER))
 		goto nomem;
 	for (i = 0; i < LM_NR_HANG_LISTS; i++) {
 		spin_lock_init(&lm->hang[i].lock);
@@ -309,7 +356,7 @@ static void lm_free(struct lm_target *lm)
 	kvfree(lm->need_copy);
 	kvfree(lm->buckets);
 	if (lm->shared)
-		lm_put_log(lm->shared);
+		lm_put_log(lm, lm->shared);
 	if (lm->dst)
 		dm_put_device(lm->ti, lm->dst);
 	if (lm->src)
@@ -362,6 +409,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_WORK(&lm->event_work, lm_event_work);
 	INIT_DELAYED_WORK(&lm->copy_dwork, lm_copy_work);
 	INIT_DELAYED_WORK(&lm->tick_dwork, lm_tick_work);
+	INIT_DELAYED_WORK(&lm->reap_dwork, lm_reap_work);
 	for (i = 0; i < LM_MAX_COPY_DEPTH; i++) {
 		lm->slots[i].lm = lm;
 		lm->slots[i].state = LM_SLOT_FREE;
@@ -430,7 +478,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	id.source_sectors = lm->src_sectors;
 	id.dest_sectors = bdev_nr_sectors(lm->dst->bdev);
 	id.label = lm->args.label;
-	lm->shared = lm_get_log(lm->meta->bdev, &id, &ti->error);
+	lm->shared = lm_get_log(lm, &id, &ti->error);
 	if (IS_ERR(lm->shared)) {
 		r = PTR_ERR(lm->shared);
 		lm->shared = NULL;
@@ -478,6 +526,7 @@ static void lm_dtr(struct dm_target *ti)
 	set_bit(LM_F_SUSPENDED, &lm->flags);
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	cancel_delayed_work_sync(&lm->tick_dwork);
+	cancel_delayed_work_sync(&lm->reap_dwork);
 	dm_kcopyd_client_destroy(lm->kc);
 	lm->kc = NULL;
 	cancel_delayed_work_sync(&lm->copy_dwork);
@@ -487,7 +536,10 @@ static void lm_dtr(struct dm_target *ti)
 		DMWARN("%s: waiting for %d timed-out destination writes",
 		       dm_device_name(dm_table_get_md(ti->table)),
 		       atomic_read(&lm->late));
-	wait_event(lm->late_wait, !atomic_read(&lm->late));
+	spin_lock_irq(&lm->late_wait.lock);
+	wait_event_lock_irq(lm->late_wait, !atomic_read(&lm->late),
+			    lm->late_wait.lock);
+	spin_unlock_irq(&lm->late_wait.lock);
 	lm_free(lm);
 }
 
@@ -503,10 +555,9 @@ static void lm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	sector_t max = min_t(u64, (u64)lm->region_sectors * LM_MAX_RANGE_REGIONS,
 			     round_down(UINT_MAX >> SECTOR_SHIFT, lm->region_sectors));
 
-	if (limits->io_opt < bytes || limits->io_opt % bytes) {
-		blk_limits_io_min(limits, bytes);
+	/* io_opt only: io_min would read as a stripe unit to mkfs */
+	if (limits->io_opt < bytes || limits->io_opt % bytes)
 		blk_limits_io_opt(limits, bytes);
-	}
 	if (limits->max_discard_sectors) {
 		limits->max_discard_sectors = min_t(sector_t, limits->max_discard_sectors, max);
 		limits->max_hw_discard_sectors = min_t(sector_t, limits->max_hw_discard_sectors, max);

@@ -58,6 +58,7 @@
  *                   starts ready copy slots
  */
 #include <linux/bio.h>
+#include <linux/blk-crypto.h>
 #include "livemirror.h"
 
 unsigned int lm_bucket_of(struct lm_target *lm, u64 region)
@@ -228,13 +229,75 @@ static inline struct lm_clone_pad *lm_pad(struct bio *clone)
 	return (void *)clone - sizeof(struct lm_clone_pad);
 }
 
-/* A destination clone whose write timed out came back.  Any context. */
-static void lm_late_put(struct lm_target *lm)
+/*
+ * A destination write that timed out came back.  The last one wakes the
+ * destructor under the wait queue's lock, which the destructor waits
+ * with: it cannot free the table while this still touches it.  Any context.
+ */
+void lm_late_put(struct lm_target *lm)
 {
+	unsigned long flags;
+
 	if (atomic_dec_and_test(&lm->shared->late))
 		lm_copy_kick(lm);
+	spin_lock_irqsave(&lm->late_wait.lock, flags);
 	if (atomic_dec_and_test(&lm->late))
-		wake_up_all(&lm->late_wait);
+		wake_up_locked(&lm->late_wait);
+	spin_unlock_irqrestore(&lm->late_wait.lock, flags);
+}
+
+/*
+ * A destination clone owns its bvec table and holds a reference on every
+ * page it writes: the timeout may complete the guest's bio (whose bvec
+ * table and pages the block layer then frees or reuses) while the clone is
+ * still queued below.  A late clone thus writes whatever its pages hold by
+ * then, which is harmless: its region is NEEDCOPY and no copy writes the
+ * destination before every late write is back.
+ */
+static struct bio *lm_dst_clone(struct lm_target *lm, struct bio *src)
+{
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	unsigned short nr = 0;
+	struct bio *clone;
+	unsigned int i, last;
+
+	bio_for_each_bvec(bv, src, iter)
+		nr++;
+	clone = bio_alloc_bioset(lm->dst->bdev, nr, src->bi_opf, GFP_NOIO, &lm->bs);
+	clone->bi_iter.bi_sector = src->bi_iter.bi_sector;
+	clone->bi_ioprio = src->bi_ioprio;
+	if (bio_has_data(src)) {
+		bio_for_each_bvec(bv, src, iter) {
+			/* the pages lm_dst_clone_put() puts, one by one */
+			last = (bv.bv_offset + bv.bv_len - 1) / PAGE_SIZE;
+			for (i = bv.bv_offset / PAGE_SIZE; i <= last; i++)
+				get_page(nth_page(bv.bv_page, i));
+			__bio_add_page(clone, bv.bv_page, bv.bv_len, bv.bv_offset);
+		}
+	} else {
+		/* write-zeroes and discards carry a size and no data */
+		clone->bi_iter.bi_size = src->bi_iter.bi_size;
+	}
+	bio_clone_blkg_association(clone, src);
+	/* inline encryption contexts come from our own allocations: no failure */
+	bio_crypt_clone(clone, src, GFP_NOIO);
+	return clone;
+}
+
+static void lm_dst_clone_put(struct bio *clone)
+{
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+
+	/*
+	 * By bi_vcnt, not bi_iter: a blk-mq device has advanced the iterator
+	 * to the end by now.  Nothing to put for flushes, discards and
+	 * write-zeroes.
+	 */
+	bio_for_each_segment_all(bv, clone, iter)
+		put_page(bv->bv_page);
+	bio_put(clone);
 }
 
 static void lm_dst_endio(struct bio *clone)
@@ -253,17 +316,20 @@ static void lm_dst_endio(struct bio *clone)
 	}
 	spin_unlock_irqrestore(&h->lock, flags);
 
+	if (io) {
+		if (clone->bi_status && !lm_unsupported(clone->bi_status))
+			io->dst_failed = true;
+		else if (clone->bi_status)
+			io->dst_skipped = true;
+	}
+	lm_dst_clone_put(clone);
 	if (!io) {
 		/* timed out: its guest bio is long done */
-		bio_put(clone);
 		lm_late_put(lm);
 		return;
 	}
-	if (clone->bi_status && !lm_unsupported(clone->bi_status))
-		io->dst_failed = true;
-	else if (clone->bi_status)
-		io->dst_skipped = true;
-	lm_clone_put(clone, io);
+	if (atomic_dec_and_test(&io->pending))
+		lm_io_done(io);
 }
 
 static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
@@ -274,15 +340,21 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 	struct bio *clone;
 	unsigned long flags;
 
-	clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
-	/* dm polls only its own clone of the guest bio, never these */
-	bio_clear_polled(clone);
 	if (bdev == lm->src->bdev) {
+		clone = bio_alloc_clone(bdev, lm_io_bio(io), GFP_NOIO, &lm->bs);
 		clone->bi_end_io = lm_src_endio;
 		clone->bi_private = io;
 	} else {
+		clone = lm_dst_clone(lm, lm_io_bio(io));
 		clone->bi_end_io = lm_dst_endio;
 		clone->bi_private = lm;
+		/*
+		 * dest_sync async: the log, not the destination's cache, keeps
+		 * a crash safe (the lazy clear and the switch flush both legs
+		 * themselves); a write mirrored without a mark is the exception.
+		 */
+		if (lm->args.dest_async && !io->unmarked)
+			clone->bi_opf &= ~REQ_FUA;
 		pad = lm_pad(clone);
 		pad->list = raw_smp_processor_id() % LM_NR_HANG_LISTS;
 		pad->io = io;
@@ -292,6 +364,8 @@ static void lm_submit_clone(struct lm_target *lm, struct lm_io *io,
 		list_add_tail(&pad->node, &h->clones);
 		spin_unlock_irqrestore(&h->lock, flags);
 	}
+	/* dm polls only its own clone of the guest bio, never these */
+	bio_clear_polled(clone);
 	submit_bio_noacct(clone);
 }
 
@@ -441,14 +515,18 @@ static bool lm_overlap(struct bio *a, struct bio *b)
 	       b->bi_iter.bi_sector < bio_end_sector(a);
 }
 
-/* A mirrored write in flight to @io's region overlaps it.  Bucket locked. */
-static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io)
+/*
+ * A mirrored write in flight to @io's region overlaps it (@any: any write
+ * in flight does, for a failed log, where a write may still become
+ * mirrored without a mark after it was routed).  Bucket locked.
+ */
+static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io, bool any)
 {
 	struct bio *bio = lm_io_bio(io);
 	struct lm_io *w;
 
 	hlist_for_each_entry(w, &b->writes, node)
-		if (w->region == io->region && READ_ONCE(w->to_dest) &&
+		if (w->region == io->region && (any || READ_ONCE(w->to_dest)) &&
 		    lm_overlap(lm_io_bio(w), bio))
 			return true;
 	return false;
@@ -463,7 +541,7 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, io->region)];
 	struct lm_slot *slot;
 	unsigned long flags;
-	bool to_dest, newly = false;
+	bool to_dest, failed, newly = false;
 	int r;
 
 	spin_lock_irqsave(&b->lock, flags);
@@ -480,7 +558,8 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	 */
 	to_dest = !slot && lm_dest_ok(lm) && !lm_needs_copy(lm, io->region);
 	io->to_dest = to_dest;
-	if (to_dest && lm_waw_conflict(b, io)) {
+	failed = dirtylog_failed(lm->log);
+	if ((to_dest || failed) && lm_waw_conflict(b, io, failed)) {
 		bio_list_add(&b->held, lm_io_bio(io));
 		spin_unlock_irqrestore(&b->lock, flags);
 		return;
@@ -563,8 +642,11 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 			goto done;
 		}
 	}
+	if (lm->args.dest_async && !READ_ONCE(lm->shared->unmarked))
+		goto done;
 	io->kind = LM_IO_DFLUSH;
 	io->to_dest = true;
+	io->unmarked = false;
 	io->dst_failed = false;
 	io->dst_skipped = false;
 	atomic_set(&io->pending, 1);
@@ -573,6 +655,31 @@ static int lm_map_flush(struct lm_target *lm, struct bio *bio,
 done:
 	bio_endio(bio);
 	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * A destination clone has its own bvec table (lm_dst_clone()), of at most
+ * BIO_MAX_VECS entries; dm does not split normal bios to queue limits, and a
+ * bio built from an iterator (io_uring fixed buffers) may carry more.  Take
+ * what the first BIO_MAX_VECS entries hold; dm sends the rest again.
+ */
+static void lm_limit_bvecs(struct lm_target *lm, struct bio *bio)
+{
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	unsigned int nr = 0;
+	u64 bytes = 0;
+
+	if (!bio_has_data(bio))
+		return;
+	bio_for_each_bvec(bv, bio, iter) {
+		if (++nr > BIO_MAX_VECS) {
+			bytes = round_down(bytes, bdev_logical_block_size(lm->src->bdev));
+			dm_accept_partial_bio(bio, bytes >> SECTOR_SHIFT);
+			return;
+		}
+		bytes += bv.bv_len;
+	}
 }
 
 int lm_map(struct dm_target *ti, struct bio *bio)
@@ -601,6 +708,7 @@ int lm_map(struct dm_target *ti, struct bio *bio)
 	    (f & BIT(LM_F_CANCELLED)))
 		return DM_MAPIO_REMAPPED;
 
+	lm_limit_bvecs(lm, bio);
 	io->region = lm_region_of(lm, sector);
 	io->last = lm_region_of(lm, bio_end_sector(bio) - 1);
 	if (bio_op(bio) == REQ_OP_DISCARD || io->region != io->last)

@@ -36,7 +36,8 @@ static unsigned int lm_nr_features(struct lm_args *a)
 {
 	return (a->has_throttle ? 2 : 0) + (a->has_copy_depth ? 2 : 0) +
 	       (a->start_paused ? 1 : 0) + (a->has_policy ? 2 : 0) +
-	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0);
+	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0) +
+	       (a->has_dest_sync ? 2 : 0);
 }
 
 void lm_status(struct dm_target *ti, status_type_t type,
@@ -84,6 +85,8 @@ void lm_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" label %s", a->label);
 		if (a->has_timeout)
 			DMEMIT(" dest_timeout %u", a->dest_timeout);
+		if (a->has_dest_sync)
+			DMEMIT(" dest_sync %s", a->dest_async ? "async" : "sync");
 		break;
 
 	case STATUSTYPE_IMA:

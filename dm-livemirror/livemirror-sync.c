@@ -107,6 +107,65 @@ static bool lm_clear_allowed(struct lm_target *lm)
 	       !(READ_ONCE(lm->flags) & (BIT(LM_F_SRC_DEAD) | BIT(LM_F_DST_DEAD)));
 }
 
+/* A flush of the destination that may outlive its waiter. */
+struct lm_flush_ctx {
+	struct completion done;
+	refcount_t refs;
+	int err;
+};
+
+static void lm_flush_ctx_put(struct lm_flush_ctx *c)
+{
+	if (refcount_dec_and_test(&c->refs))
+		kfree(c);
+}
+
+static void lm_flush_endio(struct bio *bio)
+{
+	struct lm_flush_ctx *c = bio->bi_private;
+
+	c->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	complete(&c->done);
+	lm_flush_ctx_put(c);
+}
+
+/*
+ * Flush the destination, giving up after dest_timeout: a hung destination
+ * must not hold the lazy clear, a switch or a suspend.  The flush left
+ * behind frees its own context.  Sleeps.
+ */
+static int lm_flush_dest(struct lm_target *lm)
+{
+	unsigned long to = READ_ONCE(lm->dest_timeout) * HZ;
+	struct lm_flush_ctx *c;
+	struct bio *bio;
+	int r;
+
+	if (!to)
+		return blkdev_issue_flush(lm->dst->bdev);
+	c = kmalloc(sizeof(*c), GFP_NOIO);
+	if (!c)
+		return blkdev_issue_flush(lm->dst->bdev);
+	init_completion(&c->done);
+	refcount_set(&c->refs, 2);
+	c->err = 0;
+	bio = bio_alloc(lm->dst->bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH, GFP_NOIO);
+	bio->bi_end_io = lm_flush_endio;
+	bio->bi_private = c;
+	submit_bio(bio);
+	if (wait_for_completion_timeout(&c->done, to)) {
+		r = c->err;
+	} else {
+		DMERR_LIMIT("%s: destination flush timed out after %us",
+			    dm_device_name(dm_table_get_md(lm->ti->table)),
+			    READ_ONCE(lm->dest_timeout));
+		r = -ETIMEDOUT;
+	}
+	lm_flush_ctx_put(c);
+	return r;
+}
+
 int lm_flush_legs(struct lm_target *lm)
 {
 	int r1, r2;
@@ -114,7 +173,7 @@ int lm_flush_legs(struct lm_target *lm)
 	r1 = blkdev_issue_flush(lm->src->bdev);
 	if (r1)
 		lm_src_error(lm);
-	r2 = blkdev_issue_flush(lm->dst->bdev);
+	r2 = lm_flush_dest(lm);
 	if (r2)
 		lm_dest_error(lm);
 	return r1 ? r1 : r2;
@@ -300,14 +359,27 @@ void lm_tick_work(struct work_struct *ws)
 	    time_after_eq(jiffies, lm->degraded_at + LM_RETRY_DELAY))
 		lm_retry(lm);
 
-	lm_reap_hung_writes(lm);
-	lm_abandon_hung_copies(lm);
 	lm_advance_epoch(lm);
 	lm_clear_in_sync(lm, false);
 	/* a late destination write that came back lifts the copy fence */
 	if (atomic64_read(&lm->nr_need))
 		lm_copy_kick(lm);
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+}
+
+/*
+ * The destination timeout.  Runs from resume until postsuspend, including
+ * while a suspend waits for the writes in flight, which may be the hung
+ * ones.
+ */
+void lm_reap_work(struct work_struct *ws)
+{
+	struct lm_target *lm = container_of(to_delayed_work(ws),
+					    struct lm_target, reap_dwork);
+
+	lm_reap_hung_writes(lm);
+	lm_abandon_hung_copies(lm);
+	queue_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 }
 
 void lm_presuspend(struct dm_target *ti)
@@ -326,6 +398,7 @@ void lm_presuspend_undo(struct dm_target *ti)
 	clear_bit(LM_F_SUSPENDED, &lm->flags);
 	/* the tick stopped itself when it saw the suspend */
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+	mod_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 	lm_copy_kick(lm);
 }
 
@@ -337,6 +410,7 @@ void lm_postsuspend(struct dm_target *ti)
 	/* copies abandoned by the timeout are reaped by the destructor */
 	wait_event(lm->slots_wait,
 		   READ_ONCE(lm->active_slots) == READ_ONCE(lm->abandoned_slots));
+	cancel_delayed_work_sync(&lm->reap_dwork);
 	cancel_delayed_work_sync(&lm->tick_dwork);
 	cancel_delayed_work_sync(&lm->copy_dwork);
 	flush_workqueue(lm->wq);
@@ -435,5 +509,6 @@ void lm_resume(struct dm_target *ti)
 	clear_bit(LM_F_SUSPENDED, &lm->flags);
 	mutex_unlock(&lm->msg_lock);
 	queue_delayed_work(lm->wq, &lm->tick_dwork, LM_TICK);
+	mod_delayed_work(lm->wq, &lm->reap_dwork, LM_TICK);
 	lm_copy_kick(lm);
 }

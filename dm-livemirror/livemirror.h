@@ -67,7 +67,7 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	11
+#define LM_MAX_FEATURE_ARGS	13
 #define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
 #define LM_MAX_DEST_TIMEOUT	3600
 #define LM_NR_HANG_LISTS	16		/* dest clones in flight */
@@ -180,7 +180,9 @@ struct lm_args {
 	char label[LM_LABEL_LEN];
 	/* which features were given, to echo them in the table status */
 	unsigned int dest_timeout;	/* seconds, 0 = wait for ever */
+	bool dest_async;		/* no guest flush/FUA to the destination */
 	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
+	bool has_dest_sync;
 };
 
 /*
@@ -194,6 +196,7 @@ struct lm_shared_log {
 	struct dirtylog *log;
 	struct dirtylog_identity id;
 	char label[LM_LABEL_LEN];
+	struct list_head holders;	/* lm_target.holder, under lm_logs_lock */
 	/*
 	 * Set once a write was mirrored without a durable mark (the log had
 	 * failed): from then on the destination must be flushed with the
@@ -213,6 +216,7 @@ struct lm_target {
 	struct dm_target *ti;
 	struct dm_dev *meta, *src, *dst;
 	struct lm_shared_log *shared;
+	struct list_head holder;	/* in shared->holders */
 	struct dirtylog *log;
 	struct lm_args args;		/* as loaded (table status) */
 
@@ -278,6 +282,7 @@ struct lm_target {
 	struct work_struct issue_work;	/* bios whose marks are durable */
 	struct delayed_work copy_dwork;	/* picks regions (throttled) */
 	struct delayed_work tick_dwork;	/* epochs, lazy clear, retry */
+	struct delayed_work reap_dwork;	/* dest timeout, also while suspending */
 	struct work_struct event_work;
 	struct mutex msg_lock;		/* messages and suspend hooks */
 };
@@ -287,6 +292,7 @@ extern struct target_type lm_target_type;
 
 /* livemirror-io.c */
 int lm_map(struct dm_target *ti, struct bio *bio);
+void lm_late_put(struct lm_target *lm);
 void lm_reap_hung_writes(struct lm_target *lm);
 int lm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void lm_route_write(struct lm_target *lm, struct lm_io *io);
@@ -311,6 +317,7 @@ u64 lm_count_in_sync(struct lm_target *lm);
 
 /* livemirror-sync.c */
 void lm_tick_work(struct work_struct *ws);
+void lm_reap_work(struct work_struct *ws);
 unsigned long lm_epoch_enter(struct lm_target *lm, u64 first, u64 last);
 void lm_epoch_exit(struct lm_target *lm, unsigned long epoch);
 void lm_touch_group(struct lm_target *lm, u64 region);

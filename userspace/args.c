@@ -11,31 +11,47 @@
 		O(OPT_LABEL) | O(OPT_DEST_ERROR))
 
 const struct lm_cmd lm_commands[] = {
-	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
+	{ "create", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
+	  O(OPT_FORCE),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
-	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]",
+	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
+	  "        [--force]",
 	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
-	  "destination smaller than the source and metadata that belongs to other legs." },
-	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME),
+	  "destination smaller than the source and metadata that belongs to other legs,\n"
+	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
+	  "source's device stack, a leg of a livemirror table, or carries a signature." },
+	{ "start", 1, 1, COMMON | TUNING | O(OPT_META) | O(OPT_DEST) | O(OPT_SOURCE_NAME) |
+	  O(OPT_FORCE),
 	  O(OPT_META) | O(OPT_DEST),
 	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--source-name NAME]",
+	  "        [--source-name NAME] [--force]",
 	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
 	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
 	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
 	  "anything.  The label defaults to one derived from LIVE_DEV's dm UUID.\n"
-	  "On any error everything is rolled back and nothing is left suspended." },
+	  "On any error everything is rolled back and nothing is left suspended.\n"
+	  "The destination is validated as for create (exit 4 unless --force)." },
 	{ "status", 1, 1, COMMON | O(OPT_JSON) | O(OPT_WATCH) | O(OPT_INTERVAL), 0,
 	  "DEV [--json] [--watch] [--interval S]",
 	  "Show migration state.  Human output with a progress bar on a terminal,\n"
 	  "key=value lines otherwise, one JSON object with --json.  Rate and ETA are\n"
 	  "measured over --interval seconds (default 0.5) while copying." },
-	{ "wait", 1, 1, COMMON | O(OPT_TIMEOUT), 0,
-	  "DEV [--timeout S]",
+	{ "wait", 1, 1, COMMON | O(OPT_TIMEOUT) | O(OPT_UNTIL), 0,
+	  "DEV [--timeout S] [--until synced|switched|any]",
 	  "Wait, on device-mapper events, until DEV is synced (exit 0), has failed\n"
-	  "(exit 8 destination failed, 6 metadata failed) or the timeout expired (7)." },
+	  "(exit 8 destination failed, 6 metadata failed) or the timeout expired (7).\n"
+	  "--until switched waits for the switch (by anyone), --until any for the next\n"
+	  "change of state or health.  Under --dest-error retry a degraded destination\n"
+	  "is waited out: the target retries it by itself." },
+	{ "events", 0, LM_MAX_POS, COMMON | O(OPT_JSON) | O(OPT_TIMEOUT), 0,
+	  "[DEV...] [--json] [--timeout S]",
+	  "Print one line per state change of every migration (or of DEV...): when a\n"
+	  "device becomes a livemirror device, changes state, health or mirroring, or\n"
+	  "stops being one (switched, cancelled, removed).  The first lines give the\n"
+	  "current state.  Woken by device-mapper events, not by polling.  Runs until\n"
+	  "killed, or for --timeout seconds.  --json prints one object per line." },
 	{ "pause", 1, 1, COMMON, 0, "DEV", "Pause the background copy." },
 	{ "resume", 1, 1, COMMON, 0, "DEV", "Resume the background copy." },
 	{ "throttle", 2, 2, COMMON, 0, "DEV MiBs", "Limit the copy rate (0 = unlimited)." },
@@ -94,6 +110,7 @@ static const struct {
 	{ "source-sectors", OPT_SRC_SECTORS, true }, { "dest-sectors", OPT_DST_SECTORS, true },
 	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
 	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
+	{ "until", OPT_UNTIL, true },
 };
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
@@ -218,6 +235,13 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			a->src_sectors = u;
 		else
 			a->dst_sectors = u;
+		return 0;
+	case OPT_UNTIL:
+		if (strcmp(v, "synced") && strcmp(v, "switched") && strcmp(v, "any")) {
+			snprintf(why, len, "bad --until '%s' (synced, switched or any)", v);
+			return -1;
+		}
+		a->until = v;
 		return 0;
 	case OPT_PAUSED: a->paused = true; return 0;
 	case OPT_JSON: a->json = true; return 0;

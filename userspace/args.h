@@ -15,7 +15,7 @@ enum lm_opt {
 	OPT_PAUSED, OPT_LABEL, OPT_DEST_ERROR, OPT_JSON, OPT_XML, OPT_WATCH,
 	OPT_INTERVAL, OPT_TIMEOUT, OPT_KEEP_DEST, OPT_PRINT_TABLE, OPT_NAME,
 	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
-	OPT_VERBOSE, OPT_SOURCE_NAME,
+	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_UNTIL,
 	OPT__COUNT
 };
 
@@ -38,6 +38,7 @@ struct lm_args {
 	const char *meta[LM_MAX_META];
 	int nmeta;
 	const char *source, *dest, *label, *dest_error, *name, *source_name;
+	const char *until;		/* wait --until: synced, switched, any */
 	uint64_t region_sectors;
 	uint64_t throttle;
 	uint32_t copy_depth;

@@ -59,7 +59,13 @@ int cmd_status(struct lm_args *a)
 	rep.rate = rep.eta = -1;
 	t0 = now_mono();
 	if (!a->watch) {
-		if (!strcmp(l.st.state, "copying")) {
+		if (!strcmp(l.st.state, "copying") && l.st.have_copied_bytes &&
+		    l.st.have_copy_ms && l.st.copy_ms) {
+			/* The target counts the copy itself: no second sample needed. */
+			rep.rate = (double)l.st.copied_bytes * 1000.0 / (double)l.st.copy_ms;
+			rep.eta = rep.rate > 0 ? (double)(l.st.nr_regions - l.st.in_sync) *
+				  (double)rep.region_bytes / rep.rate : -1;
+		} else if (!strcmp(l.st.state, "copying")) {
 			prev = l.st;
 			sleep_s(interval);
 			r = lm_live_refresh_status(&l);
@@ -125,56 +131,119 @@ int cmd_status(struct lm_args *a)
 
 /* --- wait ------------------------------------------------------------- */
 
+enum { UNTIL_SYNCED, UNTIL_SWITCHED, UNTIL_ANY };
+
 struct waiter {
 	const char *name;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
+	bool checked;		/* the first evaluation is over */
 	int result;
+	int until;
+	bool dest_retry;	/* --dest-error retry: degraded is transient */
+	char dest[64];		/* the destination leg, to recognise a switch */
 	char state[32];
 };
+
+static void wait_checked(struct waiter *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->checked = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * The device is no longer a livemirror device: a single linear target over
+ * the destination means the switch finished (the table was replaced).
+ */
+static bool switched_away(const struct waiter *w)
+{
+	struct lmdm_table t;
+	uint32_t a, b, c, d;
+	bool r = false;
+
+	if (lmdm_get_table(w->name, false, &t))
+		return false;
+	if (t.n == 1 && !strcmp(t.t[0].type, "linear") &&
+	    sscanf(t.t[0].params, "%u:%u", &a, &b) == 2 && sscanf(w->dest, "%u:%u", &c, &d) == 2)
+		r = a == c && b == d;
+	lmdm_table_free(&t);
+	return r;
+}
 
 static int wait_loop(struct waiter *w)
 {
 	struct lm_dminfo info;
-	struct lm_live l;
+	struct lmdm_table t;
+	struct lm_status st, first;
+	bool have_first = false, noted = false;
+	char why[256];
 
-	memset(&l, 0, sizeof(l));
-	snprintf(l.name, sizeof(l.name), "%s", w->name);
 	for (;;) {
-		if (lmdm_info(l.name, &info) || !info.exists) {
-			lm_err("%s disappeared", l.name);
+		if (lmdm_info(w->name, &info) || !info.exists) {
+			lm_err("%s disappeared", w->name);
 			return LM_EXIT_NOT_FOUND;
 		}
 		/* event_nr first: any change after this wakes the wait below. */
-		if (lm_live_refresh_status(&l))
-			return LM_EXIT_ERROR;
-		snprintf(w->state, sizeof(w->state), "%s", l.st.state);
-		if (!strcmp(l.st.state, "switched"))
-			return 0;
-		if (!strcmp(l.st.state, "cancelled")) {
-			lm_err("%s: the migration was cancelled", l.name);
+		if (lmdm_get_table(w->name, true, &t)) {
+			lm_err("%s: cannot read status: %s", w->name, lmdm_last_error());
 			return LM_EXIT_ERROR;
 		}
-		if (!strcmp(l.st.state, "failed") || l.st.health[2] == 'D') {
-			lm_err("%s: metadata failed", l.name);
+		if (t.n != 1 || strcmp(t.t[0].type, LM_TARGET)) {
+			lmdm_table_free(&t);
+			if (switched_away(w)) {
+				snprintf(w->state, sizeof(w->state), "switched");
+				return 0;
+			}
+			lm_err("%s: is no longer a livemirror device (cancelled?)", w->name);
+			return LM_EXIT_ERROR;
+		}
+		if (lm_status_parse(t.t[0].params, &st, why, sizeof(why))) {
+			lmdm_table_free(&t);
+			lm_err("%s: %s", w->name, why);
+			return LM_EXIT_ERROR;
+		}
+		lmdm_table_free(&t);
+		snprintf(w->state, sizeof(w->state), "%s", st.state);
+		if (w->until == UNTIL_ANY) {
+			if (have_first && (strcmp(st.state, first.state) ||
+					   strcmp(st.health, first.health)))
+				return 0;
+			if (!have_first)
+				first = st;
+			have_first = true;
+		} else if (!strcmp(st.state, "switched")) {
+			return 0;
+		} else if (!strcmp(st.state, "cancelled")) {
+			lm_err("%s: the migration was cancelled", w->name);
+			return LM_EXIT_ERROR;
+		} else if (!strcmp(st.state, "failed") || st.health[2] == 'D') {
+			lm_err("%s: metadata failed", w->name);
 			return LM_EXIT_METADATA;
-		}
-		if (lm_status_dest_dead(&l.st)) {
+		} else if (st.health[0] == 'D') {
+			lm_err("%s: source failed (health %s)", w->name, st.health);
+			return LM_EXIT_LEG_FAILED;
+		} else if (lm_status_dest_dead(&st) && !w->dest_retry) {
 			lm_err("%s: destination failed (state %s, health %s, %" PRIu64 " errors)",
-			       l.name, l.st.state, l.st.health, l.st.dest_errors);
+			       w->name, st.state, st.health, st.dest_errors);
 			return LM_EXIT_LEG_FAILED;
-		}
-		if (l.st.health[0] == 'D') {
-			lm_err("%s: source failed (health %s)", l.name, l.st.health);
-			return LM_EXIT_LEG_FAILED;
-		}
-		if (lm_status_synced(&l.st))
+		} else if (lm_status_dest_dead(&st)) {
+			/* Review M5: the target retries by itself under this policy. */
+			if (!noted)
+				lm_note("%s: destination errors (%" PRIu64 "), state %s: the "
+					"dest-error policy is retry, waiting for the target to retry",
+					w->name, st.dest_errors, st.state);
+			noted = true;
+		} else if (w->until == UNTIL_SYNCED && lm_status_synced(&st)) {
 			return 0;
-		lm_debug("%s: %s %" PRIu64 "/%" PRIu64 ", waiting for event %u", l.name,
-			 l.st.state, l.st.in_sync, l.st.nr_regions, info.event_nr);
-		if (lmdm_waitevent(l.name, info.event_nr) && errno != EINTR) {
-			lm_err("%s: waiting for events failed: %s", l.name, lmdm_last_error());
+		}
+		lm_debug("%s: %s %" PRIu64 "/%" PRIu64 ", waiting for event %u", w->name,
+			 st.state, st.in_sync, st.nr_regions, info.event_nr);
+		wait_checked(w);
+		if (lmdm_waitevent(w->name, info.event_nr) && errno != EINTR) {
+			lm_err("%s: waiting for events failed: %s", w->name, lmdm_last_error());
 			return LM_EXIT_ERROR;
 		}
 	}
@@ -204,10 +273,14 @@ int cmd_wait(struct lm_args *a)
 	r = lm_live_get(a->pos[0], &l, NULL);
 	if (r)
 		return r;
-	if (!strcmp(l.st.state, "paused"))
+	if (!strcmp(l.st.state, "paused") && (!a->until || !strcmp(a->until, "synced")))
 		lm_warn("%s is paused: it will not get synced until 'livemirror resume %s'",
 			l.name, l.name);
 	w.name = l.name;
+	w.until = !a->until || !strcmp(a->until, "synced") ? UNTIL_SYNCED :
+		  !strcmp(a->until, "switched") ? UNTIL_SWITCHED : UNTIL_ANY;
+	w.dest_retry = !strcmp(l.tbl.dest_error, "retry");
+	snprintf(w.dest, sizeof(w.dest), "%s", l.tbl.dest);
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 	if (pthread_create(&th, NULL, wait_thread, &w)) {
@@ -222,6 +295,12 @@ int cmd_wait(struct lm_args *a)
 		until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
 	}
 	pthread_mutex_lock(&w.lock);
+	/*
+	 * The first look at the status never blocks: wait for it whatever the
+	 * timeout, so that --timeout 0 on a synced device is 0, not 7 (M5).
+	 */
+	while (!w.done && !w.checked)
+		pthread_cond_wait(&w.cond, &w.lock);
 	while (!w.done) {
 		if (a->timeout < 0) {
 			pthread_cond_wait(&w.cond, &w.lock);

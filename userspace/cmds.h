@@ -9,6 +9,7 @@ int cmd_start(struct lm_args *a);
 int cmd_cancel(struct lm_args *a);
 int cmd_status(struct lm_args *a);
 int cmd_wait(struct lm_args *a);
+int cmd_events(struct lm_args *a);
 int cmd_simple_message(struct lm_args *a);	/* pause resume retry throttle copy-depth */
 int cmd_switch(struct lm_args *a);
 int cmd_recover(struct lm_args *a);

@@ -273,9 +273,27 @@ int lmdm_clear(const char *name)
 	return run_simple(DM_DEVICE_CLEAR, name, false);
 }
 
+/*
+ * dm_task_retry_remove: a device that is briefly open (udev's blkid, a
+ * scanning lvm) gets EBUSY; libdevmapper retries for a few seconds, as
+ * 'dmsetup remove --retry' does, instead of leaving the device behind.
+ */
 int lmdm_remove(const char *name)
 {
-	return run_simple(DM_DEVICE_REMOVE, name, true);
+	struct dm_task *dmt = task(DM_DEVICE_REMOVE, name);
+	uint32_t ck = 0;
+	int r = -1;
+
+	if (!dmt)
+		return -1;
+	if (!dm_task_retry_remove(dmt) || !dm_task_set_cookie(dmt, &ck, 0))
+		goto out;
+	if (dm_task_run(dmt))
+		r = 0;
+	dm_udev_wait(ck);
+out:
+	dm_task_destroy(dmt);
+	return r;
 }
 
 static int add_targets(struct dm_task *dmt, const struct lmdm_table *t)
@@ -303,6 +321,25 @@ int lmdm_load(const char *name, const struct lmdm_table *t)
 int lmdm_create(const char *name, const char *uuid, const struct lmdm_table *t,
 		struct lm_dminfo *out)
 {
+	return lmdm_create_flags(name, uuid, t, out, 0);
+}
+
+int lmdm_create_private(const char *name, const char *uuid, const struct lmdm_table *t,
+			struct lm_dminfo *out)
+{
+	/*
+	 * As LVM does for its private layers (-real, -cow, -tdata): udev keeps
+	 * the /dev/mapper node but runs no blkid, makes no /dev/disk links and
+	 * starts no pvscan on it.
+	 */
+	return lmdm_create_flags(name, uuid, t, out, DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG |
+				 DM_UDEV_DISABLE_DISK_RULES_FLAG |
+				 DM_UDEV_DISABLE_OTHER_RULES_FLAG);
+}
+
+int lmdm_create_flags(const char *name, const char *uuid, const struct lmdm_table *t,
+		      struct lm_dminfo *out, uint16_t udev_flags)
+{
 	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
 	uint32_t ck = 0;
 	int r = -1;
@@ -310,7 +347,7 @@ int lmdm_create(const char *name, const char *uuid, const struct lmdm_table *t,
 	if (!dmt)
 		return -1;
 	if ((uuid && *uuid && !dm_task_set_uuid(dmt, uuid)) || add_targets(dmt, t) ||
-	    !dm_task_set_cookie(dmt, &ck, 0))
+	    !dm_task_set_cookie(dmt, &ck, udev_flags))
 		goto out;
 	if (dm_task_run(dmt))
 		r = 0;

@@ -52,6 +52,12 @@ int lmdm_load(const char *name, const struct lmdm_table *t);
 int lmdm_clear(const char *name);
 int lmdm_create(const char *name, const char *uuid, const struct lmdm_table *t,
 		struct lm_dminfo *out);
+/* A hidden layer: udev disk, subsystem (LVM) and other rules disabled. */
+int lmdm_create_private(const char *name, const char *uuid, const struct lmdm_table *t,
+			struct lm_dminfo *out);
+int lmdm_create_flags(const char *name, const char *uuid, const struct lmdm_table *t,
+		      struct lm_dminfo *out, uint16_t udev_flags);
+/* Retries while the device is briefly open (EBUSY). */
 int lmdm_remove(const char *name);
 /* Block until the event counter moves past event_nr; -1 with errno (EINTR). */
 int lmdm_waitevent(const char *name, uint32_t event_nr);

@@ -9,6 +9,24 @@
 #include "live.h"
 #include "util.h"
 
+void lm_hidden_uuid(const char *uuid, char *out, size_t len)
+{
+	if (!strncmp(uuid, LM_LVM_UUID_PREFIX, strlen(LM_LVM_UUID_PREFIX)))
+		snprintf(out, len, "%.120s%s", uuid, LM_SRC_SUFFIX);
+	else
+		snprintf(out, len, "%s%.120s", LM_SRC_UUID_PREFIX, uuid);
+}
+
+bool lm_is_hidden_uuid(const char *uuid)
+{
+	size_t n = strlen(uuid), k = strlen(LM_SRC_SUFFIX);
+
+	if (!strncmp(uuid, LM_SRC_UUID_PREFIX, strlen(LM_SRC_UUID_PREFIX)))
+		return true;
+	return !strncmp(uuid, LM_LVM_UUID_PREFIX, strlen(LM_LVM_UUID_PREFIX)) && n > k &&
+	       !strcmp(uuid + n - k, LM_SRC_SUFFIX);
+}
+
 int lm_live_refresh_status(struct lm_live *l)
 {
 	struct lmdm_table t;
@@ -82,7 +100,7 @@ int lm_live_get(const char *arg, struct lm_live *l, bool *not_lm)
 		struct lm_dminfo si;
 
 		if (!lmdm_info_devno(maj, min, &si) && si.exists &&
-		    !strncmp(si.uuid, LM_SRC_UUID_PREFIX, strlen(LM_SRC_UUID_PREFIX))) {
+		    lm_is_hidden_uuid(si.uuid)) {
 			l->hidden_source = true;
 			snprintf(l->hidden_name, sizeof(l->hidden_name), "%s", si.name);
 		}

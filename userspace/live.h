@@ -12,6 +12,16 @@
 
 #define LM_SRC_UUID_PREFIX "LMSRC-"
 #define LM_SRC_SUFFIX "-lmsrc"
+#define LM_LVM_UUID_PREFIX "LVM-"
+
+/*
+ * dm UUID of the hidden source of a device with dm UUID uuid.  An LV's
+ * (LVM-<vg><lv>) becomes LVM-<vg><lv>-lmsrc: LVM treats any LVM- UUID with a
+ * suffix as one of its private layers (like -real), never scans it for PVs
+ * and removes it with the LV.  Others become LMSRC-<uuid>.
+ */
+void lm_hidden_uuid(const char *uuid, char *out, size_t len);
+bool lm_is_hidden_uuid(const char *uuid);
 
 struct lm_live {
 	char name[128];

@@ -8,8 +8,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "util.h"
-
-#define LM_HELPER_VERSION "1.0"
+#include "version.h"
 
 static const struct {
 	const char *name;
@@ -20,6 +19,7 @@ static const struct {
 	{ "start", cmd_start, true },
 	{ "status", cmd_status, true },
 	{ "wait", cmd_wait, true },
+	{ "events", cmd_events, true },
 	{ "pause", cmd_simple_message, true },
 	{ "resume", cmd_simple_message, true },
 	{ "throttle", cmd_simple_message, true },
@@ -59,6 +59,13 @@ int main(int argc, char **argv)
 	int used = 0, r = LM_EXIT_ERROR;
 	bool dm = false;
 
+	/* -v / --verbose before the command, as after it. */
+	while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))) {
+		lm_verbose++;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
 		usage_list(stderr);
 		return LM_EXIT_USAGE;
@@ -68,8 +75,10 @@ int main(int argc, char **argv)
 		usage_list(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("%s %s\n", LM_PROG, LM_HELPER_VERSION);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		lmdm_init();
+		lm_print_versions();
+		lmdm_exit();
 		return 0;
 	}
 	if (!strcmp(argv[1], "help")) {
@@ -105,6 +114,10 @@ int main(int argc, char **argv)
 		if (handlers[i].dm) {
 			lmdm_init();
 			dm = true;
+			/* recover must work whatever is loaded: it only warns. */
+			r = lm_version_check(!strcmp(cmd->name, "recover"));
+			if (r)
+				break;
 		}
 		r = handlers[i].fn(&a);
 		break;

@@ -477,9 +477,12 @@ static void reportf(meta_report_fn fn, void *ctx, int *n, const char *fmt, ...)
 		fn(ctx, msg);
 }
 
+#define CHECK_MAX_REPORTS 64
+
 int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 {
 	static const char slot_name[] = "AB";
+	uint64_t dev_blocks, avail, nb, bad = 0;
 	uint8_t blk[LM_BLOCK_SIZE];
 	const struct lm_sbinfo *sb;
 	char why[160];
@@ -504,18 +507,40 @@ int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 		reportf(fn, ctx, &n, "metadata truncated: %llu bytes, needs %llu",
 			(unsigned long long)m->size_bytes,
 			(unsigned long long)meta_bytes_needed(sb->nr_regions));
-	for (uint64_t b = 0; b < sb->bitmap_blocks; b++) {
+	/*
+	 * Stop at the end of the device: a superblock with a valid checksum
+	 * can still name more blocks than exist (the loop would run for days).
+	 * Report at most CHECK_MAX_REPORTS bad blocks, then count the rest.
+	 */
+	dev_blocks = m->size_bytes / LM_BLOCK_SIZE;
+	avail = dev_blocks > sb->bitmap_start ? dev_blocks - sb->bitmap_start : 0;
+	nb = sb->bitmap_blocks < avail ? sb->bitmap_blocks : avail;
+	if (nb < sb->bitmap_blocks)
+		reportf(fn, ctx, &n, "bitmap blocks %llu..%llu: beyond end of device "
+			"(%llu blocks), not checked", (unsigned long long)nb,
+			(unsigned long long)(sb->bitmap_blocks - 1), (unsigned long long)dev_blocks);
+	for (uint64_t b = 0; b < nb; b++) {
+		bool quiet = bad >= CHECK_MAX_REPORTS;
+
 		if (meta_read_block(m, sb->bitmap_start + b, blk)) {
-			reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): unreadable: %s",
-				(unsigned long long)b,
-				(unsigned long long)(sb->bitmap_start + b),
-				errno == ENOSPC ? "beyond end of device" : strerror(errno));
+			bad++;
+			if (!quiet)
+				reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): "
+					"unreadable: %s", (unsigned long long)b,
+					(unsigned long long)(sb->bitmap_start + b),
+					errno == ENOSPC ? "beyond end of device" : strerror(errno));
 			continue;
 		}
-		if (bm_validate(blk, b, sb->uuid, why, sizeof(why)))
-			reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): %s",
-				(unsigned long long)b,
-				(unsigned long long)(sb->bitmap_start + b), why);
+		if (bm_validate(blk, b, sb->uuid, why, sizeof(why))) {
+			bad++;
+			if (!quiet)
+				reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): %s",
+					(unsigned long long)b,
+					(unsigned long long)(sb->bitmap_start + b), why);
+		}
 	}
+	if (bad > CHECK_MAX_REPORTS)
+		reportf(fn, ctx, &n, "... and %llu more bad bitmap blocks (%llu in all)",
+			(unsigned long long)(bad - CHECK_MAX_REPORTS), (unsigned long long)bad);
 	return n;
 }

@@ -33,20 +33,39 @@ struct range {
 	uint64_t begin, end;	/* inclusive */
 };
 
+/*
+ * A crafted or damaged superblock can name trillions of bitmap blocks and
+ * a striped bitmap trillions of ranges: the scan stops at the end of the
+ * device and keeps (and prints) at most this many of each; the totals are
+ * still counted and reported.
+ */
+#define DUMP_MAX_RANGES 65536
+#define DUMP_MAX_BAD 1024
+
 struct bmscan {
 	uint64_t dirty;
 	uint64_t *bad;
 	size_t nbad;
+	uint64_t nbad_total;
 	struct range *ranges;
 	size_t nranges, cap;
+	uint64_t nranges_total;
+	uint64_t last_end;		/* of the last range counted */
+	uint64_t missing_blocks;	/* bitmap blocks beyond the end of the device */
 };
 
-static int add_dirty(struct bmscan *s, uint64_t region)
+static int add_range(struct bmscan *s, uint64_t begin, uint64_t end)
 {
-	if (s->nranges && s->ranges[s->nranges - 1].end + 1 == region) {
-		s->ranges[s->nranges - 1].end = region;
+	if (s->nranges_total && s->last_end + 1 == begin) {
+		s->last_end = end;
+		if (s->nranges == s->nranges_total)	/* the last range is kept */
+			s->ranges[s->nranges - 1].end = end;
 		return 0;
 	}
+	s->nranges_total++;
+	s->last_end = end;
+	if (s->nranges == DUMP_MAX_RANGES)
+		return 0;
 	if (s->nranges == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct range *n = realloc(s->ranges, cap * sizeof(*n));
@@ -56,10 +75,24 @@ static int add_dirty(struct bmscan *s, uint64_t region)
 		s->ranges = n;
 		s->cap = cap;
 	}
-	s->ranges[s->nranges].begin = region;
-	s->ranges[s->nranges].end = region;
+	s->ranges[s->nranges].begin = begin;
+	s->ranges[s->nranges].end = end;
 	s->nranges++;
 	return 0;
+}
+
+static int add_dirty(struct bmscan *s, uint64_t region)
+{
+	return add_range(s, region, region);
+}
+
+/* Bitmap blocks that exist on the device, at most sb->bitmap_blocks. */
+static uint64_t blocks_on_device(const struct lm_meta *m, const struct lm_sbinfo *sb)
+{
+	uint64_t dev = m->size_bytes / LM_BLOCK_SIZE;
+	uint64_t avail = dev > sb->bitmap_start ? dev - sb->bitmap_start : 0;
+
+	return sb->bitmap_blocks < avail ? sb->bitmap_blocks : avail;
 }
 
 static int scan_bitmap(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
@@ -67,28 +100,47 @@ static int scan_bitmap(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 	uint8_t blk[LM_BLOCK_SIZE];
 	char why[160];
 
+	uint64_t nb = blocks_on_device(m, sb);
+
 	memset(s, 0, sizeof(*s));
-	for (uint64_t b = 0; b < sb->bitmap_blocks; b++) {
+	for (uint64_t b = 0; b < nb; b++) {
 		uint64_t first = b * LM_BITS_PER_BLOCK;
 		uint64_t n = sb->nr_regions - first < LM_BITS_PER_BLOCK ?
 			     sb->nr_regions - first : LM_BITS_PER_BLOCK;
 		bool bad = meta_read_block(m, sb->bitmap_start + b, blk) ||
 			   bm_validate(blk, b, sb->uuid, why, sizeof(why));
 
-		if (bad) {
-			uint64_t *nb = realloc(s->bad, (s->nbad + 1) * sizeof(*nb));
+		if (bad && s->nbad_total++ < DUMP_MAX_BAD) {
+			uint64_t *nbad = realloc(s->bad, (s->nbad + 1) * sizeof(*nbad));
 
-			if (!nb)
+			if (!nbad)
 				return -1;
-			s->bad = nb;
+			s->bad = nbad;
 			s->bad[s->nbad++] = b;
 		}
+		if (bad) {
+			s->dirty += n;
+			if (add_range(s, first, first + n - 1))
+				return -1;
+			continue;
+		}
 		for (uint64_t i = 0; i < n; i++)
-			if (bad || bm_test(blk, (unsigned int)i)) {
+			if (bm_test(blk, (unsigned int)i)) {
 				s->dirty++;
 				if (add_dirty(s, first + i))
 					return -1;
 			}
+	}
+	/* Past the end of the device: unknown, hence dirty, in one range. */
+	if (nb < sb->bitmap_blocks) {
+		uint64_t first = nb * LM_BITS_PER_BLOCK;
+
+		s->missing_blocks = sb->bitmap_blocks - nb;
+		if (first < sb->nr_regions) {
+			s->dirty += sb->nr_regions - first;
+			if (add_range(s, first, sb->nr_regions - 1))
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -182,7 +234,10 @@ static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsc
 	for (size_t i = 0; i < s->nranges; i++)
 		printf("%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "", s->ranges[i].begin,
 		       s->ranges[i].end);
-	printf("]}}\n");
+	printf("],\"bad_blocks_total\":%" PRIu64 ",\"dirty_ranges_total\":%" PRIu64
+	       ",\"missing_blocks\":%" PRIu64 ",\"truncated\":%s}}\n", s->nbad_total,
+	       s->nranges_total, s->missing_blocks,
+	       s->nbad < s->nbad_total || s->nranges < s->nranges_total ? "true" : "false");
 }
 
 static void dump_xml(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
@@ -223,6 +278,12 @@ static void dump_xml(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsca
 		for (size_t i = 0; i < s->nranges; i++)
 			printf("    <dirty begin=\"%" PRIu64 "\" end=\"%" PRIu64 "\"/>\n",
 			       s->ranges[i].begin, s->ranges[i].end);
+		if (s->nbad < s->nbad_total || s->nranges < s->nranges_total)
+			printf("    <truncated bad_blocks_total=\"%" PRIu64 "\" "
+			       "dirty_ranges_total=\"%" PRIu64 "\"/>\n", s->nbad_total,
+			       s->nranges_total);
+		if (s->missing_blocks)
+			printf("    <missing blocks=\"%" PRIu64 "\"/>\n", s->missing_blocks);
 		printf("  </bitmap>\n");
 	}
 	printf("</livemirror_metadata>\n");
@@ -265,8 +326,13 @@ static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 	printf("bad blocks    ");
 	if (!s->nbad)
 		printf("none");
-	for (size_t i = 0; i < s->nbad; i++)
+	for (size_t i = 0; i < s->nbad && i < 32; i++)
 		printf("%s%" PRIu64, i ? "," : "", s->bad[i]);
+	if (s->nbad_total > 32)
+		printf(",... (%" PRIu64 " bad blocks)", s->nbad_total);
+	if (s->missing_blocks)
+		printf("%s%" PRIu64 " blocks beyond the end of the device (counted dirty)",
+		       s->nbad ? "; " : "", s->missing_blocks);
 	printf("\ndirty ranges  ");
 	if (!s->nranges)
 		printf("none");
@@ -277,8 +343,8 @@ static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 			printf("%s%" PRIu64 "-%" PRIu64, i ? "," : "", s->ranges[i].begin,
 			       s->ranges[i].end);
 	}
-	if (s->nranges > 32)
-		printf(",... (%zu ranges)", s->nranges);
+	if (s->nranges_total > 32)
+		printf(",... (%" PRIu64 " ranges)", s->nranges_total);
 	printf("\n");
 }
 
@@ -467,7 +533,8 @@ int cmd_meta_measure(struct lm_args *a)
 		if (r)
 			return r;
 	} else {
-		sectors = (a->size_bytes + 511) >> 9;
+		/* Rounded up without wrapping at the top of the range. */
+		sectors = (a->size_bytes >> 9) + !!(a->size_bytes & 511);
 	}
 	nr = nr_regions_for(sectors, region);
 	bytes = meta_bytes_needed(nr);

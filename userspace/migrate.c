@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "destcheck.h"
 #include "dev.h"
 #include "dm.h"
 #include "exitcodes.h"
@@ -86,6 +87,9 @@ int cmd_create(struct lm_args *a)
 		return LM_EXIT_ERROR;
 	}
 	r = dev_table_ref(a->source, src_ref, sizeof(src_ref));
+	if (r)
+		return r;
+	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
 	if (r)
 		return r;
 	r = build_lm_table(a, src_ref, src_sectors, src_lbs, a->label, &t);
@@ -203,13 +207,15 @@ int cmd_start(struct lm_args *a)
 		goto out;
 	}
 	/* Check legs and metadata before touching anything. */
+	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
+	if (r)
+		goto out;
 	r = build_lm_table(a, "0:0", len, lbs, lbl, &t);
 	if (r)
 		goto out;
 
-	snprintf(huuid, sizeof(huuid), "%s%.120s", LM_SRC_UUID_PREFIX,
-		 info.uuid[0] ? info.uuid : name);
-	if (lmdm_create(hidden, huuid, &cur, &hinfo) || !hinfo.exists) {
+	lm_hidden_uuid(info.uuid[0] ? info.uuid : name, huuid, sizeof(huuid));
+	if (lmdm_create_private(hidden, huuid, &cur, &hinfo) || !hinfo.exists) {
 		lm_err("cannot create hidden source %s: %s", hidden, lmdm_last_error());
 		r = LM_EXIT_ERROR;
 		goto out;

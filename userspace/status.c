@@ -8,37 +8,85 @@
 
 static const char *const states[] = {
 	"copying", "paused", "synced", "degraded", "failed", "switched", "cancelled",
+	"prepared",	/* not reported by the 1.x module yet (review M3) */
 };
+
+/* Strict unsigned decimal, no sign (parse_u64 rejects '-' and '+'). */
+static int field_u64(const char *tok, uint64_t max, uint64_t *v)
+{
+	return parse_u64(tok, max, v);
+}
+
+/*
+ * Optional key=value fields after the eight fixed ones.  A newer module may
+ * append fields this helper does not know (review M4): they are ignored, so
+ * only a change of the fixed fields (a new major version) breaks parsing.
+ */
+static void parse_optional(const char *tok, struct lm_status *s)
+{
+	const char *eq = strchr(tok, '=');
+	uint64_t v;
+
+	if (!eq || parse_u64(eq + 1, UINT64_MAX, &v))
+		return;
+	if ((size_t)(eq - tok) == strlen("copied_bytes") && !strncmp(tok, "copied_bytes", 12)) {
+		s->copied_bytes = v;
+		s->have_copied_bytes = true;
+	} else if ((size_t)(eq - tok) == strlen("copy_ms") && !strncmp(tok, "copy_ms", 7)) {
+		s->copy_ms = v;
+		s->have_copy_ms = true;
+	}
+}
 
 int lm_status_parse(const char *line, struct lm_status *s, char *why, size_t len)
 {
-	char state[32], health[8], extra[2];
-	unsigned long long in_sync, nr, dirty, thr, derr;
-	unsigned int depth, mirroring;
+	char buf[512], *tok[8], *save = NULL, *slash, *t;
+	uint64_t in_sync, nr, dirty, depth, thr, mirroring, derr;
 	bool known = false;
-	int n;
+	int n = 0;
 
 	memset(s, 0, sizeof(*s));
-	n = sscanf(line, "%llu/%llu %llu %31s %7s %u %llu %u %llu %1s",
-		   &in_sync, &nr, &dirty, state, health, &depth, &thr, &mirroring,
-		   &derr, extra);
-	if (n != 9) {
+	if (strlen(line) >= sizeof(buf)) {
+		snprintf(why, len, "status line too long (%zu bytes)", strlen(line));
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (t = strtok_r(buf, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+		if (n < 8)
+			tok[n++] = t;
+		else
+			parse_optional(t, s);
+	}
+	if (n != 8) {
 		snprintf(why, len, "unexpected status '%s'", line);
 		return -1;
 	}
-	if (line[0] < '0' || line[0] > '9' || strchr(line, '-')) {
+	slash = strchr(tok[0], '/');
+	if (!slash) {
 		snprintf(why, len, "unexpected status '%s'", line);
+		return -1;
+	}
+	*slash = 0;
+	if (field_u64(tok[0], UINT64_MAX, &in_sync) || field_u64(slash + 1, UINT64_MAX, &nr) ||
+	    field_u64(tok[1], UINT64_MAX, &dirty) || field_u64(tok[4], UINT32_MAX, &depth) ||
+	    field_u64(tok[5], UINT64_MAX, &thr) || field_u64(tok[6], UINT64_MAX, &mirroring) ||
+	    field_u64(tok[7], UINT64_MAX, &derr)) {
+		snprintf(why, len, "unexpected status '%s'", line);
+		return -1;
+	}
+	if (strlen(tok[2]) >= sizeof(s->state)) {
+		snprintf(why, len, "unknown state '%s'", tok[2]);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (!strcmp(state, states[i]))
+		if (!strcmp(tok[2], states[i]))
 			known = true;
 	if (!known) {
-		snprintf(why, len, "unknown state '%s'", state);
+		snprintf(why, len, "unknown state '%s'", tok[2]);
 		return -1;
 	}
-	if (strlen(health) != 3 || strspn(health, "AD") != 3) {
-		snprintf(why, len, "bad health '%s'", health);
+	if (strlen(tok[3]) != 3 || strspn(tok[3], "AD") != 3) {
+		snprintf(why, len, "bad health '%s'", tok[3]);
 		return -1;
 	}
 	if (in_sync > nr || mirroring > 1) {
@@ -48,9 +96,9 @@ int lm_status_parse(const char *line, struct lm_status *s, char *why, size_t len
 	s->in_sync = in_sync;
 	s->nr_regions = nr;
 	s->dirty = dirty;
-	snprintf(s->state, sizeof(s->state), "%s", state);
-	memcpy(s->health, health, 4);
-	s->copy_depth = depth;
+	snprintf(s->state, sizeof(s->state), "%s", tok[2]);
+	memcpy(s->health, tok[3], 4);
+	s->copy_depth = (uint32_t)depth;
 	s->throttle = thr;
 	s->mirroring = mirroring;
 	s->dest_errors = derr;

@@ -18,6 +18,14 @@ struct lm_status {
 	uint64_t throttle;
 	bool mirroring;
 	uint64_t dest_errors;
+	/*
+	 * Optional trailing fields (absent from the 1.x module): bytes the
+	 * background copy has written to the destination since the table was
+	 * loaded, and the milliseconds it spent copying (pauses excluded).
+	 * With both, status knows the copy rate without sampling twice.
+	 */
+	bool have_copied_bytes, have_copy_ms;
+	uint64_t copied_bytes, copy_ms;
 };
 
 struct lm_report {

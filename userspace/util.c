@@ -259,6 +259,7 @@ void label_from_uuid(const char *uuid, char *out, size_t len)
 	snprintf(out, len, "%.54s~%08x", tmp, crc32c(uuid, strlen(uuid)));
 }
 
+#ifdef LM_TEST_HOOKS
 void crash_point(const char *fmt, ...)
 {
 	const char *want = getenv("LIVEMIRROR_CRASH_AT");
@@ -295,6 +296,7 @@ bool fail_point(const char *fmt, ...)
 	errno = EIO;
 	return true;
 }
+#endif
 
 double now_mono(void)
 {

@@ -42,17 +42,31 @@ bool label_valid(const char *label);
 void label_from_uuid(const char *uuid, char *out, size_t len);
 
 /*
+ * Test hooks, compiled only into the test build (make builds livemirror-test
+ * with -DLM_TEST_HOOKS; the installed livemirror has none, review L6).
+ *
  * Crash injection: when LIVEMIRROR_CRASH_AT equals the formatted step name,
  * _exit(99) right here.  Steps are also listed by LIVEMIRROR_CRASH_TRACE=1
  * (each step printed to stderr as "crash-point: NAME").
- */
-void crash_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
+ *
  * Failure injection: true when LIVEMIRROR_FAIL_AT equals the formatted step
  * name; the caller then takes its error path (tests of the rollback).
  */
+#ifdef LM_TEST_HOOKS
+void crash_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool fail_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#else
+static inline __attribute__((format(printf, 1, 2))) void crash_point(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+static inline __attribute__((format(printf, 1, 2))) bool fail_point(const char *fmt, ...)
+{
+	(void)fmt;
+	return false;
+}
+#endif
 
 /* Monotonic seconds. */
 double now_mono(void);

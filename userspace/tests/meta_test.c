@@ -18,8 +18,12 @@ static char problems[8192];
 
 static void collect(void *ctx, const char *msg)
 {
+	size_t used = strlen(problems);
+
 	(void)ctx;
-	strncat(problems, msg, sizeof(problems) - strlen(problems) - 2);
+	if (used + 2 >= sizeof(problems))
+		return;		/* full: keep the first problems */
+	strncat(problems, msg, sizeof(problems) - used - 2);
 	strcat(problems, "\n");
 }
 
@@ -332,5 +336,61 @@ int main(void)
 	is_int(run_cmd("metadata check /nonexistent/x", out, sizeof(out)), LM_EXIT_NOT_FOUND,
 	       "missing metadata: not found");
 	unlink(path);
+	/*
+	 * A crafted superblock (review M7): a valid checksum, a consistent but
+	 * huge geometry (4.5e12 bitmap blocks) on a 64 KiB file.  check, dump
+	 * and repair must stop at the end of the file, in bounded time and
+	 * output; an alarm turns a hang into a failure.
+	 */
+	alarm(20);
+	make_file(64 << 10);
+	fill_sb(&sb, 1ULL << 60, 8);
+	sb.generation = 1;
+	sb.version = LM_VERSION;
+	sb_encode(&sb, blk);
+	put_block(0, blk);
+	ok(check_file() > 0 && strstr(problems, "beyond end of device"),
+	   "crafted geometry: check stops at the end of the device: %.200s", problems);
+	is_int(run_cmd("metadata check PATH", out, sizeof(out)), 1, "crafted: check exits 1");
+	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "crafted: dump");
+	ok(strlen(out) < 16384 && strstr(out, "\"missing_blocks\":") &&
+	   strstr(out, "\"dirty\":144115188075855872"),
+	   "crafted: dump bounded, everything counted dirty: %.300s", out);
+	is_int(run_cmd("metadata dump PATH", out, sizeof(out)), 0, "crafted: plain dump");
+	ok(strstr(out, "beyond the end of the device") != NULL, "crafted: plain dump says so");
+	is_int(run_cmd("metadata repair PATH --force", out, sizeof(out)), 1,
+	       "crafted: repair refuses (too small) instead of looping");
+	alarm(0);
+
+	/* A striped bitmap: the dump keeps at most 65536 ranges. */
+	make_file(1 << 20);
+	fill_sb(&sb, 2 * 65536 * 8 + 64, 8);	/* 131080 regions, 5 bitmap blocks */
+	is_int(format_file(&sb), 0, "format for striping");
+	for (uint64_t b = 0; b < sb.bitmap_blocks; b++) {
+		int bfd = open(path, O_RDONLY);
+
+		if (bfd < 0 || pread(bfd, blk, LM_BLOCK_SIZE,
+				     (off_t)((LM_BITMAP_START + b) * LM_BLOCK_SIZE)) != LM_BLOCK_SIZE)
+			abort();
+		close(bfd);
+		for (size_t i = LM_BITMAP_HEADER_SIZE; i < LM_BLOCK_SIZE; i++)
+			blk[i] = 0x55;	/* every other region dirty */
+		fix_csum(blk);
+		put_block(LM_BITMAP_START + b, blk);
+	}
+	{
+		static char big[4 << 20];
+
+		is_int(run_cmd("metadata dump PATH --json", big, sizeof(big)), 0, "striped: dump");
+		ok(strstr(big, "\"dirty_ranges_total\":65540") && strstr(big, "\"truncated\":true"),
+		   "striped: 65540 ranges counted, output truncated: %.120s",
+		   strstr(big, "\"bad_blocks_total") ? strstr(big, "\"bad_blocks_total") : big);
+		ok(strlen(big) < (2 << 20), "striped: dump output bounded (%zu bytes)", strlen(big));
+	}
+
+	/* measure at the top of the range does not wrap to 0 sectors. */
+	is_int(run_cmd("metadata measure --size 18446744073709551615", out, sizeof(out)), 0,
+	       "measure 2^64-1");
+	ok(strstr(out, "source_sectors=36028797018963968\n") != NULL, "measure 2^64-1: %s", out);
 	return tap_done();
 }

@@ -17,7 +17,13 @@ static const struct {
 	{ "50/100 100 failed AAD 4 0 0 0", 0 },
 	{ "100/100 0 switched AAA 4 0 0 0", 0 },
 	{ "10/100 90 copying AAA 4 0 1", -1 },
-	{ "10/100 90 copying AAA 4 0 1 0 extra", -1 },
+	/* A newer module's extra trailing fields are ignored (review M4). */
+	{ "10/100 90 copying AAA 4 0 1 0 extra", 0 },
+	{ "10/100 90 copying AAA 4 0 1 0 copied_bytes=4096 future=x-y 7", 0 },
+	{ "10/100 90 copying AAA 4 0 1 +0", -1 },
+	{ "10/100 90 copying AAA 4 0 1 0x1", -1 },
+	{ "10/100 90 copying AAA 99999999999 0 1 0", -1 },
+	{ "10 90 copying AAA 4 0 1 0 0", -1 },
 	{ "10/100 90 running AAA 4 0 1 0", -1 },
 	{ "10/100 90 copying AAX 4 0 1 0", -1 },
 	{ "10/100 90 copying AAAA 4 0 1 0", -1 },
@@ -39,7 +45,11 @@ int main(void)
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		is_int(lm_status_parse(lines[i].line, &s, why, sizeof(why)), lines[i].rc,
 		       "parse '%s'", lines[i].line);
-	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3", &s, why, sizeof(why)), "parse");
+	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3 copied_bytes=123 copy_ms=9 new=1",
+			    &s, why, sizeof(why)) && s.have_copied_bytes && s.copied_bytes == 123 &&
+	   s.have_copy_ms && s.copy_ms == 9 && s.dest_errors == 3, "optional trailing fields");
+	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3", &s, why, sizeof(why)) &&
+	   !s.have_copied_bytes && !s.have_copy_ms, "parse");
 	ok(s.in_sync == 25 && s.nr_regions == 100 && s.dirty == 75 && s.copy_depth == 8 &&
 	   s.throttle == 20 && s.mirroring && s.dest_errors == 3, "fields");
 	is_str(s.state, "copying", "state");

@@ -7,7 +7,7 @@
 # it builds holds the data, and re-running switch after a crash finishes it.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-H=$LM_HELPER
+H=$LM_HELPER_TEST	# crash and failure injection
 OUT=$(mktemp)
 MB=8
 SECT=$((MB * 2048))

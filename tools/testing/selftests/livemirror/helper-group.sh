@@ -8,7 +8,7 @@
 # members, and the data verifies on that leg.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-H=$LM_HELPER
+H=$LM_HELPER_TEST	# crash and failure injection
 OUT=$(mktemp)
 MB=4
 SECT=$((MB * 2048))

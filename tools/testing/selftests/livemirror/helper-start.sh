@@ -37,7 +37,7 @@ expect_rc "start with a too small destination fails" 1 "$H" start s-lv --meta /d
 lm_eq "original table untouched" "$orig_table" "$(dmsetup table s-lv)"
 lm_not "no hidden source left behind" exists s-lv-lmsrc
 for f in load suspend resume; do
-	LIVEMIRROR_FAIL_AT=$f expect_rc "start failing at $f rolls back" 1 "$H" start s-lv \
+	LIVEMIRROR_FAIL_AT=$f expect_rc "start failing at $f rolls back" 1 "$LM_HELPER_TEST" start s-lv \
 		--meta /dev/mapper/s-meta --dest /dev/mapper/s-dst --region-size 64K
 	lm_ok "failure at $f: original table live, no inactive table, no hidden source" \
 		bash -c "[ \"\$(dmsetup table s-lv)\" = '$orig_table' ] &&
@@ -56,7 +56,7 @@ expect_rc "start under the open device" 0 "$H" start s-lv --meta /dev/mapper/s-m
 lm_eq "live table is livemirror" livemirror "$(table_type s-lv)"
 lm_ok "source leg is the hidden device" bash -c "dmsetup table s-lv | grep -q ' $(devno s-lv-lmsrc) '"
 lm_eq "hidden device has the original table" "$orig_table" "$(dmsetup table s-lv-lmsrc)"
-lm_ok "hidden device uuid is LMSRC-<uuid>" bash -c "dmsetup info -c --noheadings -o uuid s-lv-lmsrc | grep -qx 'LMSRC-$UUID'"
+lm_ok "hidden device uuid is <LV uuid>-lmsrc (an LVM private layer)" bash -c "dmsetup info -c --noheadings -o uuid s-lv-lmsrc | grep -qx '$UUID-lmsrc'"
 lm_ok "label derived from the dm uuid" bash -c "dmsetup table s-lv | grep -q ' label LVM-0123456789abcdef'"
 expect_rc "start again is a no-op" 0 "$H" start s-lv --meta /dev/mapper/s-meta --dest /dev/mapper/s-dst
 expect_rc "wait until synced while the writer runs" 0 "$H" wait s-lv --timeout 600

@@ -17,6 +17,10 @@ LM_MODDIR=${LM_MODDIR:-$LM_TOP}
 export LM_MODDIR
 export DM_DISABLE_UDEV=1
 LM_HELPER=${LM_HELPER:-$LM_TOP/userspace/livemirror}
+# The same helper built with the crash and failure injection hooks
+# (LIVEMIRROR_CRASH_AT, LIVEMIRROR_FAIL_AT, LIVEMIRROR_CRASH_TRACE), which
+# the installed livemirror does not have.
+LM_HELPER_TEST=${LM_HELPER_TEST:-$LM_TOP/userspace/livemirror-test}
 
 # ---- TAP -------------------------------------------------------------------
 _lm_n=0 _lm_fail=0 _lm_pass=0 _lm_skip=0

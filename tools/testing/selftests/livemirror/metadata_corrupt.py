@@ -56,7 +56,9 @@ MSG = {"too_small": "metadata device too small", "no_valid_sb": "no valid superb
        "layout": "superblock layout is not supported", "label": "different leg pair",
        "source": "different source", "dest": "different destination",
        "region": "metadata region size", "nr_regions": "metadata covers",
-       "cancelled": "migration was cancelled"}
+       "cancelled": "migration was cancelled",
+       # a PREPARED log loads, but the table refuses to resume (review M3)
+       "prepared": "preresume failed"}
 # Refusals that mean the metadata is damaged (check must say so); the others
 # are about the table (identity) or a documented state.
 DAMAGE_REASONS = {"too_small", "no_valid_sb", "version", "state", "layout"}
@@ -135,8 +137,9 @@ def newest(img):
 
 
 # ---- the documented load behaviour -------------------------------------------
-def model(img, size):
-    """What loading the table on an image of SIZE bytes must do."""
+def model(img, size, as_log=False):
+    """What loading the table on an image of SIZE bytes must do (AS_LOG: what
+    the log alone loads, before the target's resume may refuse its state)."""
     if size < 2 * BLOCK:
         return {"outcome": "refuse", "reasons": ["too_small"]}
     sb = [blk(img, s) for s in (0, 1)]
@@ -178,6 +181,8 @@ def model(img, size):
         return {"outcome": "refuse", "reasons": sorted(why)}
     if u32(b, "state") == ST_CANCELLED:
         return {"outcome": "refuse", "reasons": ["cancelled"]}
+    if u32(b, "state") == ST_PREPARED and not as_log:
+        return {"outcome": "refuse", "reasons": ["prepared"]}
     uuid = bytes(b[32:48])
     bits, bad = [], []
     for n in range(NBLK):
@@ -198,7 +203,7 @@ def model_log(img):
         if u32(blk(img, k), "state") == ST_CANCELLED and stored(blk(img, k)) == csum(blk(img, k)):
             struct.pack_into("<I", img, k * BLOCK + OFF["state"], ST_COPYING)
             reseal(img, k)
-    return model(img, NEED)
+    return model(img, NEED, as_log=True)
 
 
 def state_name(m):
@@ -696,11 +701,12 @@ def judge(out, checkfile):
             if not r["err"] or not any(MSG[x] in r["err"] for x in m["reasons"]):
                 bad("refusal message names the problem", i, "kernel said %r, expected one of %s" % (
                     r["err"], [MSG[x] for x in m["reasons"]]))
-            if not r["untouched"] and m["reasons"] != ["cancelled"]:
+            if not r["untouched"] and m["reasons"] not in (["cancelled"], ["prepared"]):
                 bad("a refused load writes nothing", i, "metadata changed")
             elif not r["untouched"]:
-                # The log loaded, the target refused the cancelled state and
-                # closed it: the close commits the bad blocks' rewrite.
+                # The log loaded, the target refused the cancelled or
+                # prepared state and closed it: the close commits the bad
+                # blocks' rewrite.
                 after = bytearray(open(os.path.join(out, "%04d.after" % i), "rb").read())
                 am = model_log(after)
                 c["cancel_rewrites"] = c.get("cancel_rewrites", 0) + 1
@@ -709,7 +715,8 @@ def judge(out, checkfile):
                     am["outcome"] == "accept" and set(touched) <= set(model_log(img).get("bad", [])) and \
                     all(am["bits"][n] == (1 << nbits(n)) - 1 for n in touched)
                 if not ok_rewrite:
-                    bad("a refused load writes nothing", i, "cancelled log: changed beyond its bad blocks")
+                    bad("a refused load writes nothing", i, "%s log: changed beyond its bad blocks" %
+                        m["reasons"][0])
             if set(m["reasons"]) & DAMAGE_REASONS and rc != 1:
                 bad("check reports damage when the kernel refuses damaged metadata", i,
                     "kernel: %s; check exit %s" % (r["err"], rc))

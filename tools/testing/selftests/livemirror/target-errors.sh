@@ -5,7 +5,7 @@
 # own error text in the kernel log.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 60
+lm_plan 61
 
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 modprobe loop
@@ -101,8 +101,12 @@ bad_table "metadata region size mismatch" "metadata region size is 64 sectors" "
 # metadata in use by a live table with another geometry
 dmsetup create er-live --table "0 8192 livemirror /dev/mapper/er-m2 /dev/mapper/er-s2 /dev/mapper/er-d2 64"
 lm_on_exit "dmsetup remove --retry er-live"
-bad_table "metadata in use by a live table with other geometry" "in use by a live table" \
+bad_table "metadata in use by another mapped device" "in use by another mapped device" \
 	"0 8192 livemirror /dev/mapper/er-m2 /dev/mapper/er-s2 /dev/mapper/er-d2 128"
+# the same device reloaded over the same legs with another geometry
+attempt "table rejected: reload with another geometry on the live metadata" "in use by a live table" \
+	dmsetup load er-live --table "0 8192 livemirror /dev/mapper/er-m2 /dev/mapper/er-s2 /dev/mapper/er-d2 128"
+dmsetup clear er-live
 
 # ---- messages --------------------------------------------------------------
 lm_slice er-m3 1

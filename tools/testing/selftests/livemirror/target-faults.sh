@@ -28,7 +28,7 @@
 # Timing is random: the seed is printed; LM_SEED=<n> repeats a run.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-H=$LM_HELPER
+H=$LM_HELPER_TEST	# crash and failure injection
 SEED=${LM_SEED:-$(( ($(date +%s) ^ $$) % 32768 ))}
 RANDOM=$SEED
 MB=16

@@ -10,10 +10,14 @@
 #       without a kvmalloc WARN;
 #   L3  regions above 1 GiB are refused;
 #   L4  a table whose resume failed copies nothing while suspended;
-#   L5  a read-only table is refused and writes nothing.
+#   L5  a read-only table is refused and writes nothing;
+#   L11 io_hints: discard granularity is the region, discards are bounded;
+#   H1  (in core) a live log is shared only by a reload of the same device
+#       over the same legs: a replaced or swapped destination, a second
+#       device and a second target on the same metadata are refused.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 14
+lm_plan 21
 
 lm_ok "modules load" lm_load_modules
 modprobe loop
@@ -45,7 +49,7 @@ lm_ok "M3: abort_prepare, then resume works" \
 # Legs on loop devices (blk-mq, so flushes are counted in the stat file);
 # the metadata on a dm-linear that is swapped to dm-error.
 S=$(newloop m2s 16M) D=$(newloop m2d 16M) MB=$(newloop m2m 1M)
-flushes() { awk '{ print $15 }' "/sys/block/$(basename "$1")/stat"; }
+flushes() { awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"; }
 dmsetup create m2-m --table "0 2048 linear $MB 0"
 lm_on_exit "dmsetup remove --retry m2-m"
 N2=$((16 * 2048))
@@ -53,6 +57,10 @@ T2="0 $N2 livemirror /dev/mapper/m2-m $S $D 128"
 dmsetup create m2 --table "$T2"
 lm_on_exit "dmsetup remove --retry m2"
 lm_wait_state m2 synced 120
+q=/sys/block/$(dmsetup info -c --noheadings -o blkdevname m2 | tr -d ' ')/queue
+lm_eq "L11: discard granularity is the region (64 KiB)" 65536 "$(cat $q/discard_granularity)"
+lm_ok "L11: discards are bounded to 1024 regions ($(cat $q/discard_max_bytes) bytes)" \
+	test "$(cat $q/discard_max_bytes)" -le $((1024 * 65536))
 sleep 4		# lazy clear: every region clean
 dmsetup suspend m2-m && dmsetup load m2-m --table "0 2048 error" && dmsetup resume m2-m
 # a write to a clean region: its mark fails, it is mirrored unmarked
@@ -100,24 +108,56 @@ lm_eq "L5: a read-only table writes nothing to the metadata" "$before" "$(lm_sum
 
 # ---- L4: no copy in a table whose resume failed --------------------------------
 # Device l4 gets a table of two livemirror targets: A over fresh metadata,
-# B over metadata that another device then cancels.  B's preresume fails,
-# so the device stays suspended: A must not copy meanwhile.
+# B over metadata whose state makes B's preresume fail, so that the device
+# stays suspended: A must not copy meanwhile.  At b790ef5 B's log is shared
+# with a live device l4b that cancels it after the load; a module that binds
+# a live log to its device refuses that load, and B's log is then a
+# PREPARED one, which a module that enforces PREPARED refuses to resume.
 lm_slice l4a-m 1 && lm_slice l4a-s 16 && lm_slice l4a-d 16
 lm_slice l4b-m 1 && lm_slice l4b-s 4 && lm_slice l4b-d 4
 lm_fill /dev/mapper/l4a-s
 B="livemirror /dev/mapper/l4b-m /dev/mapper/l4b-s /dev/mapper/l4b-d 8"
+A="livemirror /dev/mapper/l4a-m /dev/mapper/l4a-s /dev/mapper/l4a-d 8"
 dmsetup create l4b --table "0 8192 $B"
-lm_on_exit "dmsetup remove --retry l4b"
 lm_wait_state l4b synced 60
 dmsetup create l4 --notable
 lm_on_exit "dmsetup remove --retry l4"
-printf '0 %d livemirror /dev/mapper/l4a-m /dev/mapper/l4a-s /dev/mapper/l4a-d 8\n%d 8192 %s\n' \
-	$((16 * 2048)) $((16 * 2048)) "$B" | dmsetup load l4
-dmsetup suspend l4b && dmsetup message l4b 0 cancel
+if printf '0 %d %s\n%d 8192 %s\n' $((16 * 2048)) "$A" $((16 * 2048)) "$B" | dmsetup load l4 2>/dev/null; then
+	dmsetup suspend l4b && dmsetup message l4b 0 cancel
+	how="cancelled by another device"
+else
+	dmsetup suspend l4b && dmsetup message l4b 0 prepare $G $G 2 1 && dmsetup remove l4b
+	printf '0 %d %s\n%d 8192 %s\n' $((16 * 2048)) "$A" $((16 * 2048)) "$B" | dmsetup load l4
+	how="prepared"
+fi
 dmsetup resume l4 2>/dev/null
 sleep 3
 zero_dest() { lm_same /dev/mapper/l4a-d <(head -c $((16 << 20)) /dev/zero) $((16 * 2048)); }
-lm_ok "L4: nothing copied to A's destination while the device is suspended" zero_dest
-dmsetup resume l4b
+lm_ok "L4: nothing copied to A's destination while the device is suspended (B $how)" zero_dest
+dmsetup resume l4b 2>/dev/null
+dmsetup remove l4b 2>/dev/null
+dmsetup remove l4 2>/dev/null
+
+# ---- H1: a live log is bound to its device and legs ---------------------------
+lm_slice h1-m 1 && lm_slice h1-s 8 && lm_slice h1-d 8 && lm_slice h1-d2 8
+lm_fill /dev/mapper/h1-s
+T="livemirror /dev/mapper/h1-m"
+dmsetup create h1 --table "0 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d 128"
+lm_on_exit "dmsetup remove --retry h1"
+lm_wait_state h1 synced 60
+lm_not "H1: a reload with a replaced destination of the same size is refused" \
+	dmsetup load h1 --table "0 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d2 128"
+lm_not "H1: a reload with swapped legs is refused" \
+	dmsetup load h1 --table "0 16384 $T /dev/mapper/h1-d /dev/mapper/h1-s 128"
+dmsetup clear h1
+lm_not "H1: a second device on the same metadata is refused" \
+	dmsetup create h1b --table "0 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d2 128"
+dmsetup remove h1b 2>/dev/null
+lm_not "H1: two targets on one metadata in one table are refused" \
+	dmsetup load h1 --table "0 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d 128
+16384 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d 128"
+dmsetup clear h1
+lm_ok "H1: a reload of the same device over the same legs is accepted" \
+	eval "dmsetup load h1 --table '0 16384 $T /dev/mapper/h1-s /dev/mapper/h1-d 128' && dmsetup resume h1"
 
 lm_exit
