@@ -431,6 +431,7 @@ static int cmd_run(char **av)
 	struct worker wk[MAX_THREADS];
 	uint64_t ops = strtoull(av[4], NULL, 0), hs;
 	double t0;
+	int ret;
 
 	if (!r)
 		return 2;
@@ -479,7 +480,11 @@ static int cmd_run(char **av)
 	       (uint64_t)r->errors);
 	if (state_save(av[1], &r->st))
 		return 2;
-	return (r->bad || r->errors) ? 1 : 0;
+	ret = (r->bad || r->errors) ? 1 : 0;
+	close(r->fd);
+	free(r->st.tag);
+	free(r);
+	return ret;
 }
 
 /* ---- verify ---------------------------------------------------------------- */
@@ -586,6 +591,8 @@ static int log_read(const char *path, struct log *lg)
 	}
 	if (!found) {
 		fprintf(stderr, "%s: no valid superblock\n", path);
+		free(blk);
+		free(sbb);
 		close(fd);
 		return -1;
 	}
@@ -633,6 +640,7 @@ static int cmd_logbits(char **av)
 		if (log_bit(&lg, r))
 			printf("%s%" PRIu64, shown++ ? "," : ": ", r);
 	printf("%s\n", shown == 16 ? ",..." : "");
+	free(lg.bits);
 	return 0;
 }
 
@@ -695,6 +703,12 @@ static int cmd_compare(char **av, int ac)
 		printf(", %" PRIu64 " of them with a clear log bit; log %s, %" PRIu64
 		       " regions dirty on disk", unlogged, lg.state, lg.dirty);
 	printf("\n");
+	free(ba);
+	free(bb);
+	if (have_log)
+		free(lg.bits);
+	close(a);
+	close(b);
 	return differ ? 1 : 0;
 }
 
@@ -747,6 +761,8 @@ static int cmd_logclear(char **av)
 		return 2;
 	printf("# logclear %s: %" PRIu64 " bitmap blocks, %" PRIu64 " regions clean\n", av[0],
 	       nblk, le64(&sb->nr_regions));
+	free(blk);
+	free(sb);
 	close(fd);
 	return 0;
 }
@@ -871,6 +887,8 @@ static int cmd_m1race(char **av)
 	pthread_barrier_wait(&start);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
+	free(a);
+	free(b);
 	printf("# m1race: %" PRIu64 " rounds in %.1f s, source ended 0xaa %" PRIu64
 	       " times, 0xbb %" PRIu64 " times%s\n", i, now_s() - t0, seen_a, seen_b,
 	       ret ? "; stopped at a difference" : "; legs equal after every round");

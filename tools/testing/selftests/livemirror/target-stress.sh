@@ -15,13 +15,13 @@
 # lose) and against the expected data on the destination.  Zero mismatches.
 #
 # Legs and metadata are loop devices over tmpfs files (loop takes discards
-# and honours flushes).  LM_STRESS_OPS (default 20000) operations in
-# phases of LM_STRESS_PHASE_OPS (default 5000); LM_SEED repeats a run
+# and honours flushes).  LM_STRESS_OPS (default 40000) operations in
+# phases of LM_STRESS_PHASE_OPS (default 10000); LM_SEED repeats a run
 # (the kernel still picks the interleaving).  'make stress' runs 10^6.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-OPS=${LM_STRESS_OPS:-20000}
-PHASE_OPS=${LM_STRESS_PHASE_OPS:-5000}
+OPS=${LM_STRESS_OPS:-40000}
+PHASE_OPS=${LM_STRESS_PHASE_OPS:-10000}
 SEED=${LM_SEED:-$(( $(date +%s) % 1000000 ))}
 MB=${LM_STRESS_MB:-128}
 RANDOM=$SEED
