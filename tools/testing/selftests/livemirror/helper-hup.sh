@@ -106,7 +106,7 @@ done
 for step in after-commit:dest after-prepare-1:source; do
 	crash=${step%%:*} want=${step#*:}
 	setup || { lm_fail "setup for $crash"; continue; }
-	LIVEMIRROR_CRASH_AT=$crash "$H" switch $(members) >"$OUT" 2>&1
+	LIVEMIRROR_CRASH_AT=$crash "$LM_HELPER_TEST" switch $(members) >"$OUT" 2>&1
 	lm_eq "switch killed at $crash" 99 $?
 	"$H" recover --live $(members) >"$OUT" 2>&1
 	rc=$?
