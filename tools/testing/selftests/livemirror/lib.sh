@@ -107,6 +107,10 @@ lm_ram_init() {
 		modprobe brd rd_nr=1 rd_size=$((LM_RAM_MB * 1024)) max_part=0 || return 1
 	fi
 	[ -f $_lm_next_sector_file ] || echo 0 >$_lm_next_sector_file
+	# Tests run one after another in a guest and remove their slices: when
+	# no slice is left, hand the ram disk out from its start again, or a
+	# guest running many tests fills it.
+	dmsetup table 2>/dev/null | grep -q ' 1:0 ' || echo 0 >$_lm_next_sector_file
 }
 
 # lm_slice NAME SIZE_MB [SECTORS_EXTRA]: /dev/mapper/NAME, fresh (zeroed).
