@@ -336,7 +336,6 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 	unsigned long flags, *bits;
 	unsigned int nbits;
 	u64 seq = 0;
-	int ret;
 
 	if (WARN_ON_ONCE(first > last || last >= log->nr_regions))
 		return -EINVAL;
@@ -373,14 +372,7 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 
 		r = b * LM_BITS_PER_BLOCK + end;
 	}
-
-	spin_lock_irqsave(&log->lock, flags);
-	ret = lm_mark_result(log, seq, w);
-	spin_unlock_irqrestore(&log->lock, flags);
-
-	if (ret == -EINPROGRESS)
-		queue_work(log->wq, &log->commit_work);
-	return ret;
+	return dirtylog_wait(log, seq, w);
 }
 EXPORT_SYMBOL_GPL(dirtylog_mark_range);
 
