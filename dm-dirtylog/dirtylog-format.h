@@ -22,13 +22,14 @@
 
 #define LM_MAGIC		0x31524f5252494d4cULL	/* "LMIRROR1" */
 #define LM_BITMAP_MAGIC		0x4b4c42444d4c4dULL	/* "LMLDBLK" */
-#define LM_VERSION		1
+#define LM_VERSION		2	/* 1: no leg identity, see below */
 #define LM_BLOCK_SIZE		4096
 #define LM_BLOCK_SECTORS	(LM_BLOCK_SIZE >> 9)
 #define LM_SB_SLOTS		2
 #define LM_BITMAP_START		8
 #define LM_LABEL_LEN		64
 #define LM_UUID_LEN		16
+#define LM_ID_LEN		160	/* identity string with its NUL */
 
 /* Superblock states. */
 enum lm_state {
@@ -41,6 +42,28 @@ enum lm_state {
 
 /* Superblock flags. */
 #define LM_SB_FLAG_REPAIRED	(1U << 0)	/* reset to all-dirty by repair */
+/*
+ * A table has the log open (set when a table opens it from disk, cleared
+ * when the last table closes it in order).  Found set by the next open, it
+ * means the last table did not detach cleanly: a crash or power cut.
+ */
+#define LM_SB_FLAG_ATTACHED	(1U << 1)
+
+/*
+ * Identity strings (version 2).  Each names a device by something that
+ * survives renames and reboots, prefixed by its kind:
+ *   "dm:<uuid>"           a dm device (LVs included) with a dm uuid
+ *   "naa:<hex>", "eui:<hex>", "t10:<hex>"
+ *                         a disk's own unique id (SCSI VPD 0x83, NVMe
+ *                         NGUID/EUI-64), "-p<N>" appended for partition N
+ *   "user:<text>"         given in the table (source_id, dest_id)
+ *   "dm-name:<name>", "dev:<major>:<minor>"
+ *                         weak: what is left when a device has none of the
+ *                         above; a weak identity is never trusted across a
+ *                         reboot (see Documentation/dm-dirtylog.rst)
+ * An empty string means "not bound yet" (metadata upgraded from version 1
+ * or written by the tools): the first table binds it, every region dirty.
+ */
 
 struct lm_superblock {
 	__le32 csum;			/* crc32c of bytes [4, LM_BLOCK_SIZE) */
@@ -65,7 +88,14 @@ struct lm_superblock {
 	__u8 coordinator_uuid[LM_UUID_LEN]; /* log uuid of the deciding member */
 	__le32 group_members;
 	__le32 group_index;
-	__u8 reserved[3880];
+	/* Version 2: attachment record and identity of the legs and device. */
+	__le64 attach_time;		/* seconds since epoch, last open */
+	__le64 detach_time;		/* last clean close, 0 = none yet */
+	__le64 attach_count;		/* opens from disk since formatted */
+	char device_id[LM_ID_LEN];	/* the mapped device */
+	char source_id[LM_ID_LEN];
+	char dest_id[LM_ID_LEN];
+	__u8 reserved[3376];
 };
 
 /* Header of a bitmap block; the bits follow it. */
