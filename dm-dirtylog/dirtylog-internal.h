@@ -34,6 +34,8 @@ struct dirtylog {
 	u64 bitmap_start;		/* first bitmap block on the device */
 	u8 uuid[LM_UUID_LEN];
 	enum lm_state state;		/* WRITE_ONCE under commit_lock */
+	enum dirtylog_opened opened;	/* set by open, then read-only */
+	bool trusted;			/* set by open, then read-only */
 
 	/*
 	 * @lock protects the bitmap words (writers only: test_bit() and
@@ -114,5 +116,6 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 		 char **error);
 int lm_sb_write(struct dirtylog *log, enum lm_state state,
 		const struct dirtylog_group *group);
+int lm_sb_detach(struct dirtylog *log);
 
 #endif /* DM_DIRTYLOG_INTERNAL_H */

@@ -21,7 +21,7 @@
  * ring: a message is only overwritten after as many later failures.
  */
 #define LM_ERR_SLOTS	8
-#define LM_ERR_LEN	192
+#define LM_ERR_LEN	384
 static char lm_errbuf[LM_ERR_SLOTS][LM_ERR_LEN];
 static atomic_t lm_errslot = ATOMIC_INIT(0);
 
@@ -54,20 +54,48 @@ static sector_t lm_needed_sectors(u64 nr_regions)
 }
 
 /*
- * Write the next superblock generation, with @state and the group fields,
- * to the slot not holding the newest one.  The preflush orders it after
- * every bitmap write before it; FUA makes it durable on return.
+ * The next superblock generation, built in the first staging page from the
+ * newest one.  The caller owns the staging pages (commit_lock, or open).
  */
-int lm_sb_write(struct dirtylog *log, enum lm_state state,
-		const struct dirtylog_group *group)
+static struct lm_superblock *lm_sb_next(struct dirtylog *log)
 {
 	struct lm_superblock *sb = page_address(log->pages[0]);
+
+	memcpy(sb, log->sb, LM_BLOCK_SIZE);
+	sb->generation = cpu_to_le64(le64_to_cpu(log->sb->generation) + 1);
+	return sb;
+}
+
+/*
+ * Write @sb from lm_sb_next() to the slot not holding the newest one.  The
+ * preflush orders it after every bitmap write before it; FUA makes it
+ * durable on return.
+ */
+static int lm_sb_put(struct dirtylog *log, struct lm_superblock *sb)
+{
 	unsigned int slot = log->sb_slot ^ 1;
 	u64 blocknr = slot;
 	int r;
 
-	memcpy(sb, log->sb, LM_BLOCK_SIZE);
-	sb->generation = cpu_to_le64(le64_to_cpu(log->sb->generation) + 1);
+	sb->csum = cpu_to_le32(lm_csum(sb));
+	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
+	if (r)
+		return r;
+
+	memcpy(log->sb, sb, LM_BLOCK_SIZE);
+	log->sb_slot = slot;
+	spin_lock_irq(&log->lock);
+	log->stats.blocks_written++;
+	spin_unlock_irq(&log->lock);
+	return 0;
+}
+
+/* A new state, with the group fields of PREPARED. */
+int lm_sb_write(struct dirtylog *log, enum lm_state state,
+		const struct dirtylog_group *group)
+{
+	struct lm_superblock *sb = lm_sb_next(log);
+
 	sb->state = cpu_to_le32(state);
 	sb->state_time = cpu_to_le64(ktime_get_real_seconds());
 	if (group) {
@@ -88,28 +116,50 @@ int lm_sb_write(struct dirtylog *log, enum lm_state state,
 	 * must be able to tell which group's decision a switched coordinator
 	 * carries (an exact match, not "any switched log").
 	 */
-	sb->csum = cpu_to_le32(lm_csum(sb));
+	return lm_sb_put(log, sb);
+}
 
-	r = lm_io(log, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA, &blocknr, 1);
-	if (r)
-		return r;
+static void lm_sb_set_ids(struct lm_superblock *sb,
+			  const struct dirtylog_identity *id)
+{
+	strscpy_pad(sb->device_id, id->device_id, LM_ID_LEN);
+	strscpy_pad(sb->source_id, id->source_id, LM_ID_LEN);
+	strscpy_pad(sb->dest_id, id->dest_id, LM_ID_LEN);
+}
 
-	memcpy(log->sb, sb, LM_BLOCK_SIZE);
-	log->sb_slot = slot;
-	spin_lock_irq(&log->lock);
-	log->stats.blocks_written++;
-	spin_unlock_irq(&log->lock);
-	return 0;
+/* A table holds the log from now on, over the legs @id names. */
+static int lm_sb_attach(struct dirtylog *log,
+			const struct dirtylog_identity *id)
+{
+	struct lm_superblock *sb = lm_sb_next(log);
+
+	sb->flags |= cpu_to_le32(LM_SB_FLAG_ATTACHED);
+	sb->attach_time = cpu_to_le64(ktime_get_real_seconds());
+	le64_add_cpu(&sb->attach_count, 1);
+	lm_sb_set_ids(sb, id);
+	return lm_sb_put(log, sb);
+}
+
+/* The last table let go of the log in order.  Under commit_lock. */
+int lm_sb_detach(struct dirtylog *log)
+{
+	struct lm_superblock *sb = lm_sb_next(log);
+
+	sb->flags &= ~cpu_to_le32(LM_SB_FLAG_ATTACHED);
+	sb->detach_time = cpu_to_le64(ktime_get_real_seconds());
+	return lm_sb_put(log, sb);
 }
 
 /*
- * Zeroed metadata: a new log with every region dirty, because nothing is
- * known about the destination.  Bitmap first, then both superblock slots,
- * so that a crash part way leaves zeroed slots and the next open formats
- * again.
+ * Zeroed metadata (or metadata reused on purpose): a new log with every
+ * region dirty, because nothing is known about the destination.  Bitmap
+ * first, then both superblock slots, so that a crash part way leaves the
+ * old slots (whose bitmap blocks now carry another uuid: all dirty) or
+ * zeroed ones, and the next open formats again.  @generation is the newest
+ * generation on the device, so that the new slots win.
  */
 static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
-		     char **error)
+		     u64 generation, char **error)
 {
 	struct lm_superblock *sb = log->sb;
 	unsigned long b;
@@ -131,7 +181,12 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	sb->bitmap_blocks = cpu_to_le64(log->nr_blocks);
 	sb->nr_bitmaps = cpu_to_le32(1);
 	sb->active_bitmap = 0;
+	sb->flags = cpu_to_le32(LM_SB_FLAG_ATTACHED);
+	sb->attach_time = cpu_to_le64(ktime_get_real_seconds());
+	sb->attach_count = cpu_to_le64(1);
+	lm_sb_set_ids(sb, id);
 	/* generation 0 is never written: the first write below is 1, slot 0 */
+	sb->generation = cpu_to_le64(generation);
 	log->sb_slot = 1;
 
 	for (b = 0; b < log->nr_blocks; b++)
@@ -150,9 +205,117 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	}
 
 	log->state = LM_STATE_COPYING;
-	DMINFO("%pg: formatted new log, %lu regions of %llu sectors, all dirty",
-	       log->bdev, log->nr_regions,
+	log->opened = DIRTYLOG_OPENED_FORMATTED;
+	DMINFO("%pg: formatted %s log, %lu regions of %llu sectors, all dirty",
+	       log->bdev, generation ? "reused" : "new", log->nr_regions,
 	       (unsigned long long)id->region_sectors);
+	return 0;
+}
+
+/*
+ * The superblock is valid: is it a version and state this module knows?
+ * Version 1 had the same fields up to the group, without the identities.
+ */
+static int lm_check_version(const struct lm_superblock *sb, char **error)
+{
+	u32 v = le32_to_cpu(sb->version);
+
+	if (v == 1) {
+		lm_set_error(error,
+			     "metadata format version 1 is too old: run 'livemirror metadata repair --upgrade' on it (every region becomes dirty)");
+		return -EINVAL;
+	}
+	if (v != LM_VERSION) {
+		lm_set_error(error,
+			     "metadata format version %u is not supported (this module writes %u)",
+			     v, LM_VERSION);
+		return -EINVAL;
+	}
+	v = le32_to_cpu(sb->state);
+	if (v < LM_STATE_COPYING || v > LM_STATE_CANCELLED) {
+		lm_set_error(error, "metadata has unknown state %u", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Weak identities may name another device after a reboot. */
+static bool lm_id_strong(const char *id)
+{
+	return *id && strncmp(id, "dm-name:", 8) && strncmp(id, "dev:", 4);
+}
+
+/*
+ * The recorded identities against the table's: an empty one is not bound
+ * yet (*unbound), any other must match.  @rec is NUL terminated within
+ * LM_ID_LEN (checked by the caller).
+ */
+static int lm_check_id(const char *what, const char *rec, const char *tab,
+		       bool *unbound, char **error)
+{
+	if (!*rec) {
+		*unbound = true;
+		return 0;
+	}
+	if (!strcmp(rec, tab))
+		return 0;
+	lm_set_error(error,
+		     "metadata belongs to another %s: it records '%.100s', the table has '%.100s' (feature reuse_metadata starts over, all dirty)",
+		     what, rec, tab);
+	return -EINVAL;
+}
+
+static int lm_check_ids(const struct lm_superblock *sb,
+			const struct dirtylog_identity *id, bool *unbound,
+			char **error)
+{
+	int r;
+
+	if (strnlen(sb->device_id, LM_ID_LEN) == LM_ID_LEN ||
+	    strnlen(sb->source_id, LM_ID_LEN) == LM_ID_LEN ||
+	    strnlen(sb->dest_id, LM_ID_LEN) == LM_ID_LEN) {
+		lm_set_error(error,
+			     "metadata corrupt: identity not terminated (run 'livemirror metadata repair')");
+		return -EINVAL;
+	}
+	*unbound = false;
+	r = lm_check_id("mapped device", sb->device_id, id->device_id,
+			unbound, error);
+	if (!r)
+		r = lm_check_id("source", sb->source_id, id->source_id,
+				unbound, error);
+	if (!r)
+		r = lm_check_id("destination", sb->dest_id, id->dest_id,
+				unbound, error);
+	return r;
+}
+
+/*
+ * trust_log keeps the clean bits found on disk: only sound when the log is
+ * bound to these very devices by identities that survive a reboot.
+ */
+static int lm_check_trust(const struct dirtylog_identity *id, bool unbound,
+			  char **error)
+{
+	const char *weak = NULL;
+
+	if (unbound) {
+		lm_set_error(error,
+			     "trust_log: the metadata is not bound to its legs yet, nothing to trust");
+		return -EINVAL;
+	}
+	if (!lm_id_strong(id->device_id))
+		weak = id->device_id;
+	else if (!lm_id_strong(id->source_id))
+		weak = id->source_id;
+	else if (!lm_id_strong(id->dest_id))
+		weak = id->dest_id;
+	if (weak) {
+		lm_set_error(error,
+			     "trust_log needs identities that survive a reboot, '%.100s' does not (give the device a dm uuid, or the table source_id/dest_id)",
+			     weak);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -163,17 +326,6 @@ static int lm_check_identity(struct dirtylog *log,
 {
 	u64 v;
 
-	if (le32_to_cpu(sb->version) != LM_VERSION) {
-		lm_set_error(error,
-			     "metadata version %u is not supported (expected %u)",
-			     le32_to_cpu(sb->version), LM_VERSION);
-		return -EINVAL;
-	}
-	v = le32_to_cpu(sb->state);
-	if (v < LM_STATE_COPYING || v > LM_STATE_CANCELLED) {
-		lm_set_error(error, "metadata has unknown state %llu", v);
-		return -EINVAL;
-	}
 	if (le64_to_cpu(sb->bitmap_start) != LM_BITMAP_START ||
 	    le32_to_cpu(sb->nr_bitmaps) != 1 || sb->active_bitmap ||
 	    le64_to_cpu(sb->bitmap_blocks) !=
@@ -186,7 +338,7 @@ static int lm_check_identity(struct dirtylog *log,
 	if (sb->label[LM_LABEL_LEN - 1] ||
 	    strncmp(sb->label, id->label, LM_LABEL_LEN)) {
 		lm_set_error(error,
-			     "metadata belongs to a different leg pair (label '%.*s', table says '%s')",
+			     "metadata belongs to a different leg pair (label '%.*s', table says '%s'; reuse_metadata starts over)",
 			     LM_LABEL_LEN - 1, sb->label, id->label);
 		return -EINVAL;
 	}
@@ -305,6 +457,50 @@ static int lm_load_bitmap(struct dirtylog *log, char **error)
 }
 
 /*
+ * The table asked to start over on metadata of other legs (or of the old
+ * format).  Never over a decision: a PREPARED log waits for its group and
+ * a SWITCHED one says the destination it names is authoritative.
+ */
+static int lm_reuse(struct dirtylog *log, const struct lm_superblock *old,
+		    const struct dirtylog_identity *id, char **error)
+{
+	sector_t need = lm_needed_sectors(id->nr_regions);
+	u32 state = le32_to_cpu(old->state);
+
+	if (state == LM_STATE_PREPARED || state == LM_STATE_SWITCHED) {
+		lm_set_error(error,
+			     "reuse_metadata: the metadata records a %s migration; resolve it first ('livemirror recover')",
+			     state == LM_STATE_PREPARED ? "prepared" : "switched");
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(log->bdev) < need) {
+		lm_set_error(error, "metadata device too small: need %llu sectors",
+			     (unsigned long long)need);
+		return -EINVAL;
+	}
+	return lm_format(log, id, le64_to_cpu(old->generation), error);
+}
+
+/*
+ * A log opened from disk without trust_log: the source may have been
+ * written while no table held it, so nothing is known to be in sync.
+ * Every region becomes dirty on disk before the table can attach.
+ */
+static int lm_distrust(struct dirtylog *log, char **error)
+{
+	unsigned long b;
+	int r;
+
+	for (b = 0; b < log->nr_blocks; b++)
+		bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
+	log->nr_dirty = log->nr_regions;
+	r = lm_write_bitmap(log, NULL, REQ_OP_WRITE);
+	if (r)
+		lm_set_error(error, "metadata write error in bitmap (%d)", r);
+	return r;
+}
+
+/*
  * Read the superblock slots and then either format zeroed metadata or
  * validate the identity and load the bitmap.  Called by dirtylog_open()
  * before the log is visible to anybody else: no locking needed, but the
@@ -318,6 +514,7 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 	sector_t have = bdev_nr_sectors(log->bdev);
 	struct lm_superblock *sb[LM_SB_SLOTS];
 	bool valid[LM_SB_SLOTS];
+	bool unbound = false;
 	unsigned int s;
 	int r;
 
@@ -349,7 +546,7 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 				     (unsigned long long)need);
 			return -EINVAL;
 		}
-		return lm_format(log, id, error);
+		return lm_format(log, id, 0, error);
 	}
 
 	/* Newest valid slot; slot 0 on a tie, which a writer never makes. */
@@ -359,7 +556,16 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 	else
 		s = valid[1];
 
-	r = lm_check_identity(log, sb[s], id, error);
+	if (id->flags & DIRTYLOG_REUSE)
+		return lm_reuse(log, sb[s], id, error);
+
+	r = lm_check_version(sb[s], error);
+	if (!r)
+		r = lm_check_identity(log, sb[s], id, error);
+	if (!r)
+		r = lm_check_ids(sb[s], id, &unbound, error);
+	if (!r && (id->flags & DIRTYLOG_TRUST))
+		r = lm_check_trust(id, unbound, error);
 	if (r)
 		return r;
 	if (have < need) {
@@ -373,6 +579,27 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 	memcpy(log->uuid, log->sb->uuid, LM_UUID_LEN);
 	log->bitmap_start = le64_to_cpu(log->sb->bitmap_start);
 	log->state = le32_to_cpu(log->sb->state);
+	if (unbound)
+		log->opened = DIRTYLOG_OPENED_UNBOUND;
+	else if (log->sb->flags & cpu_to_le32(LM_SB_FLAG_ATTACHED))
+		log->opened = DIRTYLOG_OPENED_UNCLEAN;
+	else
+		log->opened = DIRTYLOG_OPENED_CLEAN;
 
-	return lm_load_bitmap(log, error);
+	r = lm_load_bitmap(log, error);
+	if (r)
+		return r;
+
+	log->trusted = id->flags & DIRTYLOG_TRUST;
+	if (!log->trusted && (log->state == LM_STATE_COPYING ||
+			      log->state == LM_STATE_PREPARED)) {
+		r = lm_distrust(log, error);
+		if (r)
+			return r;
+	}
+
+	r = lm_sb_attach(log, id);
+	if (r)
+		lm_set_error(error, "metadata write error in superblock (%d)", r);
+	return r;
 }

@@ -532,6 +532,18 @@ const u8 *dirtylog_uuid(struct dirtylog *log)
 }
 EXPORT_SYMBOL_GPL(dirtylog_uuid);
 
+enum dirtylog_opened dirtylog_opened(struct dirtylog *log)
+{
+	return log->opened;
+}
+EXPORT_SYMBOL_GPL(dirtylog_opened);
+
+bool dirtylog_trusted(struct dirtylog *log)
+{
+	return log->trusted;
+}
+EXPORT_SYMBOL_GPL(dirtylog_trusted);
+
 bool dirtylog_failed(struct dirtylog *log)
 {
 	return READ_ONCE(log->failed);
@@ -655,6 +667,18 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 
 	if (!ident.label)
 		ident.label = "";
+	if (!ident.device_id)
+		ident.device_id = "";
+	if (!ident.source_id)
+		ident.source_id = "";
+	if (!ident.dest_id)
+		ident.dest_id = "";
+	if (strlen(ident.device_id) >= LM_ID_LEN ||
+	    strlen(ident.source_id) >= LM_ID_LEN ||
+	    strlen(ident.dest_id) >= LM_ID_LEN) {
+		*error = "dirty log: identity string too long";
+		return ERR_PTR(-EINVAL);
+	}
 	if (!ident.nr_regions || !ident.region_sectors) {
 		*error = "dirty log: no regions to track";
 		return ERR_PTR(-EINVAL);
@@ -730,8 +754,17 @@ void dirtylog_close(struct dirtylog *log)
 {
 	if (IS_ERR_OR_NULL(log))
 		return;
-	/* Persist pending clears; a failed log writes nothing. */
-	dirtylog_commit(log);
+	/*
+	 * Persist pending clears; a failed log writes nothing.  Then record
+	 * the clean detach, which tells the next open (and the tools) that
+	 * the last table let go in order: not a crash.
+	 */
+	if (!dirtylog_commit(log) && !dirtylog_failed(log)) {
+		mutex_lock(&log->commit_lock);
+		if (lm_sb_detach(log))
+			DMWARN("%pg: could not record the detach", log->bdev);
+		mutex_unlock(&log->commit_lock);
+	}
 	/* Runs any work still queued, delivering the last callbacks. */
 	destroy_workqueue(log->wq);
 	log->wq = NULL;

@@ -32,13 +32,33 @@ struct dirtylog;
  */
 #define DIRTYLOG_MAX_REGIONS	((u64)(INT_MAX / sizeof(long)) * BITS_PER_LONG)
 
-/* What the table says the log must belong to. */
+/* How dirtylog_open() treats metadata that describes other legs or a bypass. */
+#define DIRTYLOG_TRUST	(1U << 0)	/* keep clean bits read from disk */
+#define DIRTYLOG_REUSE	(1U << 1)	/* start over on these legs, all dirty */
+
+/*
+ * What the table says the log must belong to.  The three ids are strings
+ * as described in dirtylog-format.h ("dm:<uuid>", ...), each shorter than
+ * LM_ID_LEN.
+ */
 struct dirtylog_identity {
 	sector_t region_sectors;
 	u64 nr_regions;
 	sector_t source_sectors;
 	sector_t dest_sectors;
 	const char *label;		/* may be "" */
+	const char *device_id;
+	const char *source_id;
+	const char *dest_id;
+	unsigned int flags;		/* DIRTYLOG_TRUST, DIRTYLOG_REUSE */
+};
+
+/* What an open from disk found; shown by the target's status. */
+enum dirtylog_opened {
+	DIRTYLOG_OPENED_FORMATTED,	/* zeroed or reused: formatted, all dirty */
+	DIRTYLOG_OPENED_CLEAN,		/* the last table detached cleanly */
+	DIRTYLOG_OPENED_UNCLEAN,	/* the last table never detached: crash */
+	DIRTYLOG_OPENED_UNBOUND,	/* no identity recorded yet */
 };
 
 /*
@@ -55,17 +75,25 @@ struct dirtylog_waiter {
 /*
  * Open the log on @bdev: read both superblock slots, validate identity,
  * load the bitmap.  Zeroed metadata is formatted (all dirty).  Metadata of
- * other legs, sizes or region size, or corrupt metadata, is refused with
- * *error set to a message for ti->error.  May sleep; call from the ctr.
+ * another device, other legs, sizes or region size, or corrupt metadata, is
+ * refused with *error set to a message for ti->error; DIRTYLOG_REUSE
+ * formats valid metadata of other legs again instead (never a PREPARED or
+ * SWITCHED log).  The source may have been written while no table held the
+ * log, so its clean bits are kept only with DIRTYLOG_TRUST, which is
+ * refused unless every recorded identity is strong; otherwise every region
+ * is set dirty and written.  Either way the superblock records the attach
+ * before the call returns.  May sleep; call from the ctr.
  *
  * Returns the log, or ERR_PTR(-errno) on failure (never NULL): test the
  * result with IS_ERR().  *error stays valid after the ctr returned (static
  * text or a small ring of formatted messages inside the module).
- * Reads the whole bitmap; writes only when formatting zeroed metadata.
+ * Reads the whole bitmap; writes the superblock, and the bitmap when it
+ * formats or does not trust it.
  */
 struct dirtylog *dirtylog_open(struct block_device *bdev,
 			       const struct dirtylog_identity *id,
 			       char **error);
+/* Commit, record a clean detach (unless the log failed) and free.  Sleeps. */
 void dirtylog_close(struct dirtylog *log);
 
 /* In-core queries; cheap, any context. */
@@ -77,6 +105,8 @@ u64 dirtylog_count_from(struct dirtylog *log, u64 from);
 enum lm_state dirtylog_state(struct dirtylog *log);
 const u8 *dirtylog_uuid(struct dirtylog *log);
 bool dirtylog_failed(struct dirtylog *log);	/* metadata I/O failed */
+enum dirtylog_opened dirtylog_opened(struct dirtylog *log);
+bool dirtylog_trusted(struct dirtylog *log);	/* clean bits were kept */
 
 /*
  * Set the bit for @region.  Returns 0 when it is already durable (issue the

@@ -77,6 +77,7 @@ static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 		} else {
 			sl->refs++;
 			list_add(&lm->holder, &sl->holders);
+			lm->log_was_live = true;
 		}
 		goto out;
 	}
@@ -94,6 +95,11 @@ static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 	sl->refs = 1;
 	INIT_LIST_HEAD(&sl->holders);
 	sl->log = dirtylog_open(bdev, &sl->id, &err);
+	/* the ids and flags were for the open only; sharing checks the legs */
+	sl->id.device_id = NULL;
+	sl->id.source_id = NULL;
+	sl->id.dest_id = NULL;
+	sl->id.flags = 0;
 	if (IS_ERR_OR_NULL(sl->log)) {
 		int r = sl->log ? PTR_ERR(sl->log) : -EINVAL;
 
@@ -159,10 +165,23 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			a->start_paused = true;
 			continue;
 		}
+		if (!strcasecmp(name, "trust_log")) {
+			if (a->trust_log)
+				goto dup;
+			a->trust_log = true;
+			continue;
+		}
+		if (!strcasecmp(name, "reuse_metadata")) {
+			if (a->reuse_metadata)
+				goto dup;
+			a->reuse_metadata = true;
+			continue;
+		}
 
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
 		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
-		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync")) {
+		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync") &&
+		    strcasecmp(name, "source_id") && strcasecmp(name, "dest_id")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -203,6 +222,19 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 				return -EINVAL;
 			}
 			a->has_dest_sync = true;
+		} else if (!strcasecmp(name, "source_id") ||
+			   !strcasecmp(name, "dest_id")) {
+			char *to = strcasecmp(name, "source_id") ?
+				   a->dest_id : a->source_id;
+
+			if (*to)
+				goto dup;
+			val = dm_shift_arg(as);
+			if (!*val || strlen(val) > LM_MAX_USER_ID) {
+				*error = "Invalid source_id or dest_id (1 to 150 characters)";
+				return -EINVAL;
+			}
+			strscpy(to, val, LM_MAX_USER_ID + 1);
 		} else if (!strcasecmp(name, "dest_error")) {
 			if (a->has_policy)
 				goto dup;
@@ -375,6 +407,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	struct dirtylog_identity id;
 	struct lm_target *lm;
+	char *ids;
 	unsigned long long rs;
 	char dummy;
 	unsigned int i;
@@ -473,12 +506,27 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
+	ids = kmalloc(3 * LM_ID_LEN, GFP_KERNEL);
+	if (!ids) {
+		ti->error = "Cannot allocate memory";
+		r = -ENOMEM;
+		goto bad;
+	}
+	lm_device_identity(ti, ids);
+	lm_leg_identity(lm->src->bdev, lm->args.source_id, ids + LM_ID_LEN);
+	lm_leg_identity(lm->dst->bdev, lm->args.dest_id, ids + 2 * LM_ID_LEN);
 	id.region_sectors = lm->region_sectors;
 	id.nr_regions = lm->nr_regions;
 	id.source_sectors = lm->src_sectors;
 	id.dest_sectors = bdev_nr_sectors(lm->dst->bdev);
 	id.label = lm->args.label;
+	id.device_id = ids;
+	id.source_id = ids + LM_ID_LEN;
+	id.dest_id = ids + 2 * LM_ID_LEN;
+	id.flags = (lm->args.trust_log ? DIRTYLOG_TRUST : 0) |
+		   (lm->args.reuse_metadata ? DIRTYLOG_REUSE : 0);
 	lm->shared = lm_get_log(lm, &id, &ti->error);
+	kfree(ids);
 	if (IS_ERR(lm->shared)) {
 		r = PTR_ERR(lm->shared);
 		lm->shared = NULL;
@@ -582,7 +630,7 @@ static int lm_iterate_devices(struct dm_target *ti,
 
 struct target_type lm_target_type = {
 	.name = "livemirror",
-	.version = {1, 1, 0},
+	.version = {1, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = lm_ctr,
 	.dtr = lm_dtr,

@@ -37,7 +37,26 @@ static unsigned int lm_nr_features(struct lm_args *a)
 	return (a->has_throttle ? 2 : 0) + (a->has_copy_depth ? 2 : 0) +
 	       (a->start_paused ? 1 : 0) + (a->has_policy ? 2 : 0) +
 	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0) +
-	       (a->has_dest_sync ? 2 : 0);
+	       (a->has_dest_sync ? 2 : 0) + (a->trust_log ? 1 : 0) +
+	       (a->reuse_metadata ? 1 : 0) + (*a->source_id ? 2 : 0) +
+	       (*a->dest_id ? 2 : 0);
+}
+
+/* What this table's log found when it was opened (see dirtylog.h). */
+static const char *lm_opened_name(struct lm_target *lm)
+{
+	if (lm->log_was_live)
+		return "live";
+	switch (dirtylog_opened(lm->log)) {
+	case DIRTYLOG_OPENED_FORMATTED:
+		return "formatted";
+	case DIRTYLOG_OPENED_CLEAN:
+		return "clean";
+	case DIRTYLOG_OPENED_UNCLEAN:
+		return "unclean";
+	default:
+		return "unbound";
+	}
 }
 
 void lm_status(struct dm_target *ti, status_type_t type,
@@ -64,9 +83,10 @@ void lm_status(struct dm_target *ti, status_type_t type,
 		       lm_dest_ok(lm) ? 1 : 0,
 		       (unsigned long long)atomic64_read(&lm->dest_errors));
 		/* named fields from here on: parsers skip what they do not know */
-		DMEMIT(" copied_bytes=%llu copy_ms=%llu",
+		DMEMIT(" copied_bytes=%llu copy_ms=%llu opened=%s trusted=%d",
 		       (unsigned long long)atomic64_read(&lm->copied_bytes),
-		       (unsigned long long)lm_copy_ms(lm));
+		       (unsigned long long)lm_copy_ms(lm), lm_opened_name(lm),
+		       lm->log_was_live || dirtylog_trusted(lm->log));
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -91,6 +111,14 @@ void lm_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" dest_timeout %u", a->dest_timeout);
 		if (a->has_dest_sync)
 			DMEMIT(" dest_sync %s", a->dest_async ? "async" : "sync");
+		if (*a->source_id)
+			DMEMIT(" source_id %s", a->source_id);
+		if (*a->dest_id)
+			DMEMIT(" dest_id %s", a->dest_id);
+		if (a->trust_log)
+			DMEMIT(" trust_log");
+		if (a->reuse_metadata)
+			DMEMIT(" reuse_metadata");
 		break;
 
 	case STATUSTYPE_IMA:

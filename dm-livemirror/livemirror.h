@@ -67,7 +67,8 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	13
+#define LM_MAX_FEATURE_ARGS	19
+#define LM_MAX_USER_ID		150		/* source_id, dest_id */
 #define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
 #define LM_MAX_DEST_TIMEOUT	3600
 #define LM_NR_HANG_LISTS	16		/* dest clones in flight */
@@ -181,6 +182,10 @@ struct lm_args {
 	/* which features were given, to echo them in the table status */
 	unsigned int dest_timeout;	/* seconds, 0 = wait for ever */
 	bool dest_async;		/* no guest flush/FUA to the destination */
+	bool trust_log;			/* keep clean bits read from disk */
+	bool reuse_metadata;		/* start over on metadata of other legs */
+	char source_id[LM_MAX_USER_ID + 1];	/* "" = derived from the leg */
+	char dest_id[LM_MAX_USER_ID + 1];
 	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
 	bool has_dest_sync;
 };
@@ -216,6 +221,7 @@ struct lm_target {
 	struct dm_target *ti;
 	struct dm_dev *meta, *src, *dst;
 	struct lm_shared_log *shared;
+	bool log_was_live;		/* shared a log a live table held */
 	struct list_head holder;	/* in shared->holders */
 	struct dirtylog *log;
 	struct lm_args args;		/* as loaded (table status) */
@@ -375,5 +381,9 @@ static inline bool lm_dest_ok(struct lm_target *lm)
 	return !(READ_ONCE(lm->flags) & (BIT(LM_F_DEGRADED) | BIT(LM_F_FAILED) |
 			      BIT(LM_F_SWITCHED) | BIT(LM_F_CANCELLED)));
 }
+
+/* livemirror-ident.c: identities for the log (dirtylog-format.h). */
+void lm_leg_identity(struct block_device *bdev, const char *given, char *buf);
+void lm_device_identity(struct dm_target *ti, char *buf);
 
 #endif /* DM_LIVEMIRROR_H */

@@ -13,7 +13,7 @@ if [ ! -f "$tmod" ]; then
 	echo "1..0 # SKIP dirtylog-test module not built"
 	exit 4
 fi
-lm_plan 3
+lm_plan 4
 
 modprobe libcrc32c
 modprobe dm-mod
@@ -37,12 +37,32 @@ lm_ok "fresh: format, marks, commits, reload, bad blocks, slots, states" \
 	run_phase /dev/mapper/dtl-meta fresh
 
 sz=$(lm_dev_sectors /dev/mapper/dtl-meta)
-dmsetup create dtl-fail --table "0 $sz flakey /dev/mapper/dtl-meta 0 0 1 1 error_writes"
+# The fail phase opens the log (which writes its attach record) while the
+# writes work, then waits for "go": the table then fails every write.
+dmsetup create dtl-fail --table "0 $sz linear /dev/mapper/dtl-meta 0"
 lm_on_exit "dmsetup remove --retry dtl-fail"
+fail_writes() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		dmesg | grep -q "dirtylog_test: # waiting for go" && break
+		sleep 0.1
+	done
+	dmsetup suspend dtl-fail &&
+		dmsetup reload dtl-fail --table "0 $sz flakey /dev/mapper/dtl-meta 0 0 1 1 error_writes" &&
+		dmsetup resume dtl-fail &&
+		echo 1 >/sys/module/dirtylog_test/parameters/go
+}
+dmesg -C
+fail_writes &
 lm_ok "fail: metadata write error fails the log and its waiters" \
 	run_phase /dev/mapper/dtl-fail fail
+wait
 dmsetup remove --retry dtl-fail
 
 lm_ok "verify: nothing was written after the failure" \
 	run_phase /dev/mapper/dtl-meta verify
+
+lm_slice dtl-ident 16
+lm_ok "ident: identity, trust, reuse and the attach record" \
+	run_phase /dev/mapper/dtl-ident ident
 lm_exit

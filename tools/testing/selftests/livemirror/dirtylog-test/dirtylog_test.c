@@ -5,8 +5,11 @@
  * when any check failed, so `insmod` itself is the verdict.
  *
  *   insmod dirtylog_test.ko dev=/dev/ram0 phase=fresh   zeroed device
- *   insmod dirtylog_test.ko dev=/dev/mapper/x phase=fail   writes fail
+ *   insmod dirtylog_test.ko dev=/dev/mapper/x phase=fail   writes fail once
+ *                           the script wrote 1 to parameters/go
  *   insmod dirtylog_test.ko dev=/dev/ram0 phase=verify  after "fail"
+ *   insmod dirtylog_test.ko dev=/dev/ram1 phase=ident   zeroed device:
+ *                           identity, trust, reuse, attach record
  *
  * The device must hold at least 16 MiB.
  */
@@ -26,7 +29,10 @@ module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "scratch block device");
 static char *phase = "fresh";
 module_param(phase, charp, 0444);
-MODULE_PARM_DESC(phase, "fresh | fail | verify | leak");
+MODULE_PARM_DESC(phase, "fresh | fail | verify | ident | leak");
+static bool go;
+module_param(go, bool, 0644);
+MODULE_PARM_DESC(go, "fail phase: the device's writes fail from now on");
 
 #define T_REGIONS	100000ULL	/* 4 bitmap blocks, the last partial */
 #define T_REGION_SECT	8
@@ -53,6 +59,10 @@ static const struct dirtylog_identity t_id = {
 	.source_sectors = T_SOURCE,
 	.dest_sectors = T_DEST,
 	.label = "dtest",
+	.device_id = "dm:dtest-device",
+	.source_id = "user:dtest-source",
+	.dest_id = "user:dtest-dest",
+	.flags = DIRTYLOG_TRUST,
 };
 
 struct t_waiter {
@@ -131,6 +141,32 @@ static struct dirtylog *t_open(const struct dirtylog_identity *id, char **err)
 {
 	*err = "";
 	return dirtylog_open(t_bdev, id, err);
+}
+
+/* Newest valid superblock into @buf, its slot in *slot: its generation. */
+static u64 t_newest(void *buf, int *slot)
+{
+	struct lm_superblock *sb = buf;
+	u64 g[LM_SB_SLOTS] = { 0, 0 };
+	int i;
+
+	for (i = 0; i < LM_SB_SLOTS; i++)
+		if (!t_raw(i, buf, REQ_OP_READ) && t_csum_ok(buf))
+			g[i] = le64_to_cpu(sb->generation);
+	*slot = g[1] > g[0];
+	t_raw(*slot, buf, REQ_OP_READ);
+	return g[*slot];
+}
+
+/* Rewrite the newest superblock after @edit changed it. */
+static void t_edit_newest(void *buf, void (*edit)(struct lm_superblock *sb))
+{
+	int slot;
+
+	t_newest(buf, &slot);
+	edit(buf);
+	*(__le32 *)buf = cpu_to_le32(crc32c(~0U, buf + 4, LM_BLOCK_SIZE - 4) ^ ~0U);
+	t_raw(slot, buf, REQ_OP_WRITE);
 }
 
 static bool t_is_zero(u64 block, void *buf)
@@ -343,7 +379,7 @@ static void t_fresh(void *buf)
 	u8 uuid[LM_UUID_LEN];
 	int r, e, i;
 	char *err;
-	u64 gen;
+	u64 gen, base;
 
 	CHECK(t_is_zero(0, buf) && t_is_zero(1, buf), "device starts zeroed");
 
@@ -510,6 +546,7 @@ static void t_fresh(void *buf)
 	CHECK(st.bad_blocks == 1, "foreign uuid block is bad");
 
 	/* State changes */
+	base = t_newest(buf, &i);
 	memset(&grp, 0, sizeof(grp));
 	memset(grp.group_uuid, 0xab, LM_UUID_LEN);
 	memset(grp.coordinator_uuid, 0xcd, LM_UUID_LEN);
@@ -519,35 +556,40 @@ static void t_fresh(void *buf)
 	      "PREPARED without group refused");
 	CHECK(dirtylog_set_state(log, LM_STATE_PREPARED, &grp) == 0 &&
 	      dirtylog_state(log) == LM_STATE_PREPARED, "set PREPARED");
-	t_raw(0, buf, REQ_OP_READ);
-	gen = le64_to_cpu(sb->generation);
-	CHECK(t_csum_ok(buf) && gen == 3 &&
+	gen = t_newest(buf, &i);
+	CHECK(t_csum_ok(buf) && gen == base + 1 &&
 	      le32_to_cpu(sb->state) == LM_STATE_PREPARED &&
 	      sb->group_uuid[0] == 0xab && sb->coordinator_uuid[15] == 0xcd &&
 	      le32_to_cpu(sb->group_members) == 3 &&
 	      le32_to_cpu(sb->group_index) == 1,
-	      "PREPARED in slot 0 with group fields (gen %llu)", gen);
+	      "PREPARED in the newest slot with group fields (gen %llu)", gen);
 	CHECK(dirtylog_set_state(log, LM_STATE_COPYING, NULL) == 0 &&
 	      dirtylog_state(log) == LM_STATE_COPYING, "back to COPYING");
-	t_raw(1, buf, REQ_OP_READ);
-	CHECK(t_csum_ok(buf) && le64_to_cpu(sb->generation) == 4 &&
+	t_raw(i ^ 1, buf, REQ_OP_READ);
+	CHECK(t_csum_ok(buf) && le64_to_cpu(sb->generation) == base + 2 &&
 	      le32_to_cpu(sb->state) == LM_STATE_COPYING &&
 	      !memchr_inv(sb->group_uuid, 0, LM_UUID_LEN) && !sb->group_members,
-	      "COPYING in slot 1, group cleared");
+	      "COPYING in the other slot, group cleared");
+	CHECK(dirtylog_set_state(log, LM_STATE_PREPARED, &grp) == 0,
+	      "PREPARED again");
+	/* the open wrote its attach record: a clean close now writes a detach */
 	dirtylog_close(log);
 
-	/* Torn newest slot: the older one wins. */
+	/* Torn newest slot (the detach record): the older one wins. */
+	gen = t_newest(buf, &i);
 	((u8 *)buf)[200] ^= 1;
-	t_raw(1, buf, REQ_OP_WRITE);
+	t_raw(i, buf, REQ_OP_WRITE);
 	log = t_open(&t_id, &err);
-	CHECK(!IS_ERR(log) && dirtylog_state(log) == LM_STATE_PREPARED,
-	      "torn newest slot: older slot used (%s)", err);
+	CHECK(!IS_ERR(log) && dirtylog_state(log) == LM_STATE_PREPARED &&
+	      dirtylog_opened(log) == DIRTYLOG_OPENED_UNCLEAN,
+	      "torn newest slot: older slot used, its attach flag says unclean (%s)",
+	      err);
 	if (!IS_ERR(log)) {
+		t_raw(i, buf, REQ_OP_READ);
+		CHECK(t_csum_ok(buf) && le64_to_cpu(sb->generation) == gen,
+		      "the attach record went to the torn slot");
 		CHECK(dirtylog_set_state(log, LM_STATE_COPYING, NULL) == 0,
 		      "rewrite state");
-		t_raw(1, buf, REQ_OP_READ);
-		CHECK(t_csum_ok(buf) && le64_to_cpu(sb->generation) == 4,
-		      "next write went to the torn slot");
 		dirtylog_close(log);
 	}
 
@@ -621,9 +663,14 @@ static void t_fail(void)
 	char *err;
 
 	log = t_open(&t_id, &err);
-	CHECK(!IS_ERR(log), "open with failing writes (reads work): %s", err);
+	CHECK(!IS_ERR(log), "open while writes work: %s", err);
 	if (IS_ERR(log))
 		return;
+	/* the open writes its attach record: only then may writes fail */
+	pr_info("dirtylog_test: # waiting for go\n");
+	for (r = 0; r < 1200 && !READ_ONCE(go); r++)
+		msleep(100);
+	CHECK(READ_ONCE(go), "the script failed the writes");
 	dirtylog_clear(log, 0);
 	r = t_mark(log, 0, 0, &e);
 	CHECK(r == -EINPROGRESS && e == -EIO, "waiter gets -EIO (%d, %d)", r, e);
@@ -655,6 +702,10 @@ static void t_fail(void)
 	      "set_state fails");
 	dirtylog_kick(log);
 	dirtylog_close(log);
+
+	log = t_open(&t_id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "write error"),
+	      "open refused when the attach record cannot be written: %s", err);
 }
 
 static void t_verify(void)
@@ -669,6 +720,207 @@ static void t_verify(void)
 	CHECK(dirtylog_test(log, 0) && dirtylog_test(log, 2) &&
 	      dirtylog_count(log) == T_REGIONS, "no clear persisted after failure");
 	dirtylog_close(log);
+}
+
+static void t_set_attached(struct lm_superblock *sb)
+{
+	sb->flags |= cpu_to_le32(LM_SB_FLAG_ATTACHED);
+}
+
+static void t_unbind(struct lm_superblock *sb)
+{
+	memset(sb->source_id, 0, LM_ID_LEN);
+}
+
+static void t_version1(struct lm_superblock *sb)
+{
+	sb->version = cpu_to_le32(1);
+}
+
+static void t_clear_some(struct dirtylog *log)
+{
+	u64 r;
+
+	for (r = 100; r < 40000; r++)
+		dirtylog_clear(log, r);
+	dirtylog_commit(log);
+}
+
+/*
+ * Phase "ident": the log is bound to its device and legs, clean bits are
+ * kept only when trusted, and the superblock records attach and detach.
+ */
+static void t_ident(void *buf)
+{
+	struct lm_superblock *sb = buf;
+	struct dirtylog_identity id;
+	struct dirtylog *log;
+	u8 uuid[LM_UUID_LEN];
+	u64 gen, left;
+	char *err;
+	int slot;
+
+	log = t_open(&t_id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_opened(log) == DIRTYLOG_OPENED_FORMATTED &&
+	      !dirtylog_trusted(log), "zeroed: formatted, nothing trusted (%s)", err);
+	if (IS_ERR(log))
+		return;
+	memcpy(uuid, dirtylog_uuid(log), LM_UUID_LEN);
+	t_newest(buf, &slot);
+	CHECK(le32_to_cpu(sb->version) == 2 &&
+	      (le32_to_cpu(sb->flags) & LM_SB_FLAG_ATTACHED) &&
+	      le64_to_cpu(sb->attach_count) == 1 && sb->attach_time &&
+	      !sb->detach_time && !strcmp(sb->device_id, "dm:dtest-device") &&
+	      !strcmp(sb->source_id, "user:dtest-source") &&
+	      !strcmp(sb->dest_id, "user:dtest-dest"),
+	      "format records version 2, the attach and the three ids");
+	t_clear_some(log);
+	left = dirtylog_count(log);
+	dirtylog_close(log);
+	t_newest(buf, &slot);
+	CHECK(!(le32_to_cpu(sb->flags) & LM_SB_FLAG_ATTACHED) && sb->detach_time,
+	      "a clean close records the detach");
+
+	log = t_open(&t_id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_opened(log) == DIRTYLOG_OPENED_CLEAN &&
+	      dirtylog_trusted(log) && dirtylog_count(log) == left,
+	      "trust_log keeps the clean bits (%s)", err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
+	t_newest(buf, &slot);
+	CHECK(le64_to_cpu(sb->attach_count) == 2, "attach counted");
+
+	id = t_id;
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log) && !dirtylog_trusted(log) &&
+	      dirtylog_count(log) == T_REGIONS,
+	      "without trust every region is dirty (%s)", err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
+	log = t_open(&t_id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_count(log) == T_REGIONS,
+	      "... and that reached the disk before the open returned");
+	if (IS_ERR(log))
+		return;
+	t_clear_some(log);
+	left = dirtylog_count(log);
+	dirtylog_close(log);
+
+	/* A crash leaves the attach flag set. */
+	t_edit_newest(buf, t_set_attached);
+	log = t_open(&t_id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_opened(log) == DIRTYLOG_OPENED_UNCLEAN &&
+	      dirtylog_count(log) == left,
+	      "after a crash: unclean, trusted bits kept (%s)", err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
+
+	id = t_id;
+	id.device_id = "dm:another-device";
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "another mapped device"),
+	      "another mapped device refused: %s", err);
+	id = t_id;
+	id.source_id = t_id.dest_id;
+	id.dest_id = t_id.source_id;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "another source"),
+	      "swapped legs refused: %s", err);
+	id = t_id;
+	id.dest_id = "dm:LVM-new-empty-disk";
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "another destination"),
+	      "replaced destination refused: %s", err);
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log), "... with or without trust_log");
+
+	/* reuse_metadata starts over: new uuid, all dirty, the new ids */
+	t_newest(buf, &slot);
+	gen = le64_to_cpu(sb->generation);
+	id.flags = DIRTYLOG_REUSE;
+	id.source_sectors -= 5;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log) && memcmp(dirtylog_uuid(log), uuid, LM_UUID_LEN) &&
+	      dirtylog_count(log) == T_REGIONS &&
+	      dirtylog_opened(log) == DIRTYLOG_OPENED_FORMATTED,
+	      "reuse_metadata formats again, all dirty (%s)", err);
+	if (IS_ERR(log))
+		return;
+	dirtylog_close(log);
+	t_newest(buf, &slot);
+	CHECK(le64_to_cpu(sb->generation) > gen &&
+	      !strcmp(sb->dest_id, "dm:LVM-new-empty-disk"),
+	      "the reused log records the new destination, newer generation");
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log), "the new legs open it (%s)", err);
+	if (IS_ERR(log))
+		return;
+	CHECK(dirtylog_set_state(log, LM_STATE_SWITCHED, NULL) == 0, "switch");
+	dirtylog_close(log);
+	id.flags = DIRTYLOG_REUSE;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "switched"),
+	      "reuse_metadata refused over a switch: %s", err);
+	id.flags = 0;
+
+	/* weak identities are never trusted */
+	id = t_id;
+	id.device_id = "dm-name:dtest";
+	id.source_id = "dev:7:0";
+	id.flags = DIRTYLOG_REUSE;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log), "(still switched)");
+	memset(buf, 0, LM_BLOCK_SIZE);
+	t_raw(0, buf, REQ_OP_WRITE);
+	t_raw(1, buf, REQ_OP_WRITE);
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log), "weak ids bind a zeroed log (%s)", err);
+	if (IS_ERR(log))
+		return;
+	t_clear_some(log);
+	dirtylog_close(log);
+	id.flags = DIRTYLOG_TRUST;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "survive a reboot"),
+	      "trust_log refused with weak ids: %s", err);
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_count(log) == T_REGIONS,
+	      "weak ids without trust: all dirty (%s)", err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
+
+	/* unbound (upgraded or written by the tools): bound now, all dirty */
+	t_edit_newest(buf, t_unbind);
+	id.flags = DIRTYLOG_TRUST;
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "not bound"),
+	      "trust_log refused on an unbound log: %s", err);
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_opened(log) == DIRTYLOG_OPENED_UNBOUND &&
+	      dirtylog_count(log) == T_REGIONS, "unbound: opened, all dirty (%s)",
+	      err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
+	t_newest(buf, &slot);
+	CHECK(!strcmp(sb->source_id, "dev:7:0"), "and bound to the table's legs");
+
+	/* version 1 */
+	t_edit_newest(buf, t_version1);
+	log = t_open(&id, &err);
+	CHECK(IS_ERR(log) && strstr(err, "repair --upgrade"),
+	      "version 1 refused with the way out: %s", err);
+	id.flags = DIRTYLOG_REUSE;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log) && dirtylog_count(log) == T_REGIONS,
+	      "reuse_metadata takes version 1 over (%s)", err);
+	if (!IS_ERR(log))
+		dirtylog_close(log);
 }
 
 static void *t_leak;
@@ -710,6 +962,8 @@ static int __init dirtylog_test_init(void)
 		t_fail();
 	else if (!strcmp(phase, "verify"))
 		t_verify();
+	else if (!strcmp(phase, "ident"))
+		t_ident(buf);
 	else
 		CHECK(0, "unknown phase %s", phase);
 	pr_info("dirtylog_test: 1..%d\n", t_n);
