@@ -181,7 +181,8 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 		if (strcasecmp(name, "throttle") && strcasecmp(name, "copy_depth") &&
 		    strcasecmp(name, "dest_error") && strcasecmp(name, "label") &&
 		    strcasecmp(name, "dest_timeout") && strcasecmp(name, "dest_sync") &&
-		    strcasecmp(name, "source_id") && strcasecmp(name, "dest_id")) {
+		    strcasecmp(name, "source_id") && strcasecmp(name, "dest_id") &&
+		    strcasecmp(name, "device_id")) {
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
@@ -223,15 +224,17 @@ static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,
 			}
 			a->has_dest_sync = true;
 		} else if (!strcasecmp(name, "source_id") ||
-			   !strcasecmp(name, "dest_id")) {
-			char *to = strcasecmp(name, "source_id") ?
-				   a->dest_id : a->source_id;
+			   !strcasecmp(name, "dest_id") ||
+			   !strcasecmp(name, "device_id")) {
+			char *to = !strcasecmp(name, "source_id") ? a->source_id :
+				   !strcasecmp(name, "dest_id") ? a->dest_id :
+				   a->device_id;
 
 			if (*to)
 				goto dup;
 			val = dm_shift_arg(as);
 			if (!*val || strlen(val) > LM_MAX_USER_ID) {
-				*error = "Invalid source_id or dest_id (1 to 150 characters)";
+				*error = "Invalid source_id, dest_id or device_id (1 to 150 characters)";
 				return -EINVAL;
 			}
 			strscpy(to, val, LM_MAX_USER_ID + 1);
@@ -512,7 +515,7 @@ static int lm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -ENOMEM;
 		goto bad;
 	}
-	lm_device_identity(ti, ids);
+	lm_device_identity(ti, lm->args.device_id, ids);
 	lm_leg_identity(lm->src->bdev, lm->args.source_id, ids + LM_ID_LEN);
 	lm_leg_identity(lm->dst->bdev, lm->args.dest_id, ids + 2 * LM_ID_LEN);
 	id.region_sectors = lm->region_sectors;

@@ -6,7 +6,7 @@
  * An identity must name the same device after a rename or a reboot: the
  * dm uuid for dm devices (LVs included), the disk's own unique id (what
  * SCSI VPD page 0x83 or NVMe report, through ->get_unique_id) for disks,
- * or what the table gives.  Devices with none of these get a weak one,
+ * or what the table gives (source_id, dest_id, device_id).  Devices with none of these get a weak one,
  * which the log never trusts across a reboot.
  *
  * Contexts: process context, from the constructor only.
@@ -89,7 +89,10 @@ void lm_leg_identity(struct block_device *bdev, const char *given, char *buf)
 		 MINOR(bdev->bd_dev));
 }
 
-void lm_device_identity(struct dm_target *ti, char *buf)
+void lm_device_identity(struct dm_target *ti, const char *given, char *buf)
 {
-	lm_md_identity(dm_table_get_md(ti->table), buf);
+	if (*given)
+		snprintf(buf, LM_ID_LEN, "user:%s", given);
+	else
+		lm_md_identity(dm_table_get_md(ti->table), buf);
 }

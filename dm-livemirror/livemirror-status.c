@@ -39,7 +39,7 @@ static unsigned int lm_nr_features(struct lm_args *a)
 	       (a->has_label ? 2 : 0) + (a->has_timeout ? 2 : 0) +
 	       (a->has_dest_sync ? 2 : 0) + (a->trust_log ? 1 : 0) +
 	       (a->reuse_metadata ? 1 : 0) + (*a->source_id ? 2 : 0) +
-	       (*a->dest_id ? 2 : 0);
+	       (*a->dest_id ? 2 : 0) + (*a->device_id ? 2 : 0);
 }
 
 /* What this table's log found when it was opened (see dirtylog.h). */
@@ -115,6 +115,8 @@ void lm_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" source_id %s", a->source_id);
 		if (*a->dest_id)
 			DMEMIT(" dest_id %s", a->dest_id);
+		if (*a->device_id)
+			DMEMIT(" device_id %s", a->device_id);
 		if (a->trust_log)
 			DMEMIT(" trust_log");
 		if (a->reuse_metadata)

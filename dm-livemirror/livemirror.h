@@ -67,8 +67,8 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
-#define LM_MAX_FEATURE_ARGS	19
-#define LM_MAX_USER_ID		150		/* source_id, dest_id */
+#define LM_MAX_FEATURE_ARGS	21
+#define LM_MAX_USER_ID		150		/* source_id, dest_id, device_id */
 #define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
 #define LM_MAX_DEST_TIMEOUT	3600
 #define LM_NR_HANG_LISTS	16		/* dest clones in flight */
@@ -186,6 +186,7 @@ struct lm_args {
 	bool reuse_metadata;		/* start over on metadata of other legs */
 	char source_id[LM_MAX_USER_ID + 1];	/* "" = derived from the leg */
 	char dest_id[LM_MAX_USER_ID + 1];
+	char device_id[LM_MAX_USER_ID + 1];
 	bool has_throttle, has_copy_depth, has_policy, has_label, has_timeout;
 	bool has_dest_sync;
 };
@@ -384,6 +385,6 @@ static inline bool lm_dest_ok(struct lm_target *lm)
 
 /* livemirror-ident.c: identities for the log (dirtylog-format.h). */
 void lm_leg_identity(struct block_device *bdev, const char *given, char *buf);
-void lm_device_identity(struct dm_target *ti, char *buf);
+void lm_device_identity(struct dm_target *ti, const char *given, char *buf);
 
 #endif /* DM_LIVEMIRROR_H */

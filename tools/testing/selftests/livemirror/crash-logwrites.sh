@@ -50,7 +50,7 @@ T0=$(date +%s)
 
 PARTS=${CL_PARTS:-1 2}
 plan=0
-case " $PARTS " in *" 1 "*) plan=$((plan + 14 + NLOADS * 2)) ;; esac
+case " $PARTS " in *" 1 "*) plan=$((plan + 14 + NLOADS * 3)) ;; esac
 case " $PARTS " in *" 2 "*) plan=$((plan + 4)) ;; esac
 lm_plan $((plan + 1))
 
@@ -105,8 +105,13 @@ lm_ok "source filled with stamped blocks through the log" \
 mark cl-lw start
 
 TABLE="0 $LEG livemirror /dev/mapper/cl-meta /dev/mapper/cl-src /dev/mapper/cl-dst $RS"
+# The replays below load the same migration over copies of its devices, as
+# a boot after a power cut does: the identities are given, so that the
+# copies present the same ones, and the replay tables carry trust_log, so
+# that only the regions the replayed log calls dirty are copied again.
+IDS="source_id cl-src dest_id cl-dst device_id cl-lm"
 lm_ok "livemirror loads over the three log-writes slices (zeroed metadata)" \
-	dmsetup create cl-lm --table "$TABLE 2 throttle 2"
+	dmsetup create cl-lm --table "$TABLE 8 throttle 2 $IDS"
 lm_on_exit "dmsetup remove --retry cl-lm"
 
 mark cl-lw phase-copy
@@ -193,15 +198,20 @@ for ((n = 1; n <= NLOADS; n++)); do
 	dmsetup create cl-rdst --table "0 $LEG linear /dev/mapper/cl-scr $((META + LEG))"
 	srcsum=$(lm_sum /dev/mapper/cl-rsrc)
 	info=""
-	if dmsetup create cl-rlm --table "0 $LEG livemirror /dev/mapper/cl-rmeta /dev/mapper/cl-rsrc /dev/mapper/cl-rdst $RS"; then
-		info=$(lm_info cl-rlm)
+	if dmsetup create cl-rlm --table "0 $LEG livemirror /dev/mapper/cl-rmeta /dev/mapper/cl-rsrc /dev/mapper/cl-rdst $RS 8 trust_log start_paused $IDS"; then
+		info="$(lm_info cl-rlm) $(lm_named cl-rlm opened)"
+		d0=$(lm_field cl-rlm dirty)
 		lm_ok "point $p: target loads the replayed metadata ($info)" true
+		dmsetup message cl-rlm 0 resume
 		wait_state cl-rlm synced 300
+		lm_ok "point $p: only the $d0 regions dirty at the power cut were copied again ($(lm_named cl-rlm copied_bytes) bytes)" \
+			test "$(lm_named cl-rlm copied_bytes)" -le $((d0 * RS * 512))
 		dmsetup remove --retry cl-rlm
 		lm_ok "point $p: after resync the legs are identical and the source unchanged" \
 			bash -c "[ '$(lm_sum /dev/mapper/cl-rsrc)' = '$srcsum' ] && [ '$(lm_sum /dev/mapper/cl-rdst)' = '$srcsum' ]"
 	else
 		lm_fail "point $p: target loads the replayed metadata"
+		lm_fail "point $p: only the dirty regions were copied again"
 		lm_fail "point $p: after resync the legs are identical"
 	fi
 	dmsetup remove --retry cl-rmeta; dmsetup remove --retry cl-rsrc; dmsetup remove --retry cl-rdst
