@@ -90,12 +90,13 @@ const struct lm_cmd lm_commands[] = {
 	{ "metadata check", 1, 1, COMMON, 0, "M",
 	  "Check metadata: exit 0 clean, 1 damaged (every problem listed), 4 in use." },
 	{ "metadata repair", 1, 1, COMMON | O(OPT_REGION) | O(OPT_SRC_SECTORS) |
-	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE), 0,
+	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE) | O(OPT_UPGRADE), 0,
 	  "M [--region-size SIZE --source-sectors N --dest-sectors N [--label L]]\n"
-	  "        [--force]",
-	  "Reset M to a valid all-dirty log (full recopy), keeping identity and any\n"
-	  "switched/prepared decision from the best slot.  Without a valid slot the\n"
-	  "identity must be given.  --force resets even a clean log." },
+	  "        [--force] [--upgrade]",
+	  "Reset M to a valid all-dirty log (full recopy), keeping identity, leg ids\n"
+	  "and any switched/prepared decision from the best slot.  Without a valid slot\n"
+	  "the identity must be given.  --force resets even a clean log.  --upgrade\n"
+	  "converts format version 1 metadata to version 2 (ids unbound, all dirty)." },
 	{ "metadata measure", 0, 0, COMMON | O(OPT_SIZE) | O(OPT_SOURCE) | O(OPT_REGION) |
 	  O(OPT_JSON), 0,
 	  "--size BYTES|--source DEV [--region-size SIZE] [--json]",
@@ -122,7 +123,9 @@ static const struct {
 	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
 	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
 	{ "lock-timeout", OPT_LOCK_TIMEOUT, true }, { "live", OPT_LIVE, false },
-	{ "until", OPT_UNTIL, true },
+	{ "until", OPT_UNTIL, true }, { "upgrade", OPT_UPGRADE, false },
+	{ "reuse-metadata", OPT_REUSE_META, false }, { "trust-log", OPT_TRUST_LOG, false },
+	{ "coordinator-lost", OPT_COORD_LOST, true }, { "scan", OPT_SCAN, false },
 };
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
@@ -261,6 +264,17 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 		}
 		a->until = v;
 		return 0;
+	case OPT_COORD_LOST:
+		if (strcmp(v, "source") && strcmp(v, "destination")) {
+			snprintf(why, len, "bad --coordinator-lost '%s' (source or destination)", v);
+			return -1;
+		}
+		a->coord_lost = v;
+		return 0;
+	case OPT_UPGRADE: a->upgrade = true; return 0;
+	case OPT_REUSE_META: a->reuse_meta = true; return 0;
+	case OPT_TRUST_LOG: a->trust_log = true; return 0;
+	case OPT_SCAN: a->scan = true; return 0;
 	case OPT_PAUSED: a->paused = true; return 0;
 	case OPT_JSON: a->json = true; return 0;
 	case OPT_XML: a->xml = true; return 0;

@@ -122,6 +122,12 @@ int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb)
 		lm_err("%s: %s", l->name, err);
 		return r;
 	}
+	if (!meta_load(&m) && meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(l->tbl.meta, err, sizeof(err));
+		lm_err("%s: %s", l->name, err);
+		meta_close(&m);
+		return LM_EXIT_METADATA;
+	}
 	if (meta_load(&m) || m.best < 0) {
 		lm_err("%s: metadata %s has no valid superblock (slot A: %s; slot B: %s)",
 		       l->name, l->tbl.meta, m.why[0], m.why[1]);
@@ -162,6 +168,12 @@ int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_s
 	}
 	if (meta_fresh(&m))
 		goto out;
+	if (meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(meta_path, err, sizeof(err));
+		lm_err("%s", err);
+		r = LM_EXIT_METADATA;
+		goto out;
+	}
 	if (m.best < 0) {
 		lm_err("metadata %s is damaged: slot A: %s; slot B: %s "
 		       "(see 'livemirror metadata check/repair')", meta_path, m.why[0], m.why[1]);

@@ -57,6 +57,9 @@ static void load_one(struct rec *r)
 		r->rc = LM_EXIT_ERROR;
 	} else if (meta_fresh(&m)) {
 		r->fresh = true;
+	} else if (meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(r->path, r->reason, sizeof(r->reason));
+		r->rc = LM_EXIT_METADATA;
 	} else if (m.best < 0) {
 		snprintf(r->reason, sizeof(r->reason), "no valid superblock (slot A: %s; "
 			 "slot B: %s)", m.why[0], m.why[1]);
