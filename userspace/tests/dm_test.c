@@ -685,6 +685,20 @@ static void test_crash_points(void)
 	}
 }
 
+/* Issue 14: a PREPARED log belongs to a group: a single-device switch refuses it. */
+static void test_switch_prepared(void)
+{
+	int r;
+
+	setup_synced(1, false);
+	fk_set_meta_prepared(meta[0]);
+	r = LM(NULL, "switch", vm[0]);
+	is_int(r, LM_EXIT_NOT_SYNCED, "single switch of PREPARED metadata refused (exit 3)");
+	ok(strstr(err, "group") != NULL, "the refusal names the group: %s", err);
+	is_int(fk_meta_state(meta[0]), LM_STATE_PREPARED, "metadata still PREPARED");
+	check_invariant("single switch of a prepared member refused", 1);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/lm-dm-test.XXXXXX",
@@ -704,6 +718,7 @@ int main(void)
 	test_table_mismatch();
 	test_signals();
 	test_start_resume_swapped();
+	test_switch_prepared();
 	test_fail_points();
 	test_dm_failures();
 	test_crash_points();

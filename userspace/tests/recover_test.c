@@ -5,6 +5,7 @@
  * libdevmapper is stubbed: recover only needs it for --name.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -35,8 +36,17 @@ int lmdm_create(const char *n, const char *u, const struct lmdm_table *t,
 
 static char paths[3][64];
 
+/*
+ * As the kernel writes it: a group's members keep the group fields in
+ * PREPARED, SWITCHED and CANCELLED; prepare leaves the bitmap clean.  The
+ * knobs below craft the other cases.
+ */
+static uint8_t group_byte = 0xee;	/* 0: the group uuid zeroed */
+static uint64_t dirty_regions;		/* regions left dirty in the bitmap */
+
 static void make_meta(int i, uint32_t state, int coord, int members)
 {
+	uint8_t blk[LM_BLOCK_SIZE];
 	struct lm_sbinfo sb;
 	struct lm_meta m;
 	char err[256];
@@ -58,7 +68,7 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 	sb.bitmap_blocks = 1;
 	sb.nr_bitmaps = 1;
 	if (members) {
-		memset(sb.group_uuid, 0xee, LM_UUID_LEN);
+		memset(sb.group_uuid, group_byte, LM_UUID_LEN);
 		memset(sb.coordinator_uuid, 0x10 * (coord + 1), LM_UUID_LEN);
 		sb.group_members = (uint32_t)members;
 		sb.group_index = (uint32_t)i;
@@ -67,6 +77,16 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 		abort();
 	meta_load(&m);
 	if (meta_format(&m, &sb))
+		abort();
+	bm_encode(blk, 0, sb.uuid, sb.nr_regions, false);
+	for (uint64_t r = 0; r < dirty_regions; r++)
+		blk[LM_BITMAP_HEADER_SIZE + r / 8] |= (uint8_t)(1u << (r % 8));
+	{
+		uint32_t c = htole32(block_csum(blk));
+
+		memcpy(blk, &c, 4);
+	}
+	if (meta_write_block(&m, LM_BITMAP_START, blk))
 		abort();
 	meta_close(&m);
 }
@@ -192,6 +212,90 @@ int main(void)
 		is_int(recover("", 1), LM_EXIT_NOT_FOUND, "coordinator missing: exit 5");
 		ok(strstr(out, "authoritative=unknown"), "leg unknown without the coordinator");
 		is_int(state_of(0), LM_STATE_PREPARED, "nothing written");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+
+	/*
+	 * Issue 14 item 3.  A coordinator that switched alone (or in another
+	 * attempt: group uuid zero or different) did not commit this group.
+	 */
+	/* coordinator 0: SWITCHED with its group uuid zeroed (switched alone) */
+	group_byte = 0;
+	make_meta(0, LM_STATE_SWITCHED, 0, 3);
+	group_byte = 0xee;
+	make_meta(1, LM_STATE_PREPARED, 0, 3);
+	is_int(recover("", 2), 0, "coordinator switched without the group: exit 0");
+	ok(strstr(out, "authoritative=source") && count("authoritative=dest") == 1,
+	   "the member whose group never committed -> source: %s", out);
+	is_int(state_of(1), LM_STATE_COPYING, "that member rolled back");
+	cleanup(2);
+	/* another group's uuid */
+	group_byte = 0x77;
+	make_meta(0, LM_STATE_SWITCHED, 0, 3);
+	group_byte = 0xee;
+	make_meta(1, LM_STATE_PREPARED, 0, 3);
+	is_int(recover("", 2), 0, "coordinator switched in another group: exit 0");
+	is_int(state_of(1), LM_STATE_COPYING, "member of the other attempt rolled back");
+	cleanup(2);
+
+	/* A PREPARED member that ran after the prepare (dirty bits): needs resync. */
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	dirty_regions = 5;
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	dirty_regions = 0;
+	is_int(recover("", 2), LM_EXIT_NEEDS_RESYNC, "dirty prepared member: exit %d",
+	       LM_EXIT_NEEDS_RESYNC);
+	ok(strstr(out, "authoritative=needs-resync") && !strstr(out, "state=prepared "
+	   "authoritative=dest"), "dirty member: needs resync, never dest: %s", out);
+	is_int(state_of(1), LM_STATE_PREPARED, "dirty member: nothing written");
+	is_int(recover("--json", 2), LM_EXIT_NEEDS_RESYNC, "json: same exit");
+	ok(strstr(out, "\"authoritative\":\"needs_resync\"") &&
+	   strstr(out, "\"outcome\":\"needs_resync\"") && strstr(out, "\"dirty\":5"),
+	   "json: needs_resync outcome: %s", out);
+	cleanup(2);
+
+	/* The coordinator is lost for good: --coordinator-lost. */
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	{
+		char keep[64];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=source", 1), 0,
+		       "--coordinator-lost=source: exit 0");
+		ok(strstr(out, "authoritative=source") != NULL, "lost -> source: %s", out);
+		is_int(state_of(0), LM_STATE_COPYING, "lost -> source: rolled back to copying");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	{
+		char keep[64];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=destination", 1), 0,
+		       "--coordinator-lost=destination, clean bitmap: exit 0");
+		ok(strstr(out, "authoritative=dest") != NULL, "lost -> dest: %s", out);
+		is_int(state_of(0), LM_STATE_SWITCHED, "lost -> dest: finished to switched");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	dirty_regions = 1;
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	dirty_regions = 0;
+	{
+		char keep[64];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=destination", 1), LM_EXIT_NEEDS_RESYNC,
+		       "--coordinator-lost=destination refused with a dirty bitmap");
+		is_int(state_of(0), LM_STATE_PREPARED, "dirty: nothing written");
 		strcpy(paths[0], keep);
 	}
 	cleanup(2);
