@@ -75,16 +75,21 @@ const struct lm_cmd lm_commands[] = {
 	  "(only when synced) records CANCELLED durably, leaving the destination a\n"
 	  "consistent copy." },
 	{ "recover", 0, LM_MAX_POS, COMMON | MUTATE | O(OPT_META) | O(OPT_SOURCE) |
-	  O(OPT_DEST) | O(OPT_PRINT_TABLE) | O(OPT_NAME) | O(OPT_LIVE), 0,
+	  O(OPT_DEST) | O(OPT_PRINT_TABLE) | O(OPT_NAME) | O(OPT_LIVE) | O(OPT_COORD_LOST) |
+	  O(OPT_SCAN), 0,
 	  "--meta M [--meta M2 ...] [--source S --dest D] [--print-table] [--name NAME]\n"
-	  "        [--json]\n"
+	  "        [--coordinator-lost=source|destination] [--json]\n"
+	  "   or: recover --scan [--json]\n"
 	  "   or: recover --live DEV [DEV...] [--json] [--lock-timeout S]",
 	  "After a crash, decide from metadata alone which leg is authoritative\n"
 	  "(finishing or rolling back an interrupted group switch).  With --source and\n"
 	  "--dest (one --meta), print the right table (--print-table) or create device\n"
 	  "NAME with it (--name).  --live: for devices left suspended or half-done by\n"
 	  "a killed helper, roll forward or back as their metadata says and resume\n"
-	  "them (all members of a group together)." },
+	  "them (all members of a group together).  A PREPARED member that ran after\n"
+	  "its prepare exits 13 (needs resync).  --coordinator-lost decides PREPARED\n"
+	  "members whose coordinator's metadata is gone for good (dangerous: see\n"
+	  "livemirror(8)).  --scan lists the livemirror metadata found on this host." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",
@@ -380,7 +385,17 @@ int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
 			snprintf(why, len, "'%s' needs --%s", cmd->name, opts[j].name);
 			return 2;
 		}
-	if (!strcmp(cmd->name, "recover")) {
+	if (!strcmp(cmd->name, "recover") && a->scan) {
+		if (a->npos || a->nmeta || a->live || (a->seen & ~(O(OPT_SCAN) | O(OPT_JSON) |
+		    O(OPT_HELP) | O(OPT_VERBOSE)))) {
+			snprintf(why, len, "'recover --scan' takes no argument and only --json");
+			return 2;
+		}
+	} else if (!strcmp(cmd->name, "recover")) {
+		if (a->coord_lost && a->live) {
+			snprintf(why, len, "--coordinator-lost needs --meta, not --live");
+			return 2;
+		}
 		if (a->live ? a->npos == 0 || a->nmeta || (a->seen & (O(OPT_SOURCE) | O(OPT_DEST) |
 		    O(OPT_PRINT_TABLE) | O(OPT_NAME))) : a->npos || !a->nmeta) {
 			snprintf(why, len, a->live ? "'recover --live' takes DEV arguments and no "

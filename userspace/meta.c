@@ -546,6 +546,24 @@ int meta_format(struct lm_meta *m, struct lm_sbinfo *sb)
 	return 0;
 }
 
+int meta_count_dirty(struct lm_meta *m, const struct lm_sbinfo *sb, uint64_t *dirty)
+{
+	uint8_t blk[LM_BLOCK_SIZE];
+	char why[160];
+
+	*dirty = 0;
+	if (sb->bitmap_blocks != lm_bitmap_blocks(sb->nr_regions))
+		return -1;
+	for (uint64_t b = 0; b < sb->bitmap_blocks; b++) {
+		if (meta_read_block(m, sb->bitmap_start + b, blk) ||
+		    bm_validate(blk, b, sb->uuid, why, sizeof(why)))
+			*dirty += bits_in_block(b, sb->nr_regions);
+		else
+			*dirty += bm_count(blk, b, sb->nr_regions);
+	}
+	return 0;
+}
+
 static void reportf(meta_report_fn fn, void *ctx, int *n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -127,6 +127,12 @@ int meta_write_sb(struct lm_meta *m, struct lm_sbinfo *sb);
 /* Write all bitmap blocks all-dirty, then the superblock into both slots. */
 int meta_format(struct lm_meta *m, struct lm_sbinfo *sb);
 
+/*
+ * Dirty regions of the bitmap sb names; unreadable or invalid blocks and
+ * blocks beyond the end of the device count as all dirty.  0 or -1.
+ */
+int meta_count_dirty(struct lm_meta *m, const struct lm_sbinfo *sb, uint64_t *dirty);
+
 /* Problems found by meta_check are reported through this callback. */
 typedef void (*meta_report_fn)(void *ctx, const char *msg);
 /* Returns the number of problems found (0 = clean). */
