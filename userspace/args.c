@@ -24,14 +24,19 @@ const struct lm_cmd lm_commands[] = {
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
 	  "source's device stack, a leg of a livemirror table, or carries a signature." },
 	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
-	  O(OPT_SOURCE_NAME) | O(OPT_FORCE), O(OPT_META) | O(OPT_DEST),
+	  O(OPT_SOURCE_NAME) | O(OPT_FORCE) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
+	  O(OPT_META) | O(OPT_DEST),
 	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--source-name NAME] [--force] [--json] [--lock-timeout S]",
+	  "        [--source-name NAME] [--force] [--reuse-metadata | --trust-log]\n"
+	  "        [--json] [--lock-timeout S]",
 	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
 	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
 	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
 	  "anything.  The label defaults to one derived from LIVE_DEV's dm UUID.\n"
+	  "Metadata bound to other legs is refused (exit 6) unless --reuse-metadata\n"
+	  "(reformat: full copy).  --trust-log keeps the log's clean bits: DANGEROUS,\n"
+	  "see livemirror(8).\n"
 	  "On any error everything is rolled back and nothing is left suspended.\n"
 	  "The destination is validated as for create (exit 4 unless --force)." },
 	{ "status", 1, 1, COMMON | O(OPT_JSON) | O(OPT_WATCH) | O(OPT_INTERVAL), 0,
@@ -402,6 +407,11 @@ int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
 				 "other option" : "'recover' needs --meta (or --live DEV...)");
 			return 2;
 		}
+	}
+	if (a->reuse_meta && a->trust_log) {
+		snprintf(why, len, "--reuse-metadata and --trust-log are exclusive (reused "
+			 "metadata is reformatted, every region dirty)");
+		return 2;
 	}
 	if (a->json && a->xml) {
 		snprintf(why, len, "--json and --xml are exclusive");

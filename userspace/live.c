@@ -140,7 +140,7 @@ int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb)
 }
 
 int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_sectors,
-		     uint64_t region_sectors, const char *label)
+		     uint64_t region_sectors, const char *label, bool reuse)
 {
 	uint64_t nr = nr_regions_for(src_sectors, region_sectors);
 	struct lm_sbinfo *sb;
@@ -181,6 +181,15 @@ int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_s
 		goto out;
 	}
 	sb = &m.sb[m.best];
+	if (reuse && (sb->state == LM_STATE_PREPARED || sb->state == LM_STATE_SWITCHED)) {
+		lm_err("metadata %s is %s: --reuse-metadata would throw that decision away; "
+		       "the kernel refuses it (see 'livemirror recover')", meta_path,
+		       lm_state_name(sb->state));
+		r = LM_EXIT_METADATA;
+		goto out;
+	}
+	if (reuse)
+		goto out;	/* the kernel reformats it: new uuid, every region dirty */
 	if (sb->source_sectors != src_sectors || sb->dest_sectors != dst_sectors ||
 	    sb->region_sectors != region_sectors || strcmp(sb->label, label ? label : "")) {
 		lm_err("metadata %s belongs to other legs: it records source %" PRIu64
