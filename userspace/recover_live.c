@@ -324,5 +324,7 @@ out:
 
 int cmd_recover_any(struct lm_args *a)
 {
+	if (a->scan)
+		return cmd_recover_scan(a);
 	return a->live ? cmd_recover_live(a) : cmd_recover(a);
 }

@@ -34,13 +34,14 @@ int lmdm_create(const char *n, const char *u, const struct lmdm_table *t,
 	return -1;
 }
 
-static char paths[3][64];
+static char paths[3][96];
 
 /*
  * As the kernel writes it: a group's members keep the group fields in
  * PREPARED, SWITCHED and CANCELLED; prepare leaves the bitmap clean.  The
  * knobs below craft the other cases.
  */
+static char scan_dir[40] = "/tmp";
 static uint8_t group_byte = 0xee;	/* 0: the group uuid zeroed */
 static uint64_t dirty_regions;		/* regions left dirty in the bitmap */
 
@@ -52,7 +53,7 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 	char err[256];
 	int fd;
 
-	snprintf(paths[i], sizeof(paths[i]), "/tmp/lm-recover-test-%d.XXXXXX", i);
+	snprintf(paths[i], sizeof(paths[i]), "%s/lm-recover-test-%d.XXXXXX", scan_dir, i);
 	fd = mkstemp(paths[i]);
 	if (fd < 0 || ftruncate(fd, 1 << 16))
 		abort();
@@ -129,7 +130,7 @@ static int recover(const char *extra, int n)
 	fflush(stdout);
 	saved = dup(1);
 	dup2(fd, 1);
-	rc = cmd_recover(&a);
+	rc = a.scan ? cmd_recover_scan(&a) : cmd_recover(&a);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -205,7 +206,7 @@ int main(void)
 	make_meta(0, LM_STATE_SWITCHED, 0, 3);
 	make_meta(1, LM_STATE_PREPARED, 0, 3);
 	{
-		char keep[64];
+		char keep[96];
 
 		strcpy(keep, paths[0]);
 		strcpy(paths[0], paths[1]);
@@ -259,7 +260,7 @@ int main(void)
 	make_meta(0, LM_STATE_SWITCHED, 0, 2);
 	make_meta(1, LM_STATE_PREPARED, 0, 2);
 	{
-		char keep[64];
+		char keep[96];
 
 		strcpy(keep, paths[0]);
 		strcpy(paths[0], paths[1]);
@@ -273,7 +274,7 @@ int main(void)
 	make_meta(0, LM_STATE_SWITCHED, 0, 2);
 	make_meta(1, LM_STATE_PREPARED, 0, 2);
 	{
-		char keep[64];
+		char keep[96];
 
 		strcpy(keep, paths[0]);
 		strcpy(paths[0], paths[1]);
@@ -289,7 +290,7 @@ int main(void)
 	make_meta(1, LM_STATE_PREPARED, 0, 2);
 	dirty_regions = 0;
 	{
-		char keep[64];
+		char keep[96];
 
 		strcpy(keep, paths[0]);
 		strcpy(paths[0], paths[1]);
@@ -299,6 +300,54 @@ int main(void)
 		strcpy(paths[0], keep);
 	}
 	cleanup(2);
+
+	/* recover --scan over a directory of images (the test hook). */
+	strcpy(scan_dir, "/tmp/lm-scan-XXXXXX");
+	if (!mkdtemp(scan_dir))
+		abort();
+	setenv("LIVEMIRROR_SCAN_DIR", scan_dir, 1);
+	is_int(recover("--scan", 0), 0, "scan of an empty directory: exit 0");
+	ok(strstr(out, "no livemirror metadata found") != NULL, "nothing found: %s", out);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	make_meta(2, LM_STATE_COPYING, 0, 0);
+	{
+		char junk[80];
+		int fd;
+
+		snprintf(junk, sizeof(junk), "%s/junk", scan_dir);
+		fd = open(junk, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || write(fd, "not metadata at all", 19) != 19 ||
+		    ftruncate(fd, 1 << 16))
+			abort();
+		close(fd);
+		snprintf(junk, sizeof(junk), "%s/unreadable", scan_dir);
+		fd = open(junk, O_RDWR | O_CREAT, 0000);
+		close(fd);
+	}
+	is_int(recover("--scan", 0), 0, "scan: exit 0");
+	is_int(count("authoritative="), 3, "three migrations listed, junk skipped: %s", out);
+	ok(strstr(out, "state switched authoritative=\"destination\"") &&
+	   strstr(out, "state prepared authoritative=\"decided by coordinator\"") &&
+	   strstr(out, "state copying authoritative=\"source\"") &&
+	   strstr(out, "group eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee, member 1 of 2, coordinator log "
+		  "10101010101010101010101010101010"), "states, legs and group: %s", out);
+	is_int(recover("--scan --json", 0), 0, "scan --json: exit 0");
+	ok(strstr(out, "{\"schema\":1,\"metadata\":[{\"device\":") == out &&
+	   strstr(out, "\"authoritative\":\"decided_by_coordinator\"") &&
+	   strstr(out, "\"group\":null") && strstr(out, "\"index\":1,\"members\":2") &&
+	   strstr(out, "\"source_id\":\"\""), "json: %s", out);
+	is_int(recover("--scan --meta x", 0), -2, "--scan takes no --meta");
+	unsetenv("LIVEMIRROR_SCAN_DIR");
+	cleanup(3);
+	{
+		char cmd[80];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scan_dir);
+		if (system(cmd))
+			abort();
+	}
+	strcpy(scan_dir, "/tmp");
 
 	/* Table printing with --source/--dest (paths must be block devices:
 	 * a regular file is refused). */
