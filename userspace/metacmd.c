@@ -350,8 +350,12 @@ static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 		printf("slot %c        %s, generation %" PRIu64 " (%s)\n", slot_letter[i],
 		       slot_status_name(m->status[i]), m->sb[i].generation, m->why[i]);
 	if (!sb) {
-		printf("%s\n", meta_fresh(m) ? "fresh: all zero, formatted at first load" :
-		       "no valid superblock");
+		if (meta_needs_upgrade(m))
+			printf("format version 1: run 'livemirror metadata repair --upgrade %s' "
+			       "(every region becomes dirty)\n", m->path);
+		else
+			printf("%s\n", meta_fresh(m) ? "fresh: all zero, formatted at first load" :
+			       "no valid superblock");
 		return;
 	}
 	hex_encode(sb->uuid, LM_UUID_LEN, u);

@@ -26,6 +26,7 @@
 #include "dev.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "idcheck.h"
 #include "meta.h"
 #include "util.h"
 
@@ -285,6 +286,22 @@ int cmd_recover(struct lm_args *a)
 	for (int i = 0; i < n; i++)
 		if (recs[i].rc && !rc)
 			rc = recs[i].rc;
+	if (n == 1 && a->source && !recs[0].rc && recs[0].valid) {
+		struct lm_ids ids = { "", "", "" };
+
+		/* review M8: the given legs must be the metadata's (dm legs here) */
+		if (lm_dm_leg_id(a->source, ids.source, sizeof(ids.source)) ||
+		    lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest))) {
+			lm_err("--source %s or --dest %s: no such device", a->source, a->dest);
+			free(recs);
+			return LM_EXIT_NOT_FOUND;
+		}
+		rc = lm_ids_check(recs[0].path, &ids, false);
+		if (rc) {
+			free(recs);
+			return rc;
+		}
+	}
 	if (n == 1 && a->source && !recs[0].rc) {
 		const char *leg = recs[0].leg == LEG_DEST ? a->dest : a->source;
 		uint64_t len = recs[0].sb.source_sectors, sec;

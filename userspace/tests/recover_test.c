@@ -27,6 +27,14 @@ int lmdm_table_add(struct lmdm_table *t, uint64_t s, uint64_t l, const char *ty,
 	return 0;
 }
 void lmdm_table_free(struct lmdm_table *t) { (void)t; }
+/* Every device is a dm device with uuid "U<major>-<minor>" (the ids checks). */
+int lmdm_info_devno(uint32_t major, uint32_t minor, struct lm_dminfo *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->exists = true;
+	snprintf(i->uuid, sizeof(i->uuid), "U%u-%u", major, minor);
+	return 0;
+}
 int lmdm_create(const char *n, const char *u, const struct lmdm_table *t,
 		struct lm_dminfo *o)
 {
@@ -44,6 +52,7 @@ static char paths[3][96];
 static char scan_dir[40] = "/tmp";
 static uint8_t group_byte = 0xee;	/* 0: the group uuid zeroed */
 static uint64_t dirty_regions;		/* regions left dirty in the bitmap */
+static const char *src_id = "", *dst_id = "";	/* stored leg ids */
 
 static void make_meta(int i, uint32_t state, int coord, int members)
 {
@@ -68,6 +77,8 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 	sb.bitmap_start = LM_BITMAP_START;
 	sb.bitmap_blocks = 1;
 	sb.nr_bitmaps = 1;
+	snprintf(sb.source_id, LM_ID_LEN, "%s", src_id);
+	snprintf(sb.dest_id, LM_ID_LEN, "%s", dst_id);
 	if (members) {
 		memset(sb.group_uuid, group_byte, LM_UUID_LEN);
 		memset(sb.coordinator_uuid, 0x10 * (coord + 1), LM_UUID_LEN);
@@ -354,6 +365,20 @@ int main(void)
 	make_meta(0, LM_STATE_SWITCHED, 0, 0);
 	ok(recover("--source /nonexistent --dest /nonexistent", 1) != 0,
 	   "unknown legs are refused");
+	cleanup(1);
+
+	/* Review M8: the given legs must be the ones the metadata is bound to. */
+	src_id = "dm:U7-0";
+	dst_id = "dm:U7-1";
+	make_meta(0, LM_STATE_SWITCHED, 0, 0);
+	src_id = dst_id = "";
+	is_int(recover("--source 7:0 --dest 7:1 --print-table", 1), 0, "the bound legs: exit 0");
+	ok(strstr(out, "linear 7:1 0") != NULL, "table on the destination: %s", out);
+	is_int(recover("--source 7:1 --dest 7:0 --print-table", 1), LM_EXIT_METADATA,
+	       "swapped legs refused (exit 6)");
+	ok(!strstr(out, "linear"), "no table printed for swapped legs: %s", out);
+	is_int(recover("--source 7:0 --dest 7:5 --print-table", 1), LM_EXIT_METADATA,
+	       "another destination refused (exit 6)");
 	cleanup(1);
 	return tap_done();
 }
