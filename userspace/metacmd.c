@@ -470,9 +470,16 @@ int cmd_meta_check(struct lm_args *a)
 		printf("%s: damaged: %d problem%s\n", a->pos[0], n, n == 1 ? "" : "s");
 	else if (meta_fresh(&m))
 		printf("%s: clean (never used: all zero)\n", a->pos[0]);
-	else
-		printf("%s: clean (state %s, generation %" PRIu64 ")\n", a->pos[0],
-		       lm_state_name(m.sb[m.best].state), m.sb[m.best].generation);
+	else {
+		const struct lm_sbinfo *sb = &m.sb[m.best];
+		char dt[64];
+
+		detach_text(sb, dt, sizeof(dt));
+		printf("%s: clean (state %s, generation %" PRIu64 "; device %s, source %s, "
+		       "dest %s; last detach: %s)\n", a->pos[0], lm_state_name(sb->state),
+		       sb->generation, id_or_unbound(sb->device_id), id_or_unbound(sb->source_id),
+		       id_or_unbound(sb->dest_id), dt);
+	}
 	meta_close(&m);
 	/*
 	 * Like thin_check and the other *_check tools: 1 means damaged.  Boot

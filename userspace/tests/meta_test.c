@@ -320,6 +320,9 @@ int main(void)
 	   !(m.sb[m.best].flags & LM_SB_FLAG_ATTACHED) && m.sb[m.best].attach_count == 3,
 	   "plain repair keeps the ids");
 	meta_close(&m);
+	is_int(run_cmd("metadata check PATH", out, sizeof(out)), 0, "check v2");
+	ok(strstr(out, "source naa:600a0b80-p2") && strstr(out, "last detach: clean at "),
+	   "check shows the ids and the detach: %s", out);
 	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "dump json v2");
 	ok(strstr(out, "\"last_detach\":\"clean\"") && strstr(out, "\"attach_count\":3") &&
 	   strstr(out, "\"dest_id\":\"user:new disk\""), "json dump: %.700s", out);
