@@ -226,15 +226,16 @@ static void decide(struct rec *recs, int n, int i, const char *coord_lost)
 		char g[33];
 
 		r->leg = LEG_SOURCE;
+		bool other = c->sb.state != LM_STATE_PREPARED &&
+			     memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN);
+
 		hex_encode(c->sb.group_uuid, LM_UUID_LEN, g);
 		snprintf(r->reason, sizeof(r->reason), "coordinator %s (log %s) is %s%s%s: the "
 			 "group switch never committed", c == r ? "(this log)" : c->path, hex,
 			 lm_state_name(c->sb.state),
-			 c->sb.state != LM_STATE_PREPARED &&
-			 memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN) ?
-			 " in another group " : "",
-			 c->sb.state != LM_STATE_PREPARED &&
-			 memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN) ? g : "");
+			 !other ? "" : all_zero(c->sb.group_uuid, LM_UUID_LEN) ?
+			 " alone (not in this group)" : " in another group ", other &&
+			 !all_zero(c->sb.group_uuid, LM_UUID_LEN) ? g : "");
 		/* Keep ourselves PREPARED until every member was decided. */
 	}
 }
