@@ -24,14 +24,19 @@ const struct lm_cmd lm_commands[] = {
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
 	  "source's device stack, a leg of a livemirror table, or carries a signature." },
 	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
-	  O(OPT_SOURCE_NAME) | O(OPT_FORCE), O(OPT_META) | O(OPT_DEST),
+	  O(OPT_SOURCE_NAME) | O(OPT_FORCE) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
+	  O(OPT_META) | O(OPT_DEST),
 	  "LIVE_DEV --meta M --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--source-name NAME] [--force] [--json] [--lock-timeout S]",
+	  "        [--source-name NAME] [--force] [--reuse-metadata | --trust-log]\n"
+	  "        [--json] [--lock-timeout S]",
 	  "Start migrating the live dm device LIVE_DEV (held open by its users) to D:\n"
 	  "its current table moves to a hidden device (LIVE_DEV-lmsrc, or --source-name)\n"
 	  "and LIVE_DEV is reloaded with livemirror over it.  Holders never reopen\n"
 	  "anything.  The label defaults to one derived from LIVE_DEV's dm UUID.\n"
+	  "Metadata bound to other legs is refused (exit 6) unless --reuse-metadata\n"
+	  "(reformat: full copy).  --trust-log keeps the log's clean bits: DANGEROUS,\n"
+	  "see livemirror(8).\n"
 	  "On any error everything is rolled back and nothing is left suspended.\n"
 	  "The destination is validated as for create (exit 4 unless --force)." },
 	{ "status", 1, 1, COMMON | O(OPT_JSON) | O(OPT_WATCH) | O(OPT_INTERVAL), 0,
@@ -75,27 +80,33 @@ const struct lm_cmd lm_commands[] = {
 	  "(only when synced) records CANCELLED durably, leaving the destination a\n"
 	  "consistent copy." },
 	{ "recover", 0, LM_MAX_POS, COMMON | MUTATE | O(OPT_META) | O(OPT_SOURCE) |
-	  O(OPT_DEST) | O(OPT_PRINT_TABLE) | O(OPT_NAME) | O(OPT_LIVE), 0,
+	  O(OPT_DEST) | O(OPT_PRINT_TABLE) | O(OPT_NAME) | O(OPT_LIVE) | O(OPT_COORD_LOST) |
+	  O(OPT_SCAN), 0,
 	  "--meta M [--meta M2 ...] [--source S --dest D] [--print-table] [--name NAME]\n"
-	  "        [--json]\n"
+	  "        [--coordinator-lost=source|destination] [--json]\n"
+	  "   or: recover --scan [--json]\n"
 	  "   or: recover --live DEV [DEV...] [--json] [--lock-timeout S]",
 	  "After a crash, decide from metadata alone which leg is authoritative\n"
 	  "(finishing or rolling back an interrupted group switch).  With --source and\n"
 	  "--dest (one --meta), print the right table (--print-table) or create device\n"
 	  "NAME with it (--name).  --live: for devices left suspended or half-done by\n"
 	  "a killed helper, roll forward or back as their metadata says and resume\n"
-	  "them (all members of a group together)." },
+	  "them (all members of a group together).  A PREPARED member that ran after\n"
+	  "its prepare exits 13 (needs resync).  --coordinator-lost decides PREPARED\n"
+	  "members whose coordinator's metadata is gone for good (dangerous: see\n"
+	  "livemirror(8)).  --scan lists the livemirror metadata found on this host." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",
 	  "Check metadata: exit 0 clean, 1 damaged (every problem listed), 4 in use." },
 	{ "metadata repair", 1, 1, COMMON | O(OPT_REGION) | O(OPT_SRC_SECTORS) |
-	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE), 0,
+	  O(OPT_DST_SECTORS) | O(OPT_LABEL) | O(OPT_FORCE) | O(OPT_UPGRADE), 0,
 	  "M [--region-size SIZE --source-sectors N --dest-sectors N [--label L]]\n"
-	  "        [--force]",
-	  "Reset M to a valid all-dirty log (full recopy), keeping identity and any\n"
-	  "switched/prepared decision from the best slot.  Without a valid slot the\n"
-	  "identity must be given.  --force resets even a clean log." },
+	  "        [--force] [--upgrade]",
+	  "Reset M to a valid all-dirty log (full recopy), keeping identity, leg ids\n"
+	  "and any switched/prepared decision from the best slot.  Without a valid slot\n"
+	  "the identity must be given.  --force resets even a clean log.  --upgrade\n"
+	  "converts format version 1 metadata to version 2 (ids unbound, all dirty)." },
 	{ "metadata measure", 0, 0, COMMON | O(OPT_SIZE) | O(OPT_SOURCE) | O(OPT_REGION) |
 	  O(OPT_JSON), 0,
 	  "--size BYTES|--source DEV [--region-size SIZE] [--json]",
@@ -122,7 +133,9 @@ static const struct {
 	{ "force", OPT_FORCE, false }, { "help", OPT_HELP, false },
 	{ "verbose", OPT_VERBOSE, false }, { "source-name", OPT_SOURCE_NAME, true },
 	{ "lock-timeout", OPT_LOCK_TIMEOUT, true }, { "live", OPT_LIVE, false },
-	{ "until", OPT_UNTIL, true },
+	{ "until", OPT_UNTIL, true }, { "upgrade", OPT_UPGRADE, false },
+	{ "reuse-metadata", OPT_REUSE_META, false }, { "trust-log", OPT_TRUST_LOG, false },
+	{ "coordinator-lost", OPT_COORD_LOST, true }, { "scan", OPT_SCAN, false },
 };
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
@@ -261,6 +274,17 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 		}
 		a->until = v;
 		return 0;
+	case OPT_COORD_LOST:
+		if (strcmp(v, "source") && strcmp(v, "destination")) {
+			snprintf(why, len, "bad --coordinator-lost '%s' (source or destination)", v);
+			return -1;
+		}
+		a->coord_lost = v;
+		return 0;
+	case OPT_UPGRADE: a->upgrade = true; return 0;
+	case OPT_REUSE_META: a->reuse_meta = true; return 0;
+	case OPT_TRUST_LOG: a->trust_log = true; return 0;
+	case OPT_SCAN: a->scan = true; return 0;
 	case OPT_PAUSED: a->paused = true; return 0;
 	case OPT_JSON: a->json = true; return 0;
 	case OPT_XML: a->xml = true; return 0;
@@ -366,13 +390,28 @@ int lm_parse(const struct lm_cmd *cmd, int argc, char **argv, struct lm_args *a,
 			snprintf(why, len, "'%s' needs --%s", cmd->name, opts[j].name);
 			return 2;
 		}
-	if (!strcmp(cmd->name, "recover")) {
+	if (!strcmp(cmd->name, "recover") && a->scan) {
+		if (a->npos || a->nmeta || a->live || (a->seen & ~(O(OPT_SCAN) | O(OPT_JSON) |
+		    O(OPT_HELP) | O(OPT_VERBOSE)))) {
+			snprintf(why, len, "'recover --scan' takes no argument and only --json");
+			return 2;
+		}
+	} else if (!strcmp(cmd->name, "recover")) {
+		if (a->coord_lost && a->live) {
+			snprintf(why, len, "--coordinator-lost needs --meta, not --live");
+			return 2;
+		}
 		if (a->live ? a->npos == 0 || a->nmeta || (a->seen & (O(OPT_SOURCE) | O(OPT_DEST) |
 		    O(OPT_PRINT_TABLE) | O(OPT_NAME))) : a->npos || !a->nmeta) {
 			snprintf(why, len, a->live ? "'recover --live' takes DEV arguments and no "
 				 "other option" : "'recover' needs --meta (or --live DEV...)");
 			return 2;
 		}
+	}
+	if (a->reuse_meta && a->trust_log) {
+		snprintf(why, len, "--reuse-metadata and --trust-log are exclusive (reused "
+			 "metadata is reformatted, every region dirty)");
+		return 2;
 	}
 	if (a->json && a->xml) {
 		snprintf(why, len, "--json and --xml are exclusive");

@@ -16,10 +16,12 @@ enum lm_opt {
 	OPT_INTERVAL, OPT_TIMEOUT, OPT_KEEP_DEST, OPT_PRINT_TABLE, OPT_NAME,
 	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
 	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_LOCK_TIMEOUT, OPT_LIVE, OPT_UNTIL,
+	OPT_UPGRADE, OPT_REUSE_META, OPT_TRUST_LOG, OPT_COORD_LOST, OPT_SCAN,
 	OPT__COUNT
 };
 
 #define O(x) (1u << (x))
+_Static_assert(OPT__COUNT <= 32, "options are a 32-bit mask");
 
 struct lm_cmd {
 	const char *name;	/* "create", "metadata dump", ... */
@@ -39,6 +41,8 @@ struct lm_args {
 	int nmeta;
 	const char *source, *dest, *label, *dest_error, *name, *source_name;
 	const char *until;		/* wait --until: synced, switched, any */
+	const char *coord_lost;		/* recover --coordinator-lost: source, destination */
+	bool upgrade, reuse_meta, trust_log, scan;
 	uint64_t region_sectors;
 	uint64_t throttle;
 	uint32_t copy_depth;

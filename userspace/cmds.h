@@ -13,6 +13,7 @@ int cmd_events(struct lm_args *a);
 int cmd_simple_message(struct lm_args *a);	/* pause resume retry throttle copy-depth */
 int cmd_switch(struct lm_args *a);
 int cmd_recover(struct lm_args *a);
+int cmd_recover_scan(struct lm_args *a);	/* recover --scan (scan.c) */
 int cmd_recover_any(struct lm_args *a);	/* recover, or recover --live */
 int cmd_meta_dump(struct lm_args *a);
 int cmd_meta_check(struct lm_args *a);

@@ -32,6 +32,9 @@ enum lm_exit {
 	/* after resume the live table is not the one loaded: something else
 	 * reloaded the device; read 'livemirror status' before acting */
 	LM_EXIT_TABLE_MISMATCH = 12,
+	/* recover: a PREPARED member ran after its prepare (dirty regions):
+	 * neither leg is known complete; it must be resynced, see livemirror.8 */
+	LM_EXIT_NEEDS_RESYNC = 13,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 

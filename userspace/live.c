@@ -122,6 +122,12 @@ int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb)
 		lm_err("%s: %s", l->name, err);
 		return r;
 	}
+	if (!meta_load(&m) && meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(l->tbl.meta, err, sizeof(err));
+		lm_err("%s: %s", l->name, err);
+		meta_close(&m);
+		return LM_EXIT_METADATA;
+	}
 	if (meta_load(&m) || m.best < 0) {
 		lm_err("%s: metadata %s has no valid superblock (slot A: %s; slot B: %s)",
 		       l->name, l->tbl.meta, m.why[0], m.why[1]);
@@ -134,7 +140,7 @@ int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb)
 }
 
 int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_sectors,
-		     uint64_t region_sectors, const char *label)
+		     uint64_t region_sectors, const char *label, bool reuse)
 {
 	uint64_t nr = nr_regions_for(src_sectors, region_sectors);
 	struct lm_sbinfo *sb;
@@ -162,6 +168,12 @@ int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_s
 	}
 	if (meta_fresh(&m))
 		goto out;
+	if (meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(meta_path, err, sizeof(err));
+		lm_err("%s", err);
+		r = LM_EXIT_METADATA;
+		goto out;
+	}
 	if (m.best < 0) {
 		lm_err("metadata %s is damaged: slot A: %s; slot B: %s "
 		       "(see 'livemirror metadata check/repair')", meta_path, m.why[0], m.why[1]);
@@ -169,6 +181,15 @@ int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_s
 		goto out;
 	}
 	sb = &m.sb[m.best];
+	if (reuse && (sb->state == LM_STATE_PREPARED || sb->state == LM_STATE_SWITCHED)) {
+		lm_err("metadata %s is %s: --reuse-metadata would throw that decision away; "
+		       "the kernel refuses it (see 'livemirror recover')", meta_path,
+		       lm_state_name(sb->state));
+		r = LM_EXIT_METADATA;
+		goto out;
+	}
+	if (reuse)
+		goto out;	/* the kernel reformats it: new uuid, every region dirty */
 	if (sb->source_sectors != src_sectors || sb->dest_sectors != dst_sectors ||
 	    sb->region_sectors != region_sectors || strcmp(sb->label, label ? label : "")) {
 		lm_err("metadata %s belongs to other legs: it records source %" PRIu64

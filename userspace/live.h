@@ -45,7 +45,7 @@ int lm_live_refresh_status(struct lm_live *l);
 int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb);
 /* Identity check of existing metadata against the legs; LM_EXIT_*. */
 int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_sectors,
-		     uint64_t region_sectors, const char *label);
+		     uint64_t region_sectors, const char *label, bool reuse);
 /* Build a one-target table. */
 int lm_linear_table(struct lmdm_table *t, uint64_t len, const char *dev);
 

@@ -42,6 +42,7 @@ const char *slot_status_name(int st)
 	case SLOT_BAD_VERSION: return "bad-version";
 	case SLOT_BAD_FIELDS: return "inconsistent";
 	case SLOT_UNREADABLE: return "unreadable";
+	case SLOT_OLD_VERSION: return "old-version";
 	}
 	return "unknown";
 }
@@ -92,6 +93,13 @@ void sb_decode(const void *blk, struct lm_sbinfo *sb)
 	memcpy(sb->coordinator_uuid, d->coordinator_uuid, LM_UUID_LEN);
 	sb->group_members = le32toh(d->group_members);
 	sb->group_index = le32toh(d->group_index);
+	sb->attach_time = le64toh(d->attach_time);
+	sb->detach_time = le64toh(d->detach_time);
+	sb->attach_count = le64toh(d->attach_count);
+	/* Copied whole: sb_check_fields() rejects a string without its NUL. */
+	memcpy(sb->device_id, d->device_id, LM_ID_LEN);
+	memcpy(sb->source_id, d->source_id, LM_ID_LEN);
+	memcpy(sb->dest_id, d->dest_id, LM_ID_LEN);
 }
 
 void sb_encode(const struct lm_sbinfo *sb, void *blk)
@@ -119,6 +127,13 @@ void sb_encode(const struct lm_sbinfo *sb, void *blk)
 	memcpy(d->coordinator_uuid, sb->coordinator_uuid, LM_UUID_LEN);
 	d->group_members = htole32(sb->group_members);
 	d->group_index = htole32(sb->group_index);
+	d->attach_time = htole64(sb->attach_time);
+	d->detach_time = htole64(sb->detach_time);
+	d->attach_count = htole64(sb->attach_count);
+	/* NUL padded; the last byte always NUL */
+	memcpy(d->device_id, sb->device_id, strnlen(sb->device_id, LM_ID_LEN - 1));
+	memcpy(d->source_id, sb->source_id, strnlen(sb->source_id, LM_ID_LEN - 1));
+	memcpy(d->dest_id, sb->dest_id, strnlen(sb->dest_id, LM_ID_LEN - 1));
 	put_csum(blk);
 }
 
@@ -135,9 +150,47 @@ uint64_t meta_bytes_needed(uint64_t nr_regions)
 	return lm_metadata_blocks(nr_regions) * LM_BLOCK_SIZE;
 }
 
+enum lm_id_kind lm_id_kind(const char *id, size_t len)
+{
+	static const char *const strong[] = { "dm:", "naa:", "eui:", "t10:", "user:" };
+	static const char *const weak[] = { "dm-name:", "dev:" };
+	size_t n = strnlen(id, len);
+
+	if (n == len)
+		return LM_ID_BAD;
+	if (!n)
+		return LM_ID_EMPTY;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || (unsigned char)id[i] == 0x7f)
+			return LM_ID_BAD;
+	for (size_t i = 0; i < sizeof(strong) / sizeof(strong[0]); i++)
+		if (!strncmp(id, strong[i], strlen(strong[i])) && n > strlen(strong[i]))
+			return LM_ID_STRONG;
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (!strncmp(id, weak[i], strlen(weak[i])) && n > strlen(weak[i]))
+			return LM_ID_WEAK;
+	return LM_ID_BAD;
+}
+
+static int check_id(const char *name, const char *id, char *why, size_t len)
+{
+	size_t n = strnlen(id, LM_ID_LEN);
+
+	if (lm_id_kind(id, LM_ID_LEN) != LM_ID_BAD)
+		return 0;
+	if (n == LM_ID_LEN)
+		snprintf(why, len, "%s is not NUL terminated within %d bytes", name, LM_ID_LEN);
+	else
+		snprintf(why, len, "%s '%.40s' has an unknown prefix or a control character "
+			 "(expected dm:, naa:, eui:, t10:, user:, dm-name:, dev: or empty)",
+			 name, id);
+	return -1;
+}
+
 int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len)
 {
 	uint64_t r = sb->region_sectors;
+	const uint32_t known = LM_SB_FLAG_REPAIRED | LM_SB_FLAG_ATTACHED;
 
 	if (r < 8 || (r & (r - 1))) {
 		snprintf(why, len, "region_sectors %" PRIu64 " is not a power of two >= 8", r);
@@ -168,7 +221,7 @@ int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len)
 	}
 	if (sb->nr_bitmaps != 1 || sb->active_bitmap != 0) {
 		snprintf(why, len, "nr_bitmaps %" PRIu32 " / active_bitmap %" PRIu32
-			 " unsupported in version 1", sb->nr_bitmaps, sb->active_bitmap);
+			 " unsupported", sb->nr_bitmaps, sb->active_bitmap);
 		return -1;
 	}
 	if (sb->state == LM_STATE_PREPARED &&
@@ -177,6 +230,14 @@ int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len)
 			 sb->group_index, sb->group_members);
 		return -1;
 	}
+	if (sb->flags & ~known) {
+		snprintf(why, len, "unknown flags 0x%" PRIx32, sb->flags & ~known);
+		return -1;
+	}
+	if (check_id("device_id", sb->device_id, why, len) ||
+	    check_id("source_id", sb->source_id, why, len) ||
+	    check_id("dest_id", sb->dest_id, why, len))
+		return -1;
 	return 0;
 }
 
@@ -201,6 +262,13 @@ int sb_validate(const void *blk, struct lm_sbinfo *sb, char *why, size_t len)
 	if (want != have) {
 		snprintf(why, len, "bad checksum 0x%08x (computed 0x%08x)", have, want);
 		return SLOT_BAD_CSUM;
+	}
+	if (sb->version == 1) {
+		/* the version 2 fields lie in version 1's reserved bytes: zero */
+		if (sb_check_fields(sb, why, len))
+			return SLOT_BAD_FIELDS;
+		snprintf(why, len, "%s", LM_V1_ADVICE);
+		return SLOT_OLD_VERSION;
 	}
 	if (sb->version != LM_VERSION) {
 		snprintf(why, len, "unsupported version %" PRIu32 " (expected %d)",
@@ -292,6 +360,7 @@ int meta_open(struct lm_meta *m, const char *path, enum meta_mode mode,
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	m->best = -1;
+	m->old = -1;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	if (stat(path, &st)) {
 		snprintf(err, errlen, "metadata %s: %s", path, strerror(errno));
@@ -387,6 +456,7 @@ int meta_load(struct lm_meta *m)
 	uint8_t blk[LM_BLOCK_SIZE];
 
 	m->best = -1;
+	m->old = -1;
 	for (int i = 0; i < LM_SB_SLOTS; i++) {
 		if (meta_read_block(m, (uint64_t)i, blk)) {
 			m->status[i] = SLOT_UNREADABLE;
@@ -399,6 +469,9 @@ int meta_load(struct lm_meta *m)
 		if (m->status[i] == SLOT_VALID &&
 		    (m->best < 0 || m->sb[i].generation > m->sb[m->best].generation))
 			m->best = i;
+		if (m->status[i] == SLOT_OLD_VERSION &&
+		    (m->old < 0 || m->sb[i].generation > m->sb[m->old].generation))
+			m->old = i;
 	}
 	if (m->status[0] == SLOT_UNREADABLE && m->status[1] == SLOT_UNREADABLE)
 		return -1;
@@ -408,6 +481,17 @@ int meta_load(struct lm_meta *m)
 bool meta_fresh(const struct lm_meta *m)
 {
 	return m->status[0] == SLOT_ZERO && m->status[1] == SLOT_ZERO;
+}
+
+bool meta_needs_upgrade(const struct lm_meta *m)
+{
+	return m->best < 0 && m->old >= 0;
+}
+
+void meta_upgrade_advice(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "metadata %s: format version 1 is too old: run 'livemirror "
+		 "metadata repair --upgrade %s' (every region becomes dirty)", path, path);
 }
 
 static int meta_sync(struct lm_meta *m)
@@ -422,7 +506,8 @@ int meta_write_sb(struct lm_meta *m, struct lm_sbinfo *sb)
 	int slot;
 
 	for (int i = 0; i < LM_SB_SLOTS; i++)
-		if (m->status[i] == SLOT_VALID || m->status[i] == SLOT_BAD_FIELDS)
+		if (m->status[i] == SLOT_VALID || m->status[i] == SLOT_BAD_FIELDS ||
+		    m->status[i] == SLOT_OLD_VERSION)
 			if (m->sb[i].generation > gen)
 				gen = m->sb[i].generation;
 	slot = m->best < 0 ? 0 : 1 - m->best;
@@ -458,6 +543,24 @@ int meta_format(struct lm_meta *m, struct lm_sbinfo *sb)
 	for (int i = 0; i < LM_SB_SLOTS; i++)
 		if (meta_write_sb(m, sb))
 			return -1;
+	return 0;
+}
+
+int meta_count_dirty(struct lm_meta *m, const struct lm_sbinfo *sb, uint64_t *dirty)
+{
+	uint8_t blk[LM_BLOCK_SIZE];
+	char why[160];
+
+	*dirty = 0;
+	if (sb->bitmap_blocks != lm_bitmap_blocks(sb->nr_regions))
+		return -1;
+	for (uint64_t b = 0; b < sb->bitmap_blocks; b++) {
+		if (meta_read_block(m, sb->bitmap_start + b, blk) ||
+		    bm_validate(blk, b, sb->uuid, why, sizeof(why)))
+			*dirty += bits_in_block(b, sb->nr_regions);
+		else
+			*dirty += bm_count(blk, b, sb->nr_regions);
+	}
 	return 0;
 }
 
@@ -498,6 +601,10 @@ int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 		if (m->status[i] != SLOT_VALID && m->status[i] != SLOT_ZERO)
 			reportf(fn, ctx, &n, "superblock slot %c (block %d): %s",
 				slot_name[i], i, m->why[i]);
+	if (meta_needs_upgrade(m)) {
+		reportf(fn, ctx, &n, "%s", LM_V1_ADVICE);
+		return n;
+	}
 	if (m->best < 0) {
 		reportf(fn, ctx, &n, "no valid superblock slot: the log cannot be loaded");
 		return n;

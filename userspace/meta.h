@@ -32,6 +32,13 @@ struct lm_sbinfo {
 	uint8_t coordinator_uuid[LM_UUID_LEN];
 	uint32_t group_members;
 	uint32_t group_index;
+	/* version 2 */
+	uint64_t attach_time;
+	uint64_t detach_time;
+	uint64_t attach_count;
+	char device_id[LM_ID_LEN];	/* NUL terminated (validated) */
+	char source_id[LM_ID_LEN];
+	char dest_id[LM_ID_LEN];
 };
 
 enum slot_status {
@@ -42,7 +49,21 @@ enum slot_status {
 	SLOT_BAD_VERSION,
 	SLOT_BAD_FIELDS,	/* checksum fine, contents inconsistent */
 	SLOT_UNREADABLE,	/* I/O error or beyond the end */
+	SLOT_OLD_VERSION,	/* valid format version 1: needs repair --upgrade */
 };
+
+/* The message every command gives for version 1 metadata. */
+#define LM_V1_ADVICE "metadata format version 1 is too old: run 'livemirror metadata " \
+	"repair --upgrade DEV' (every region becomes dirty)"
+
+/* Kinds of identity strings (dirtylog-format.h). */
+enum lm_id_kind {
+	LM_ID_EMPTY = 0,	/* not bound yet */
+	LM_ID_STRONG,		/* dm:, naa:, eui:, t10:, user: */
+	LM_ID_WEAK,		/* dm-name:, dev: */
+	LM_ID_BAD,		/* not NUL terminated or unknown prefix */
+};
+enum lm_id_kind lm_id_kind(const char *id, size_t len);
 
 enum meta_mode {
 	META_RO,		/* shared read (device may be in a live table) */
@@ -60,6 +81,7 @@ struct lm_meta {
 	int status[LM_SB_SLOTS];
 	char why[LM_SB_SLOTS][160];
 	int best;		/* newest valid slot, -1 when none */
+	int old;		/* newest valid version 1 slot, -1 when none */
 };
 
 const char *lm_state_name(uint32_t state);
@@ -91,6 +113,10 @@ void meta_close(struct lm_meta *m);
 /* Read and classify both slots, choose best.  0, or -1 on I/O error. */
 int meta_load(struct lm_meta *m);
 bool meta_fresh(const struct lm_meta *m);	/* both slots all zero */
+/* No valid version 2 slot but a valid version 1 one: needs --upgrade. */
+bool meta_needs_upgrade(const struct lm_meta *m);
+/* "metadata PATH: format version 1 is too old: run '... --upgrade PATH' ..." */
+void meta_upgrade_advice(const char *path, char *buf, size_t len);
 int meta_read_block(struct lm_meta *m, uint64_t blk, void *buf);
 int meta_write_block(struct lm_meta *m, uint64_t blk, const void *buf);
 /*
@@ -100,6 +126,12 @@ int meta_write_block(struct lm_meta *m, uint64_t blk, const void *buf);
 int meta_write_sb(struct lm_meta *m, struct lm_sbinfo *sb);
 /* Write all bitmap blocks all-dirty, then the superblock into both slots. */
 int meta_format(struct lm_meta *m, struct lm_sbinfo *sb);
+
+/*
+ * Dirty regions of the bitmap sb names; unreadable or invalid blocks and
+ * blocks beyond the end of the device count as all dirty.  0 or -1.
+ */
+int meta_count_dirty(struct lm_meta *m, const struct lm_sbinfo *sb, uint64_t *dirty);
 
 /* Problems found by meta_check are reported through this callback. */
 typedef void (*meta_report_fn)(void *ctx, const char *msg);

@@ -163,6 +163,35 @@ static void fmt_time(uint64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What the attachment record says about the last table's detach. */
+static const char *detach_state(const struct lm_sbinfo *sb)
+{
+	if (sb->flags & LM_SB_FLAG_ATTACHED)
+		return "unclean";
+	if (sb->detach_time)
+		return "clean";
+	return "never";	/* never attached since formatted (or upgraded) */
+}
+
+static void detach_text(const struct lm_sbinfo *sb, char *buf, size_t len)
+{
+	char t[32];
+
+	if (sb->flags & LM_SB_FLAG_ATTACHED) {
+		snprintf(buf, len, "not detached cleanly (crash?)");
+	} else if (sb->detach_time) {
+		fmt_time(sb->detach_time, t, sizeof(t));
+		snprintf(buf, len, "clean at %s", t);
+	} else {
+		snprintf(buf, len, "never attached");
+	}
+}
+
+static const char *id_or_unbound(const char *id)
+{
+	return id[0] ? id : "(unbound)";
+}
+
 static void xml_attr_str(const char *name, const char *v)
 {
 	printf(" %s=\"", name);
@@ -224,9 +253,22 @@ static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsc
 	printf(",\"region_sectors\":%" PRIu64 ",\"nr_regions\":%" PRIu64 ",\"source_sectors\":%"
 	       PRIu64 ",\"dest_sectors\":%" PRIu64 ",\"bitmap_start\":%" PRIu64
 	       ",\"bitmap_blocks\":%" PRIu64 ",\"group_uuid\":\"%s\",\"coordinator_uuid\":\"%s\""
-	       ",\"group_members\":%" PRIu32 ",\"group_index\":%" PRIu32 "}",
+	       ",\"group_members\":%" PRIu32 ",\"group_index\":%" PRIu32,
 	       sb->region_sectors, sb->nr_regions, sb->source_sectors, sb->dest_sectors,
 	       sb->bitmap_start, sb->bitmap_blocks, g, c, sb->group_members, sb->group_index);
+	fmt_time(sb->attach_time, t, sizeof(t));
+	printf(",\"attached\":%s,\"attach_time\":%" PRIu64 ",\"attach_time_utc\":\"%s\"",
+	       (sb->flags & LM_SB_FLAG_ATTACHED) ? "true" : "false", sb->attach_time, t);
+	fmt_time(sb->detach_time, t, sizeof(t));
+	printf(",\"detach_time\":%" PRIu64 ",\"detach_time_utc\":\"%s\",\"last_detach\":\"%s\""
+	       ",\"attach_count\":%" PRIu64 ",\"device_id\":", sb->detach_time, t,
+	       detach_state(sb), sb->attach_count);
+	json_s(sb->device_id);
+	printf(",\"source_id\":");
+	json_s(sb->source_id);
+	printf(",\"dest_id\":");
+	json_s(sb->dest_id);
+	printf("}");
 	printf(",\"bitmap\":{\"dirty\":%" PRIu64 ",\"bad_blocks\":[", s->dirty);
 	for (size_t i = 0; i < s->nbad; i++)
 		printf("%s%" PRIu64, i ? "," : "", s->bad[i]);
@@ -272,6 +314,15 @@ static void dump_xml(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsca
 		       sb->region_sectors, sb->nr_regions, sb->source_sectors, sb->dest_sectors,
 		       sb->bitmap_start, sb->bitmap_blocks, g, c, sb->group_members,
 		       sb->group_index);
+		fmt_time(sb->attach_time, t, sizeof(t));
+		printf("  <attachment attached=\"%d\" attach_time=\"%s\" attach_count=\"%" PRIu64
+		       "\"", !!(sb->flags & LM_SB_FLAG_ATTACHED), t, sb->attach_count);
+		fmt_time(sb->detach_time, t, sizeof(t));
+		printf(" detach_time=\"%s\" last_detach=\"%s\"", t, detach_state(sb));
+		xml_attr_str("device_id", sb->device_id);
+		xml_attr_str("source_id", sb->source_id);
+		xml_attr_str("dest_id", sb->dest_id);
+		printf("/>\n");
 		printf("  <bitmap dirty=\"%" PRIu64 "\">\n", s->dirty);
 		for (size_t i = 0; i < s->nbad; i++)
 			printf("    <bad_block index=\"%" PRIu64 "\"/>\n", s->bad[i]);
@@ -291,7 +342,7 @@ static void dump_xml(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsca
 
 static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
 {
-	char u[33], g[33], c[33], t[32], sz[32];
+	char u[33], g[33], c[33], t[32], sz[32], dt[64];
 
 	fmt_size(m->size_bytes, sz, sizeof(sz));
 	printf("metadata      %s (%" PRIu64 " bytes, %s)\n", m->path, m->size_bytes, sz);
@@ -299,8 +350,12 @@ static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 		printf("slot %c        %s, generation %" PRIu64 " (%s)\n", slot_letter[i],
 		       slot_status_name(m->status[i]), m->sb[i].generation, m->why[i]);
 	if (!sb) {
-		printf("%s\n", meta_fresh(m) ? "fresh: all zero, formatted at first load" :
-		       "no valid superblock");
+		if (meta_needs_upgrade(m))
+			printf("format version 1: run 'livemirror metadata repair --upgrade %s' "
+			       "(every region becomes dirty)\n", m->path);
+		else
+			printf("%s\n", meta_fresh(m) ? "fresh: all zero, formatted at first load" :
+			       "no valid superblock");
 		return;
 	}
 	hex_encode(sb->uuid, LM_UUID_LEN, u);
@@ -312,9 +367,18 @@ static void dump_plain(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 	       "dest          %" PRIu64 " sectors\nbitmap        block %" PRIu64 ", %" PRIu64
 	       " blocks\n", slot_letter[m->best], u, sb->label[0] ? sb->label : "(none)",
 	       lm_state_name(sb->state), t, sb->flags,
+	       (sb->flags & LM_SB_FLAG_ATTACHED) ? ((sb->flags & LM_SB_FLAG_REPAIRED) ?
+	       " (repaired, attached)" : " (attached)") :
 	       (sb->flags & LM_SB_FLAG_REPAIRED) ? " (repaired)" : "", sb->region_sectors, sz,
 	       sb->nr_regions, sb->source_sectors, sb->dest_sectors, sb->bitmap_start,
 	       sb->bitmap_blocks);
+	detach_text(sb, dt, sizeof(dt));
+	fmt_time(sb->attach_time, t, sizeof(t));
+	printf("device id     %s\nsource id     %s\ndest id       %s\n"
+	       "attached      %s, %" PRIu64 " time%s, last at %s\nlast detach   %s\n",
+	       id_or_unbound(sb->device_id), id_or_unbound(sb->source_id),
+	       id_or_unbound(sb->dest_id), (sb->flags & LM_SB_FLAG_ATTACHED) ? "yes" : "no",
+	       sb->attach_count, sb->attach_count == 1 ? "" : "s", t, dt);
 	if (sb->group_members) {
 		hex_encode(sb->group_uuid, LM_UUID_LEN, g);
 		hex_encode(sb->coordinator_uuid, LM_UUID_LEN, c);
@@ -406,9 +470,16 @@ int cmd_meta_check(struct lm_args *a)
 		printf("%s: damaged: %d problem%s\n", a->pos[0], n, n == 1 ? "" : "s");
 	else if (meta_fresh(&m))
 		printf("%s: clean (never used: all zero)\n", a->pos[0]);
-	else
-		printf("%s: clean (state %s, generation %" PRIu64 ")\n", a->pos[0],
-		       lm_state_name(m.sb[m.best].state), m.sb[m.best].generation);
+	else {
+		const struct lm_sbinfo *sb = &m.sb[m.best];
+		char dt[64];
+
+		detach_text(sb, dt, sizeof(dt));
+		printf("%s: clean (state %s, generation %" PRIu64 "; device %s, source %s, "
+		       "dest %s; last detach: %s)\n", a->pos[0], lm_state_name(sb->state),
+		       sb->generation, id_or_unbound(sb->device_id), id_or_unbound(sb->source_id),
+		       id_or_unbound(sb->dest_id), dt);
+	}
 	meta_close(&m);
 	/*
 	 * Like thin_check and the other *_check tools: 1 means damaged.  Boot
@@ -426,6 +497,7 @@ int cmd_meta_repair(struct lm_args *a)
 	struct lm_sbinfo sb;
 	struct lm_meta m;
 	char u[33];
+	bool upgraded;
 	int r, problems;
 
 	r = open_excl(path, &m, META_RW_EXCL);
@@ -433,7 +505,43 @@ int cmd_meta_repair(struct lm_args *a)
 		return r;
 	problems = meta_check(&m, NULL, NULL);
 	memset(&sb, 0, sizeof(sb));
-	if (m.best >= 0) {
+	if (meta_needs_upgrade(&m) && !a->upgrade) {
+		lm_err("%s: metadata format version 1 is too old: run 'livemirror metadata "
+		       "repair --upgrade %s' (every region becomes dirty)", path, path);
+		r = LM_EXIT_METADATA;
+		goto out;
+	}
+	upgraded = meta_needs_upgrade(&m);
+	if (upgraded) {
+		/*
+		 * Version 1 knows no legs: the ids stay empty (unbound, the
+		 * first table binds them), no attachment is recorded and every
+		 * region becomes dirty.  The state (a switch decision) is kept.
+		 */
+		sb = m.sb[m.old];
+		if ((a->region_sectors && a->region_sectors != sb.region_sectors) ||
+		    (a->src_sectors && a->src_sectors != sb.source_sectors) ||
+		    (a->dst_sectors && a->dst_sectors != sb.dest_sectors) ||
+		    (a->label && strcmp(a->label, sb.label))) {
+			lm_err("%s: the given identity does not match the version 1 superblock "
+			       "(slot %c); upgrade keeps the metadata's identity", path,
+			       slot_letter[m.old]);
+			r = LM_EXIT_METADATA;
+			goto out;
+		}
+		if (sb.state == LM_STATE_CANCELLED)
+			sb.state = LM_STATE_COPYING;
+		sb.attach_time = sb.detach_time = sb.attach_count = 0;
+		memset(sb.device_id, 0, LM_ID_LEN);
+		memset(sb.source_id, 0, LM_ID_LEN);
+		memset(sb.dest_id, 0, LM_ID_LEN);
+		sb.flags &= ~LM_SB_FLAG_ATTACHED;
+		sb.nr_regions = nr_regions_for(sb.source_sectors, sb.region_sectors);
+		sb.bitmap_start = LM_BITMAP_START;
+		sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
+		sb.nr_bitmaps = 1;
+		sb.active_bitmap = 0;
+	} else if (m.best >= 0) {
 		sb = m.sb[m.best];
 		if ((a->region_sectors && a->region_sectors != sb.region_sectors) ||
 		    (a->src_sectors && a->src_sectors != sb.source_sectors) ||
@@ -495,6 +603,8 @@ int cmd_meta_repair(struct lm_args *a)
 		sb.active_bitmap = 0;
 	}
 	sb.flags |= LM_SB_FLAG_REPAIRED;
+	/* no table holds it (opened exclusively) and every bit is rewritten */
+	sb.flags &= ~LM_SB_FLAG_ATTACHED;
 	sb.state_time = (uint64_t)time(NULL);
 	if (m.size_bytes < meta_bytes_needed(sb.nr_regions)) {
 		lm_err("%s is too small: %" PRIu64 " bytes, %" PRIu64 " needed", path,
@@ -508,8 +618,9 @@ int cmd_meta_repair(struct lm_args *a)
 		goto out;
 	}
 	hex_encode(sb.uuid, LM_UUID_LEN, u);
-	printf("%s: repaired: all %" PRIu64 " regions dirty (full copy at next load), state %s, "
-	       "uuid %s, generation %" PRIu64 "\n", path, sb.nr_regions, lm_state_name(sb.state),
+	printf("%s: %s: all %" PRIu64 " regions dirty (full copy at next load), state %s, "
+	       "uuid %s, generation %" PRIu64 "\n", path,
+	       upgraded ? "upgraded" : "repaired", sb.nr_regions, lm_state_name(sb.state),
 	       u, sb.generation);
 out:
 	meta_close(&m);

@@ -11,13 +11,15 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "guard.h"
+#include "idcheck.h"
 #include "live.h"
 #include "result.h"
 #include "util.h"
 
 /* Common checks of the legs; fills the table.  LM_EXIT_*. */
 static int build_lm_table(struct lm_args *a, const char *src_ref, uint64_t src_sectors,
-			  uint32_t src_lbs, const char *label, struct lm_table *t)
+			  uint32_t src_lbs, const char *label, const struct lm_ids *ids,
+			  struct lm_table *t)
 {
 	uint64_t dst_sectors;
 	uint32_t dst_lbs;
@@ -38,9 +40,22 @@ static int build_lm_table(struct lm_args *a, const char *src_ref, uint64_t src_s
 		       "size of the legs (%u, %u bytes)", t->region_sectors, src_lbs, dst_lbs);
 		return LM_EXIT_USAGE;
 	}
-	r = lm_meta_precheck(a->meta[0], src_sectors, dst_sectors, t->region_sectors, label);
+	if (a->reuse_meta && a->trust_log) {
+		lm_err("--reuse-metadata and --trust-log are exclusive: reused metadata is "
+		       "reformatted, every region dirty");
+		return LM_EXIT_USAGE;
+	}
+	r = lm_meta_precheck(a->meta[0], src_sectors, dst_sectors, t->region_sectors, label,
+			     a->reuse_meta);
 	if (r)
 		return r;
+	if (!a->reuse_meta) {
+		r = lm_ids_check(a->meta[0], ids, a->trust_log);
+		if (r)
+			return r;
+	}
+	t->reuse_metadata = a->reuse_meta;
+	t->trust_log = a->trust_log;
 	if (dev_table_ref(a->meta[0], t->meta, sizeof(t->meta)) ||
 	    dev_table_ref(a->dest, t->dest, sizeof(t->dest)))
 		return LM_EXIT_ERROR;
@@ -64,6 +79,7 @@ int cmd_create(struct lm_args *a)
 	struct lmdm_table dt = { 0 };
 	struct lm_dminfo info;
 	struct lm_table t;
+	struct lm_ids ids;
 	char src_ref[64], params[1024];
 	uint64_t src_sectors;
 	uint32_t src_lbs;
@@ -98,7 +114,12 @@ int cmd_create(struct lm_args *a)
 	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
 	if (r)
 		return r;
-	r = build_lm_table(a, src_ref, src_sectors, src_lbs, a->label, &t);
+	memset(&ids, 0, sizeof(ids));
+	lm_device_id(name, NULL, ids.device, sizeof(ids.device));	/* created without uuid */
+	if (lm_dm_leg_id(a->source, ids.source, sizeof(ids.source)) ||
+	    lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest)))
+		return LM_EXIT_NOT_FOUND;
+	r = build_lm_table(a, src_ref, src_sectors, src_lbs, a->label, &ids, &t);
 	if (r)
 		return r;
 	if (lm_table_format(&t, params, sizeof(params)) ||
@@ -111,7 +132,7 @@ int cmd_create(struct lm_args *a)
 		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s': %s "
 		       "(see dmesg)", name, src_sectors, params, lmdm_last_error());
 		lmdm_table_free(&dt);
-		return LM_EXIT_ERROR;
+		return lm_ids_explain_refusal(a->meta[0], &ids);
 	}
 	lmdm_table_free(&dt);
 	lm_result_set("created", "source", true);
@@ -137,6 +158,7 @@ int cmd_start(struct lm_args *a)
 	char name[128], hidden[160], huuid[140], label[64], src_ref[64], params[1024];
 	const char *lbl, *nm;
 	struct lm_table t;
+	struct lm_ids ids;
 	uint64_t len, sec;
 	uint32_t lbs;
 	int r;
@@ -225,11 +247,18 @@ int cmd_start(struct lm_args *a)
 	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
 	if (r)
 		goto out;
-	r = build_lm_table(a, "0:0", len, lbs, lbl, &t);
+	lm_hidden_uuid(info.uuid[0] ? info.uuid : name, huuid, sizeof(huuid));
+	memset(&ids, 0, sizeof(ids));
+	lm_device_id(name, info.uuid, ids.device, sizeof(ids.device));
+	snprintf(ids.source, sizeof(ids.source), "dm:%s", huuid);	/* the hidden source */
+	if (lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest))) {
+		r = LM_EXIT_NOT_FOUND;
+		goto out;
+	}
+	r = build_lm_table(a, "0:0", len, lbs, lbl, &ids, &t);
 	if (r)
 		goto out;
 
-	lm_hidden_uuid(info.uuid[0] ? info.uuid : name, huuid, sizeof(huuid));
 	if (lmdm_create_private(hidden, huuid, &cur, &hinfo) || !hinfo.exists) {
 		lm_err("cannot create hidden source %s: %s", hidden, lmdm_last_error());
 		r = LM_EXIT_ERROR;
@@ -248,7 +277,7 @@ int cmd_start(struct lm_args *a)
 	if (fail_point("load") || lmdm_load(name, &nt)) {
 		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s': %s "
 		       "(see dmesg)", name, len, params, lmdm_last_error());
-		r = LM_EXIT_ERROR;
+		r = lm_ids_explain_refusal(a->meta[0], &ids);
 		lmdm_clear(name);
 		goto undo_hidden;
 	}

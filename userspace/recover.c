@@ -3,9 +3,15 @@
  * recover: from metadata alone, which leg is authoritative?
  *   SWITCHED               -> destination
  *   PREPARED               -> the coordinator (named in the superblock, looked
- *                             up among the given metadata) decides: SWITCHED ->
- *                             destination (finish: write SWITCHED here), else
+ *                             up among the given metadata) decides: SWITCHED
+ *                             with this member's group uuid -> destination
+ *                             (finish: write SWITCHED here), unless this member
+ *                             has dirty regions (it ran after its prepare:
+ *                             needs resync, exit 13, nothing written); else
  *                             source (roll back: write COPYING)
+ *                             --coordinator-lost=source|destination decides
+ *                             for a coordinator whose metadata is gone
+ *                             (destination only with an all-clean bitmap)
  *   COPYING, CANCELLED, 0  -> source
  * Writes happen only when no live table holds the metadata (O_EXCL).
  */
@@ -20,25 +26,28 @@
 #include "dev.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "idcheck.h"
 #include "meta.h"
 #include "util.h"
 
-enum leg { LEG_UNKNOWN, LEG_SOURCE, LEG_DEST };
+enum leg { LEG_UNKNOWN, LEG_SOURCE, LEG_DEST, LEG_RESYNC };
 
 struct rec {
 	const char *path;
 	int open_rc;
 	bool valid, fresh;
 	struct lm_sbinfo sb;
+	uint64_t dirty;		/* dirty regions (PREPARED members only) */
 	enum leg leg;
-	char reason[512];
+	char reason[1024];
 	char action[160];
 	int rc;
 };
 
 static const char *leg_name(enum leg l)
 {
-	return l == LEG_DEST ? "dest" : l == LEG_SOURCE ? "source" : "unknown";
+	return l == LEG_DEST ? "dest" : l == LEG_SOURCE ? "source" :
+	       l == LEG_RESYNC ? "needs-resync" : "unknown";
 }
 
 static void load_one(struct rec *r)
@@ -57,6 +66,9 @@ static void load_one(struct rec *r)
 		r->rc = LM_EXIT_ERROR;
 	} else if (meta_fresh(&m)) {
 		r->fresh = true;
+	} else if (meta_needs_upgrade(&m)) {
+		meta_upgrade_advice(r->path, r->reason, sizeof(r->reason));
+		r->rc = LM_EXIT_METADATA;
 	} else if (m.best < 0) {
 		snprintf(r->reason, sizeof(r->reason), "no valid superblock (slot A: %s; "
 			 "slot B: %s)", m.why[0], m.why[1]);
@@ -64,6 +76,9 @@ static void load_one(struct rec *r)
 	} else {
 		r->valid = true;
 		r->sb = m.sb[m.best];
+		if (r->sb.state == LM_STATE_PREPARED &&
+		    meta_count_dirty(&m, &r->sb, &r->dirty))
+			r->dirty = r->sb.nr_regions;
 	}
 	meta_close(&m);
 }
@@ -110,7 +125,37 @@ static void write_state(struct rec *r, uint32_t state, bool clear_group)
 	meta_close(&m);
 }
 
-static void decide(struct rec *recs, int n, int i)
+/* Dirty PREPARED member of a committed group: neither leg is known complete. */
+static void needs_resync(struct rec *r, const char *why)
+{
+	r->leg = LEG_RESYNC;
+	r->rc = LM_EXIT_NEEDS_RESYNC;
+	snprintf(r->reason, sizeof(r->reason), "%s, but this member has %" PRIu64 " dirty "
+		 "region%s: it ran after its prepare, so its destination lacks writes that "
+		 "only its source has; nothing written: resync it (see livemirror(8), "
+		 "NEEDS RESYNC)", why, r->dirty, r->dirty == 1 ? "" : "s");
+}
+
+static void decide_lost(struct rec *r, const char *how, const char *hex)
+{
+	if (!strcmp(how, "source")) {
+		r->leg = LEG_SOURCE;
+		snprintf(r->reason, sizeof(r->reason), "coordinator log %s not given; "
+			 "--coordinator-lost=source: rolled back to the source", hex);
+		return;	/* written COPYING by cmd_recover */
+	}
+	if (r->dirty) {
+		needs_resync(r, "--coordinator-lost=destination");
+		return;
+	}
+	r->leg = LEG_DEST;
+	snprintf(r->reason, sizeof(r->reason), "coordinator log %s not given; "
+		 "--coordinator-lost=destination (bitmap all clean): finished to the "
+		 "destination", hex);
+	write_state(r, LM_STATE_SWITCHED, false);
+}
+
+static void decide(struct rec *recs, int n, int i, const char *coord_lost)
 {
 	struct rec *r = &recs[i], *c = NULL;
 	char hex[33];
@@ -147,24 +192,50 @@ static void decide(struct rec *recs, int n, int i)
 	for (int j = 0; j < n; j++)
 		if (recs[j].valid && !memcmp(recs[j].sb.uuid, r->sb.coordinator_uuid, LM_UUID_LEN))
 			c = &recs[j];
+	if (!c && coord_lost) {
+		decide_lost(r, coord_lost, hex);
+		return;
+	}
 	if (!c) {
 		r->rc = LM_EXIT_NOT_FOUND;
 		snprintf(r->reason, sizeof(r->reason), "interrupted group switch: coordinator "
-			 "log %s is not among the given --meta; pass its metadata too", hex);
+			 "log %s is not among the given --meta; pass its metadata too (if it is "
+			 "lost for good, see --coordinator-lost)", hex);
 		return;
 	}
-	if (c->sb.state == LM_STATE_SWITCHED &&
-	    (all_zero(c->sb.group_uuid, LM_UUID_LEN) ||
-	     !memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN))) {
+	/*
+	 * The kernel keeps the group fields in SWITCHED and CANCELLED: the
+	 * group committed only if the coordinator switched in this very
+	 * group.  A coordinator switched alone or in another attempt (zero or
+	 * other group uuid) says nothing about this one.
+	 */
+	if (c->sb.state == LM_STATE_SWITCHED && !all_zero(r->sb.group_uuid, LM_UUID_LEN) &&
+	    !memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN)) {
+		char why[320];
+
+		snprintf(why, sizeof(why), "coordinator %s (log %s) switched: the group switch "
+			 "committed", c->path, hex);
+		if (r->dirty) {
+			needs_resync(r, why);
+			return;
+		}
 		r->leg = LEG_DEST;
-		snprintf(r->reason, sizeof(r->reason), "coordinator %s (log %s) switched: the "
-			 "group switch committed", c->path, hex);
+		snprintf(r->reason, sizeof(r->reason), "%s", why);
 		write_state(r, LM_STATE_SWITCHED, false);
 	} else {
+		char g[33];
+
 		r->leg = LEG_SOURCE;
-		snprintf(r->reason, sizeof(r->reason), "coordinator %s (log %s) is %s: the group "
-			 "switch never committed", c == r ? "(this log)" : c->path, hex,
-			 lm_state_name(c->sb.state));
+		bool other = c->sb.state != LM_STATE_PREPARED &&
+			     memcmp(c->sb.group_uuid, r->sb.group_uuid, LM_UUID_LEN);
+
+		hex_encode(c->sb.group_uuid, LM_UUID_LEN, g);
+		snprintf(r->reason, sizeof(r->reason), "coordinator %s (log %s) is %s%s%s: the "
+			 "group switch never committed", c == r ? "(this log)" : c->path, hex,
+			 lm_state_name(c->sb.state),
+			 !other ? "" : all_zero(c->sb.group_uuid, LM_UUID_LEN) ?
+			 " alone (not in this group)" : " in another group ", other &&
+			 !all_zero(c->sb.group_uuid, LM_UUID_LEN) ? g : "");
 		/* Keep ourselves PREPARED until every member was decided. */
 	}
 }
@@ -202,7 +273,7 @@ int cmd_recover(struct lm_args *a)
 		load_one(&recs[i]);
 	}
 	for (int i = 0; i < n; i++)
-		decide(recs, n, i);
+		decide(recs, n, i, a->coord_lost);
 	/* Roll back PREPARED members whose group never committed (coordinator last). */
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
@@ -216,6 +287,22 @@ int cmd_recover(struct lm_args *a)
 	for (int i = 0; i < n; i++)
 		if (recs[i].rc && !rc)
 			rc = recs[i].rc;
+	if (n == 1 && a->source && !recs[0].rc && recs[0].valid) {
+		struct lm_ids ids = { "", "", "" };
+
+		/* review M8: the given legs must be the metadata's (dm legs here) */
+		if (lm_dm_leg_id(a->source, ids.source, sizeof(ids.source)) ||
+		    lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest))) {
+			lm_err("--source %s or --dest %s: no such device", a->source, a->dest);
+			free(recs);
+			return LM_EXIT_NOT_FOUND;
+		}
+		rc = lm_ids_check(recs[0].path, &ids, false);
+		if (rc) {
+			free(recs);
+			return rc;
+		}
+	}
 	if (n == 1 && a->source && !recs[0].rc) {
 		const char *leg = recs[0].leg == LEG_DEST ? a->dest : a->source;
 		uint64_t len = recs[0].sb.source_sectors, sec;
@@ -237,7 +324,8 @@ int cmd_recover(struct lm_args *a)
 		snprintf(table, sizeof(table), "0 %" PRIu64 " linear %s 0", len, ref);
 	}
 	if (a->json) {
-		printf("{\"metadata\":[");
+		printf("{\"schema\":2,\"outcome\":\"%s\",\"metadata\":[",
+		       !rc ? "decided" : rc == LM_EXIT_NEEDS_RESYNC ? "needs_resync" : "error");
 		for (int i = 0; i < n; i++) {
 			struct rec *r = &recs[i];
 			char hex[33];
@@ -246,7 +334,7 @@ int cmd_recover(struct lm_args *a)
 			json_str(r->path);
 			printf(",\"state\":\"%s\",\"authoritative\":\"%s\",\"reason\":",
 			       r->valid ? lm_state_name(r->sb.state) : r->fresh ? "fresh" : "damaged",
-			       leg_name(r->leg));
+			       r->leg == LEG_RESYNC ? "needs_resync" : leg_name(r->leg));
 			json_str(r->reason);
 			printf(",\"action\":");
 			json_str(r->action);
@@ -254,6 +342,8 @@ int cmd_recover(struct lm_args *a)
 				hex_encode(r->sb.uuid, LM_UUID_LEN, hex);
 				printf(",\"uuid\":\"%s\",\"label\":", hex);
 				json_str(r->sb.label);
+				if (r->sb.state == LM_STATE_PREPARED)
+					printf(",\"dirty\":%" PRIu64, r->dirty);
 			}
 			printf(",\"exit\":%d}", r->rc);
 		}

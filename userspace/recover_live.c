@@ -179,7 +179,20 @@ static int recover_one(struct rdev *d, struct rdev *all, int n, uint32_t *cookie
 			if (all[j].have_sb && !memcmp(all[j].sb.uuid, d->sb.coordinator_uuid,
 						      LM_UUID_LEN))
 				c = &all[j];
-		if (c && c != d && !strcmp(c->l.st.state, "switched")) {
+		/* committed only by a coordinator switched in this very group */
+		if (c && c != d && !strcmp(c->l.st.state, "switched") && c->have_sb &&
+		    !memcmp(c->sb.group_uuid, d->sb.group_uuid, LM_UUID_LEN) &&
+		    d->l.st.in_sync < d->l.st.nr_regions) {
+			lm_err("%s: coordinator %s switched, but this member has %" PRIu64
+			       " regions not in sync (it ran after its prepare): resumed as it is; "
+			       "run 'livemirror recover --live' again once it is synced",
+			       d->name, c->name, d->l.st.nr_regions - d->l.st.in_sync);
+			load_resume(d, NULL, cookie);
+			d->leg = "unknown";
+			return LM_EXIT_NEEDS_RESYNC;
+		}
+		if (c && c != d && !strcmp(c->l.st.state, "switched") && c->have_sb &&
+		    !memcmp(c->sb.group_uuid, d->sb.group_uuid, LM_UUID_LEN)) {
 			if (lmdm_message(d->name, "switch")) {
 				lm_err("%s: switch failed: %s", d->name, lmdm_last_error());
 				load_resume(d, NULL, cookie);
@@ -311,5 +324,7 @@ out:
 
 int cmd_recover_any(struct lm_args *a)
 {
+	if (a->scan)
+		return cmd_recover_scan(a);
 	return a->live ? cmd_recover_live(a) : cmd_recover(a);
 }

@@ -27,8 +27,20 @@ static void parse_optional(const char *tok, struct lm_status *s)
 	const char *eq = strchr(tok, '=');
 	uint64_t v;
 
+	if (eq && (size_t)(eq - tok) == strlen("opened") && !strncmp(tok, "opened", 6)) {
+		/* a word; an unexpected one is kept if it fits (a newer module) */
+		if (strlen(eq + 1) < sizeof(s->opened) && strspn(eq + 1,
+		    "abcdefghijklmnopqrstuvwxyz_-") == strlen(eq + 1))
+			snprintf(s->opened, sizeof(s->opened), "%s", eq + 1);
+		return;
+	}
 	if (!eq || parse_u64(eq + 1, UINT64_MAX, &v))
 		return;
+	if ((size_t)(eq - tok) == strlen("trusted") && !strncmp(tok, "trusted", 7)) {
+		if (v <= 1)
+			s->trusted = (int)v;
+		return;
+	}
 	if ((size_t)(eq - tok) == strlen("copied_bytes") && !strncmp(tok, "copied_bytes", 12)) {
 		s->copied_bytes = v;
 		s->have_copied_bytes = true;
@@ -51,6 +63,8 @@ int lm_status_parse(const char *line, struct lm_status *s, char *why, size_t len
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), "%s", line);
+	s->opened[0] = 0;
+	s->trusted = -1;
 	for (t = strtok_r(buf, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
 		if (n < 8)
 			tok[n++] = t;
@@ -180,9 +194,14 @@ void lm_print_json(FILE *f, const struct lm_report *r)
 	else
 		fputs(",\"eta\":null", f);
 	fprintf(f, ",\"health\":\"%s\",\"health_status\":\"%s\",\"dest_errors\":%" PRIu64
-		",\"throttle\":%" PRIu64 ",\"copy_depth\":%u,\"mirroring\":%s}\n",
+		",\"throttle\":%" PRIu64 ",\"copy_depth\":%u,\"mirroring\":%s",
 		s->health, health_word(s), s->dest_errors, s->throttle, s->copy_depth,
 		s->mirroring ? "true" : "false");
+	if (s->opened[0])
+		fprintf(f, ",\"opened\":\"%s\"", s->opened);
+	if (s->trusted >= 0)
+		fprintf(f, ",\"trusted\":%s", s->trusted ? "true" : "false");
+	fputs("}\n", f);
 }
 
 void lm_print_kv(FILE *f, const struct lm_report *r)
@@ -204,6 +223,10 @@ void lm_print_kv(FILE *f, const struct lm_report *r)
 	fprintf(f, "health=%s\nhealth_status=%s\ndest_errors=%" PRIu64 "\nthrottle=%" PRIu64
 		"\ncopy_depth=%u\nmirroring=%d\n", s->health, health_word(s), s->dest_errors,
 		s->throttle, s->copy_depth, s->mirroring);
+	if (s->opened[0])
+		fprintf(f, "opened=%s\n", s->opened);
+	if (s->trusted >= 0)
+		fprintf(f, "trusted=%d\n", s->trusted);
 }
 
 void lm_print_bar_line(FILE *f, const struct lm_report *r, int width)
@@ -255,4 +278,17 @@ void lm_print_human(FILE *f, const struct lm_report *r, int width)
 		"mirrored to the destination (kept in sync by every write)" :
 		"not yet mirrored to the destination");
 	fprintf(f, "  throttle  %s, copy depth %u\n", thr, s->copy_depth);
+	if (s->opened[0] || s->trusted >= 0) {
+		const char *o = s->opened;
+		const char *what = !strcmp(o, "formatted") ? "freshly formatted" :
+				   !strcmp(o, "clean") ? "the last table detached cleanly" :
+				   !strcmp(o, "unclean") ?
+				   "the last table never detached (crash or power cut?)" :
+				   !strcmp(o, "unbound") ? "its leg ids were not bound yet" :
+				   !strcmp(o, "live") ? "held by the live table" : o[0] ? o : "-";
+
+		fprintf(f, "  log       opened: %s; clean bits %s\n", what,
+			s->trusted < 0 ? "(unknown)" : s->trusted ? "kept (trusted)" :
+			"not trusted: every region copied again");
+	}
 }

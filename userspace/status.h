@@ -26,6 +26,13 @@ struct lm_status {
 	 */
 	bool have_copied_bytes, have_copy_ms;
 	uint64_t copied_bytes, copy_ms;
+	/*
+	 * livemirror 1.2.0: what the log found when this table opened it
+	 * (formatted, clean, unclean, unbound, live; "" = field absent) and
+	 * whether its clean bits were kept (-1 = field absent).
+	 */
+	char opened[16];
+	int trusted;
 };
 
 struct lm_report {

@@ -239,10 +239,26 @@ int cmd_switch(struct lm_args *a)
 			r = refuse_code(&m[i].l.st);
 			goto out;
 		}
-		if (group) {
+		if (group || !m[i].was_switched) {
 			r = lm_live_read_sb(&m[i].l, &m[i].sb);
 			if (r)
 				goto out;
+		}
+		/*
+		 * A PREPARED log belongs to a group attempt: only that group's
+		 * coordinator decides it (review H3).  Switching it alone would
+		 * commit one member of an undecided group.
+		 */
+		if (!group && !m[i].was_switched && m[i].sb.state == LM_STATE_PREPARED) {
+			char g[33];
+
+			hex_encode(m[i].sb.group_uuid, LM_UUID_LEN, g);
+			lm_err("%s: refusing to switch one device: its metadata is PREPARED for "
+			       "group %s (member %" PRIu32 " of %" PRIu32 "); switch the whole group "
+			       "or run 'livemirror recover --live %s'", m[i].l.name, g,
+			       m[i].sb.group_index, m[i].sb.group_members, m[i].l.name);
+			r = LM_EXIT_NOT_SYNCED;
+			goto out;
 		}
 	}
 	if (ndone == n) {

@@ -68,6 +68,14 @@ int lm_table_parse(const char *params, struct lm_table *t, char *why, size_t len
 			t->start_paused = true;
 			continue;
 		}
+		if (!strcmp(w[i], "reuse_metadata")) {
+			t->reuse_metadata = true;
+			continue;
+		}
+		if (!strcmp(w[i], "trust_log")) {
+			t->trust_log = true;
+			continue;
+		}
 		if (i + 1 >= n) {
 			snprintf(why, len, "feature '%s' needs an argument", w[i]);
 			return -1;
@@ -87,6 +95,12 @@ int lm_table_parse(const char *params, struct lm_table *t, char *why, size_t len
 		} else if (!strcmp(w[i], "label")) {
 			if (copy_word(t->label, sizeof(t->label), w[i + 1]))
 				goto bad;
+		} else if (!strcmp(w[i], "source_id")) {
+			if (copy_word(t->source_id, sizeof(t->source_id), w[i + 1]))
+				goto bad;
+		} else if (!strcmp(w[i], "dest_id")) {
+			if (copy_word(t->dest_id, sizeof(t->dest_id), w[i + 1]))
+				goto bad;
 		} else {
 			snprintf(why, len, "unknown feature '%s'", w[i]);
 			return -1;
@@ -102,7 +116,7 @@ bad:
 
 int lm_table_format(const struct lm_table *t, char *buf, size_t len)
 {
-	char feat[256] = "";
+	char feat[768] = "";
 	int nfeat = 0, r;
 	size_t fl = 0;
 
@@ -131,6 +145,22 @@ int lm_table_format(const struct lm_table *t, char *buf, size_t len)
 	if (t->label[0]) {
 		ADDF(" label %s", t->label);
 		nfeat += 2;
+	}
+	if (t->source_id[0]) {
+		ADDF(" source_id %s", t->source_id);
+		nfeat += 2;
+	}
+	if (t->dest_id[0]) {
+		ADDF(" dest_id %s", t->dest_id);
+		nfeat += 2;
+	}
+	if (t->reuse_metadata) {
+		ADDF(" reuse_metadata");
+		nfeat += 1;
+	}
+	if (t->trust_log) {
+		ADDF(" trust_log");
+		nfeat += 1;
 	}
 #undef ADDF
 	if (nfeat)

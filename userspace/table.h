@@ -22,6 +22,10 @@ struct lm_table {
 	bool start_paused;
 	char dest_error[8];		/* "" = default */
 	char label[64];			/* "" = none */
+	bool reuse_metadata;		/* reformat metadata of other legs */
+	bool trust_log;			/* keep clean bits of a log opened from disk */
+	char source_id[152];		/* explicit identity text, "" = none */
+	char dest_id[152];
 };
 
 /* Parameters after the target type.  0 or -1 with why. */

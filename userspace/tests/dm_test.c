@@ -685,6 +685,124 @@ static void test_crash_points(void)
 	}
 }
 
+/*
+ * Issue 14 item 3: metadata of version 2 bound to legs, as start would
+ * meet it (label L, the default region, vm i's geometry).
+ */
+static void make_bound_meta(int i, const char *dev_id, const char *src_id, const char *dst_id)
+{
+	struct lm_sbinfo sb;
+	struct lm_meta m;
+	char e[256];
+
+	memset(&sb, 0, sizeof(sb));
+	memset(sb.uuid, 0x5a, LM_UUID_LEN);
+	sb.state = LM_STATE_COPYING;
+	sb.region_sectors = 1024;
+	sb.source_sectors = SECTORS;
+	sb.dest_sectors = SECTORS * 2;
+	sb.nr_regions = nr_regions_for(SECTORS, 1024);
+	sb.bitmap_start = LM_BITMAP_START;
+	sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
+	sb.nr_bitmaps = 1;
+	strcpy(sb.label, "L");
+	snprintf(sb.device_id, LM_ID_LEN, "%s", dev_id);
+	snprintf(sb.source_id, LM_ID_LEN, "%s", src_id);
+	snprintf(sb.dest_id, LM_ID_LEN, "%s", dst_id);
+	if (meta_open(&m, meta[i], META_RW_EXCL, e, sizeof(e)))
+		abort();
+	meta_load(&m);
+	if (meta_format(&m, &sb))
+		abort();
+	meta_close(&m);
+}
+
+static const char *live_params(int i)
+{
+	struct fk_dev *v = fk_dev_by_name(vm[i]);
+
+	return v && v->has_live && v->live.n == 1 ? v->live.t[0].params : "";
+}
+
+static int start_l(int i, const char *env, const char *opt)
+{
+	if (opt)
+		return LM(env, "start", vm[i], "--meta", meta[i], "--dest", dst[i], "--force",
+			  "--label", "L", opt);
+	return LM(env, "start", vm[i], "--meta", meta[i], "--dest", dst[i], "--force",
+		  "--label", "L");
+}
+
+static void test_identity(void)
+{
+	int r;
+
+	/* the right device and source: accepted */
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-vm0", "dm:LMSRC-UUID-vm0", "");
+	is_int(start_l(0, NULL, NULL), 0, "start over metadata bound to these legs");
+	ok(!strstr(live_params(0), "trust_log") && !strstr(live_params(0), "reuse_metadata"),
+	   "no trust_log nor reuse_metadata unless asked: %s", live_params(0));
+
+	/* another device's metadata */
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-other", "dm:LMSRC-UUID-other", "");
+	r = start_l(0, NULL, NULL);
+	is_int(r, LM_EXIT_METADATA, "metadata of another device refused (exit 6)");
+	ok(strstr(err, "device_id") && strstr(err, "dm:UUID-other") && strstr(err, "dm:UUID-vm0"),
+	   "the refusal names the field and both values: %s", err);
+	ok(!strcmp(fk_dev_by_name(vm[0])->live.t[0].type, "linear"), "nothing loaded");
+
+	/* --reuse-metadata: passed to the kernel, which reformats */
+	r = start_l(0, NULL, "--reuse-metadata");
+	is_int(r, 0, "--reuse-metadata accepts it");
+	ok(strstr(live_params(0), " reuse_metadata") != NULL, "table has reuse_metadata: %s",
+	   live_params(0));
+
+	/* --reuse-metadata never throws a switch decision away */
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-other", "", "");
+	fk_set_meta_state(meta[0], LM_STATE_SWITCHED);
+	is_int(start_l(0, NULL, "--reuse-metadata"), LM_EXIT_METADATA,
+	       "--reuse-metadata on SWITCHED metadata refused");
+
+	/* --trust-log: only with strong stored ids */
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-vm0", "dm:LMSRC-UUID-vm0", "dev:7:3");
+	is_int(start_l(0, NULL, "--trust-log"), LM_EXIT_METADATA,
+	       "--trust-log with a weak dest_id refused");
+	ok(strstr(err, "dest_id") && strstr(err, "weak"), "says which id is weak: %s", err);
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-vm0", "dm:LMSRC-UUID-vm0", "naa:5000c500a1b2c3d4");
+	is_int(start_l(0, NULL, "--trust-log"), 0, "--trust-log with strong ids");
+	ok(strstr(live_params(0), " trust_log") != NULL, "table has trust_log: %s",
+	   live_params(0));
+	is_int(LM(NULL, "start", vm[0], "--meta", meta[0], "--dest", dst[0], "--force", "--trust-log",
+		  "--reuse-metadata"), LM_EXIT_USAGE, "--trust-log with --reuse-metadata: usage");
+
+	/* the kernel refuses the table over ids the helper cannot verify */
+	setup(1, false);
+	make_bound_meta(0, "dm:UUID-vm0", "dm:LMSRC-UUID-vm0", "naa:5000c500a1b2c3d4");
+	r = start_l(0, "FAKEDM_FAIL=reload:vm0", NULL);
+	is_int(r, LM_EXIT_METADATA, "kernel refusal with unverifiable bound ids: exit 6");
+	ok(strstr(err, "naa:5000c500a1b2c3d4") != NULL, "names the stored ids: %s", err);
+	check_invariant("identity refusals", 1);
+}
+
+/* Issue 14: a PREPARED log belongs to a group: a single-device switch refuses it. */
+static void test_switch_prepared(void)
+{
+	int r;
+
+	setup_synced(1, false);
+	fk_set_meta_prepared(meta[0]);
+	r = LM(NULL, "switch", vm[0]);
+	is_int(r, LM_EXIT_NOT_SYNCED, "single switch of PREPARED metadata refused (exit 3)");
+	ok(strstr(err, "group") != NULL, "the refusal names the group: %s", err);
+	is_int(fk_meta_state(meta[0]), LM_STATE_PREPARED, "metadata still PREPARED");
+	check_invariant("single switch of a prepared member refused", 1);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/lm-dm-test.XXXXXX",
@@ -704,6 +822,8 @@ int main(void)
 	test_table_mismatch();
 	test_signals();
 	test_start_resume_swapped();
+	test_switch_prepared();
+	test_identity();
 	test_fail_points();
 	test_dm_failures();
 	test_crash_points();

@@ -319,6 +319,20 @@ void fk_set_meta_state(const char *meta_path, uint32_t state)
 		abort();
 }
 
+void fk_set_meta_prepared(const char *meta_path)
+{
+	struct lm_meta m;
+	char self[33];
+	const char *grp[4] = { "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", self, "2", "0" };
+
+	if (meta_rw(meta_path, &m) || m.best < 0)
+		abort();
+	hex_encode(m.sb[m.best].uuid, LM_UUID_LEN, self);
+	meta_close(&m);
+	if (set_state(meta_path, LM_STATE_PREPARED, grp))
+		abort();
+}
+
 static int set_state(const char *mp, uint32_t state, const char *const *grp)
 {
 	struct lm_sbinfo sb;
@@ -333,9 +347,15 @@ static int set_state(const char *mp, uint32_t state, const char *const *grp)
 	}
 	sb = m.sb[m.best];
 	sb.state = state;
-	memset(sb.group_uuid, 0, LM_UUID_LEN);
-	memset(sb.coordinator_uuid, 0, LM_UUID_LEN);
-	sb.group_members = sb.group_index = 0;
+	/*
+	 * As the kernel (livemirror 1.2.0): SWITCHED and CANCELLED keep a
+	 * PREPARED log's group fields, COPYING (abort_prepare) zeroes them.
+	 */
+	if (state != LM_STATE_SWITCHED && state != LM_STATE_CANCELLED) {
+		memset(sb.group_uuid, 0, LM_UUID_LEN);
+		memset(sb.coordinator_uuid, 0, LM_UUID_LEN);
+		sb.group_members = sb.group_index = 0;
+	}
 	if (grp && (hex_decode(grp[0], sb.group_uuid, LM_UUID_LEN) ||
 		    hex_decode(grp[1], sb.coordinator_uuid, LM_UUID_LEN) ||
 		    sscanf(grp[2], "%u", &sb.group_members) != 1 ||

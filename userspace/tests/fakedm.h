@@ -103,6 +103,8 @@ void fk_set_synced(const char *meta_path, bool synced);
 uint32_t fk_meta_state(const char *meta_path);	/* LM_STATE_* from the file */
 /* Write a state as the kernel would (another agent acting behind our back). */
 void fk_set_meta_state(const char *meta_path, uint32_t state);
+/* PREPARED as member 0 (the coordinator) of a group of 2. */
+void fk_set_meta_prepared(const char *meta_path);
 void fk_release(int slot);
 /* "M:m" of a disk path or dm name. */
 const char *fk_ref(const char *path_or_name, char *buf, size_t len);

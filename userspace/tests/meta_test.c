@@ -229,17 +229,140 @@ int main(void)
 	{
 		struct lm_sbinfo v = sb;
 
-		v.version = 2;
+		v.version = 3;
 		v.generation = 99;
 		sb_encode(&v, blk);
-		((struct lm_superblock *)blk)->version = htole32(2);
-		fix_csum(blk);
 		put_block(1, blk);
 	}
 	ok(check_file() == 1 && strstr(problems, "slot B") && strstr(problems, "version"),
 	   "bad version: %s", problems);
-	ok(!load(&m) && m.best == 0, "version 2 slot ignored even with higher generation");
+	ok(!load(&m) && m.best == 0, "version 3 slot ignored even with higher generation");
 	meta_close(&m);
+
+	/* Version 1: refused everywhere with the upgrade advice; --upgrade converts. */
+	{
+		struct lm_sbinfo v = sb;
+
+		v.version = 1;
+		v.state = LM_STATE_SWITCHED;
+		for (int i = 0; i < LM_SB_SLOTS; i++) {
+			v.generation = 5 + (uint64_t)i;
+			sb_encode(&v, blk);
+			put_block((uint64_t)i, blk);
+		}
+	}
+	ok(!load(&m) && m.best < 0 && m.old == 1 && meta_needs_upgrade(&m) &&
+	   m.status[0] == SLOT_OLD_VERSION, "version 1 slots: not loaded, upgrade needed");
+	meta_close(&m);
+	ok(check_file() >= 1 && strstr(problems, "repair --upgrade"),
+	   "check says how to upgrade: %.200s", problems);
+	is_int(run_cmd("metadata check PATH", out, sizeof(out)), 1, "check of v1 exits 1");
+	ok(strstr(out, "repair --upgrade") != NULL, "check output: %.200s", out);
+	is_int(run_cmd("metadata repair PATH", out, sizeof(out)), LM_EXIT_METADATA,
+	       "plain repair of v1 refused (exit 6)");
+	is_int(run_cmd("metadata repair PATH --force", out, sizeof(out)), LM_EXIT_METADATA,
+	       "repair --force of v1 refused (exit 6)");
+	is_int(run_cmd("metadata dump PATH", out, sizeof(out)), LM_EXIT_METADATA,
+	       "dump of v1: exit 6");
+	ok(strstr(out, "old-version") != NULL, "dump names the old version: %.300s", out);
+	is_int(run_cmd("metadata repair PATH --upgrade", out, sizeof(out)), 0, "repair --upgrade");
+	ok(strstr(out, "upgraded") != NULL, "upgrade reported: %s", out);
+	ok(!load(&m) && m.best >= 0 && m.sb[m.best].version == LM_VERSION &&
+	   m.sb[m.best].generation > 6 && m.sb[m.best].state == LM_STATE_SWITCHED &&
+	   !m.sb[m.best].device_id[0] && !m.sb[m.best].source_id[0] &&
+	   !m.sb[m.best].dest_id[0] && !(m.sb[m.best].flags & LM_SB_FLAG_ATTACHED) &&
+	   (m.sb[m.best].flags & LM_SB_FLAG_REPAIRED) &&
+	   !memcmp(m.sb[m.best].uuid, sb.uuid, LM_UUID_LEN),
+	   "upgraded: version 2, same uuid and decision, ids unbound, ATTACHED clear");
+	meta_close(&m);
+	is_int(check_file(), 0, "upgraded metadata is clean: %s", problems);
+	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "dump upgraded");
+	ok(strstr(out, "\"dirty\":2048,") && strstr(out, "\"device_id\":\"\"") &&
+	   strstr(out, "\"last_detach\":\"never\""), "upgraded: all dirty, unbound: %.600s",
+	   strstr(out, "\"bitmap\"") ? strstr(out, "\"bitmap\"") : out);
+
+	/* Version 2 fields: round trip, dump, validation, kept by repair. */
+	{
+		struct lm_sbinfo v = sb;
+
+		v.version = LM_VERSION;
+		v.generation = 50;
+		v.flags = LM_SB_FLAG_ATTACHED;
+		v.attach_time = 1700000000;
+		v.detach_time = 1690000000;
+		v.attach_count = 3;
+		strcpy(v.device_id, "dm:LVM-abc");
+		strcpy(v.source_id, "naa:600a0b80-p2");
+		strcpy(v.dest_id, "user:new disk");
+		sb_encode(&v, blk);
+		put_block(0, blk);
+		put_block(1, blk);
+	}
+	ok(!load(&m) && m.best >= 0 && m.sb[m.best].attach_count == 3 &&
+	   m.sb[m.best].attach_time == 1700000000 && !strcmp(m.sb[m.best].dest_id, "user:new disk"),
+	   "v2 fields decoded");
+	sb2 = m.sb[m.best];
+	sb2.state = LM_STATE_PREPARED;
+	sb2.group_members = 2;
+	ok(!meta_write_sb(&m, &sb2), "meta_write_sb");
+	meta_close(&m);
+	ok(!load(&m) && !strcmp(m.sb[m.best].source_id, "naa:600a0b80-p2") &&
+	   !strcmp(m.sb[m.best].device_id, "dm:LVM-abc") && m.sb[m.best].detach_time == 1690000000,
+	   "meta_write_sb keeps the v2 fields");
+	meta_close(&m);
+	is_int(run_cmd("metadata dump PATH", out, sizeof(out)), 0, "dump v2");
+	ok(strstr(out, "source id     naa:600a0b80-p2\n") &&
+	   strstr(out, "last detach   not detached cleanly (crash?)") &&
+	   strstr(out, "3 times"), "plain dump shows ids and attach state: %s", out);
+	is_int(run_cmd("metadata repair PATH --force", out, sizeof(out)), 0, "repair --force v2");
+	ok(!load(&m) && !strcmp(m.sb[m.best].source_id, "naa:600a0b80-p2") &&
+	   !strcmp(m.sb[m.best].dest_id, "user:new disk") &&
+	   !(m.sb[m.best].flags & LM_SB_FLAG_ATTACHED) && m.sb[m.best].attach_count == 3,
+	   "plain repair keeps the ids");
+	meta_close(&m);
+	is_int(run_cmd("metadata check PATH", out, sizeof(out)), 0, "check v2");
+	ok(strstr(out, "source naa:600a0b80-p2") && strstr(out, "last detach: clean at "),
+	   "check shows the ids and the detach: %s", out);
+	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "dump json v2");
+	ok(strstr(out, "\"last_detach\":\"clean\"") && strstr(out, "\"attach_count\":3") &&
+	   strstr(out, "\"dest_id\":\"user:new disk\""), "json dump: %.700s", out);
+	is_int(run_cmd("metadata dump PATH --xml", out, sizeof(out)), 0, "dump xml v2");
+	ok(strstr(out, "source_id=\"naa:600a0b80-p2\"") != NULL, "xml dump: %.700s", out);
+	{
+		static const struct { const char *id; bool good; } ids[] = {
+			{ "", true }, { "dm:x", true }, { "eui:00a1", true }, { "t10:AB", true },
+			{ "dev:8:16", true }, { "dm-name:vg-lv", true }, { "foo:bar", false },
+			{ "dm:", false }, { "naa", false }, { "user:a\nb", false },
+		};
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			struct lm_sbinfo v = sb;
+			char why[160];
+
+			v.version = LM_VERSION;
+			snprintf(v.dest_id, sizeof(v.dest_id), "%s", ids[i].id);
+			is_int(sb_check_fields(&v, why, sizeof(why)) == 0, ids[i].good,
+			       "dest_id '%s' %s", ids[i].id, ids[i].good ? "accepted" : "refused");
+		}
+	}
+	{
+		struct lm_sbinfo v = sb;
+		struct lm_superblock *d = (struct lm_superblock *)blk;
+
+		v.version = LM_VERSION;
+		v.generation = 90;
+		sb_encode(&v, blk);
+		memset(d->device_id, 'a', LM_ID_LEN);	/* no NUL */
+		fix_csum(blk);
+		put_block(1, blk);
+		ok(check_file() == 1 && strstr(problems, "slot B") &&
+		   strstr(problems, "device_id is not NUL terminated"), "unterminated id: %s",
+		   problems);
+		v.flags = 1U << 7;
+		sb_encode(&v, blk);
+		put_block(1, blk);
+		ok(check_file() == 1 && strstr(problems, "unknown flags 0x80"), "unknown flag: %s",
+		   problems);
+	}
 
 	/* Bitmap blocks: csum, blocknr, uuid. */
 	fill_sb(&sb, 40000ULL * 1024, 1024);	/* 40000 regions: 2 bitmap blocks */

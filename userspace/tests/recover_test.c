@@ -5,6 +5,7 @@
  * libdevmapper is stubbed: recover only needs it for --name.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -26,6 +27,14 @@ int lmdm_table_add(struct lmdm_table *t, uint64_t s, uint64_t l, const char *ty,
 	return 0;
 }
 void lmdm_table_free(struct lmdm_table *t) { (void)t; }
+/* Every device is a dm device with uuid "U<major>-<minor>" (the ids checks). */
+int lmdm_info_devno(uint32_t major, uint32_t minor, struct lm_dminfo *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->exists = true;
+	snprintf(i->uuid, sizeof(i->uuid), "U%u-%u", major, minor);
+	return 0;
+}
 int lmdm_create(const char *n, const char *u, const struct lmdm_table *t,
 		struct lm_dminfo *o)
 {
@@ -33,16 +42,27 @@ int lmdm_create(const char *n, const char *u, const struct lmdm_table *t,
 	return -1;
 }
 
-static char paths[3][64];
+static char paths[3][96];
+
+/*
+ * As the kernel writes it: a group's members keep the group fields in
+ * PREPARED, SWITCHED and CANCELLED; prepare leaves the bitmap clean.  The
+ * knobs below craft the other cases.
+ */
+static char scan_dir[40] = "/tmp";
+static uint8_t group_byte = 0xee;	/* 0: the group uuid zeroed */
+static uint64_t dirty_regions;		/* regions left dirty in the bitmap */
+static const char *src_id = "", *dst_id = "";	/* stored leg ids */
 
 static void make_meta(int i, uint32_t state, int coord, int members)
 {
+	uint8_t blk[LM_BLOCK_SIZE];
 	struct lm_sbinfo sb;
 	struct lm_meta m;
 	char err[256];
 	int fd;
 
-	snprintf(paths[i], sizeof(paths[i]), "/tmp/lm-recover-test-%d.XXXXXX", i);
+	snprintf(paths[i], sizeof(paths[i]), "%s/lm-recover-test-%d.XXXXXX", scan_dir, i);
 	fd = mkstemp(paths[i]);
 	if (fd < 0 || ftruncate(fd, 1 << 16))
 		abort();
@@ -57,8 +77,10 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 	sb.bitmap_start = LM_BITMAP_START;
 	sb.bitmap_blocks = 1;
 	sb.nr_bitmaps = 1;
+	snprintf(sb.source_id, LM_ID_LEN, "%s", src_id);
+	snprintf(sb.dest_id, LM_ID_LEN, "%s", dst_id);
 	if (members) {
-		memset(sb.group_uuid, 0xee, LM_UUID_LEN);
+		memset(sb.group_uuid, group_byte, LM_UUID_LEN);
 		memset(sb.coordinator_uuid, 0x10 * (coord + 1), LM_UUID_LEN);
 		sb.group_members = (uint32_t)members;
 		sb.group_index = (uint32_t)i;
@@ -67,6 +89,16 @@ static void make_meta(int i, uint32_t state, int coord, int members)
 		abort();
 	meta_load(&m);
 	if (meta_format(&m, &sb))
+		abort();
+	bm_encode(blk, 0, sb.uuid, sb.nr_regions, false);
+	for (uint64_t r = 0; r < dirty_regions; r++)
+		blk[LM_BITMAP_HEADER_SIZE + r / 8] |= (uint8_t)(1u << (r % 8));
+	{
+		uint32_t c = htole32(block_csum(blk));
+
+		memcpy(blk, &c, 4);
+	}
+	if (meta_write_block(&m, LM_BITMAP_START, blk))
 		abort();
 	meta_close(&m);
 }
@@ -109,7 +141,7 @@ static int recover(const char *extra, int n)
 	fflush(stdout);
 	saved = dup(1);
 	dup2(fd, 1);
-	rc = cmd_recover(&a);
+	rc = a.scan ? cmd_recover_scan(&a) : cmd_recover(&a);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -185,7 +217,7 @@ int main(void)
 	make_meta(0, LM_STATE_SWITCHED, 0, 3);
 	make_meta(1, LM_STATE_PREPARED, 0, 3);
 	{
-		char keep[64];
+		char keep[96];
 
 		strcpy(keep, paths[0]);
 		strcpy(paths[0], paths[1]);
@@ -196,11 +228,157 @@ int main(void)
 	}
 	cleanup(2);
 
+	/*
+	 * Issue 14 item 3.  A coordinator that switched alone (or in another
+	 * attempt: group uuid zero or different) did not commit this group.
+	 */
+	/* coordinator 0: SWITCHED with its group uuid zeroed (switched alone) */
+	group_byte = 0;
+	make_meta(0, LM_STATE_SWITCHED, 0, 3);
+	group_byte = 0xee;
+	make_meta(1, LM_STATE_PREPARED, 0, 3);
+	is_int(recover("", 2), 0, "coordinator switched without the group: exit 0");
+	ok(strstr(out, "authoritative=source") && count("authoritative=dest") == 1,
+	   "the member whose group never committed -> source: %s", out);
+	is_int(state_of(1), LM_STATE_COPYING, "that member rolled back");
+	cleanup(2);
+	/* another group's uuid */
+	group_byte = 0x77;
+	make_meta(0, LM_STATE_SWITCHED, 0, 3);
+	group_byte = 0xee;
+	make_meta(1, LM_STATE_PREPARED, 0, 3);
+	is_int(recover("", 2), 0, "coordinator switched in another group: exit 0");
+	is_int(state_of(1), LM_STATE_COPYING, "member of the other attempt rolled back");
+	cleanup(2);
+
+	/* A PREPARED member that ran after the prepare (dirty bits): needs resync. */
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	dirty_regions = 5;
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	dirty_regions = 0;
+	is_int(recover("", 2), LM_EXIT_NEEDS_RESYNC, "dirty prepared member: exit %d",
+	       LM_EXIT_NEEDS_RESYNC);
+	ok(strstr(out, "authoritative=needs-resync") && !strstr(out, "state=prepared "
+	   "authoritative=dest"), "dirty member: needs resync, never dest: %s", out);
+	is_int(state_of(1), LM_STATE_PREPARED, "dirty member: nothing written");
+	is_int(recover("--json", 2), LM_EXIT_NEEDS_RESYNC, "json: same exit");
+	ok(strstr(out, "\"authoritative\":\"needs_resync\"") &&
+	   strstr(out, "\"outcome\":\"needs_resync\"") && strstr(out, "\"dirty\":5"),
+	   "json: needs_resync outcome: %s", out);
+	cleanup(2);
+
+	/* The coordinator is lost for good: --coordinator-lost. */
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	{
+		char keep[96];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=source", 1), 0,
+		       "--coordinator-lost=source: exit 0");
+		ok(strstr(out, "authoritative=source") != NULL, "lost -> source: %s", out);
+		is_int(state_of(0), LM_STATE_COPYING, "lost -> source: rolled back to copying");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	{
+		char keep[96];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=destination", 1), 0,
+		       "--coordinator-lost=destination, clean bitmap: exit 0");
+		ok(strstr(out, "authoritative=dest") != NULL, "lost -> dest: %s", out);
+		is_int(state_of(0), LM_STATE_SWITCHED, "lost -> dest: finished to switched");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	dirty_regions = 1;
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	dirty_regions = 0;
+	{
+		char keep[96];
+
+		strcpy(keep, paths[0]);
+		strcpy(paths[0], paths[1]);
+		is_int(recover("--coordinator-lost=destination", 1), LM_EXIT_NEEDS_RESYNC,
+		       "--coordinator-lost=destination refused with a dirty bitmap");
+		is_int(state_of(0), LM_STATE_PREPARED, "dirty: nothing written");
+		strcpy(paths[0], keep);
+	}
+	cleanup(2);
+
+	/* recover --scan over a directory of images (the test hook). */
+	strcpy(scan_dir, "/tmp/lm-scan-XXXXXX");
+	if (!mkdtemp(scan_dir))
+		abort();
+	setenv("LIVEMIRROR_SCAN_DIR", scan_dir, 1);
+	is_int(recover("--scan", 0), 0, "scan of an empty directory: exit 0");
+	ok(strstr(out, "no livemirror metadata found") != NULL, "nothing found: %s", out);
+	make_meta(0, LM_STATE_SWITCHED, 0, 2);
+	make_meta(1, LM_STATE_PREPARED, 0, 2);
+	make_meta(2, LM_STATE_COPYING, 0, 0);
+	{
+		char junk[80];
+		int fd;
+
+		snprintf(junk, sizeof(junk), "%s/junk", scan_dir);
+		fd = open(junk, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || write(fd, "not metadata at all", 19) != 19 ||
+		    ftruncate(fd, 1 << 16))
+			abort();
+		close(fd);
+		snprintf(junk, sizeof(junk), "%s/unreadable", scan_dir);
+		fd = open(junk, O_RDWR | O_CREAT, 0000);
+		close(fd);
+	}
+	is_int(recover("--scan", 0), 0, "scan: exit 0");
+	is_int(count("authoritative="), 3, "three migrations listed, junk skipped: %s", out);
+	ok(strstr(out, "state switched authoritative=\"destination\"") &&
+	   strstr(out, "state prepared authoritative=\"decided by coordinator\"") &&
+	   strstr(out, "state copying authoritative=\"source\"") &&
+	   strstr(out, "group eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee, member 1 of 2, coordinator log "
+		  "10101010101010101010101010101010"), "states, legs and group: %s", out);
+	is_int(recover("--scan --json", 0), 0, "scan --json: exit 0");
+	ok(strstr(out, "{\"schema\":1,\"metadata\":[{\"device\":") == out &&
+	   strstr(out, "\"authoritative\":\"decided_by_coordinator\"") &&
+	   strstr(out, "\"group\":null") && strstr(out, "\"index\":1,\"members\":2") &&
+	   strstr(out, "\"source_id\":\"\""), "json: %s", out);
+	is_int(recover("--scan --meta x", 0), -2, "--scan takes no --meta");
+	unsetenv("LIVEMIRROR_SCAN_DIR");
+	cleanup(3);
+	{
+		char cmd[80];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scan_dir);
+		if (system(cmd))
+			abort();
+	}
+	strcpy(scan_dir, "/tmp");
+
 	/* Table printing with --source/--dest (paths must be block devices:
 	 * a regular file is refused). */
 	make_meta(0, LM_STATE_SWITCHED, 0, 0);
 	ok(recover("--source /nonexistent --dest /nonexistent", 1) != 0,
 	   "unknown legs are refused");
+	cleanup(1);
+
+	/* Review M8: the given legs must be the ones the metadata is bound to. */
+	src_id = "dm:U7-0";
+	dst_id = "dm:U7-1";
+	make_meta(0, LM_STATE_SWITCHED, 0, 0);
+	src_id = dst_id = "";
+	is_int(recover("--source 7:0 --dest 7:1 --print-table", 1), 0, "the bound legs: exit 0");
+	ok(strstr(out, "linear 7:1 0") != NULL, "table on the destination: %s", out);
+	is_int(recover("--source 7:1 --dest 7:0 --print-table", 1), LM_EXIT_METADATA,
+	       "swapped legs refused (exit 6)");
+	ok(!strstr(out, "linear"), "no table printed for swapped legs: %s", out);
+	is_int(recover("--source 7:0 --dest 7:5 --print-table", 1), LM_EXIT_METADATA,
+	       "another destination refused (exit 6)");
 	cleanup(1);
 	return tap_done();
 }

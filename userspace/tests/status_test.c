@@ -48,8 +48,31 @@ int main(void)
 	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3 copied_bytes=123 copy_ms=9 new=1",
 			    &s, why, sizeof(why)) && s.have_copied_bytes && s.copied_bytes == 123 &&
 	   s.have_copy_ms && s.copy_ms == 9 && s.dest_errors == 3, "optional trailing fields");
+	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3 copied_bytes=1 opened=unclean "
+			    "trusted=0 later=z", &s, why, sizeof(why)) &&
+	   !strcmp(s.opened, "unclean") && s.trusted == 0, "opened= and trusted= (1.2.0)");
+	{
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *g = open_memstream(&buf, &blen);
+		struct lm_report rr = { .device = "vm", .st = s, .region_bytes = 4096, .rate = -1,
+					.eta = -1 };
+
+		lm_print_kv(g, &rr);
+		lm_print_json(g, &rr);
+		lm_print_human(g, &rr, 80);
+		fclose(g);
+		ok(strstr(buf, "opened=unclean\ntrusted=0\n") &&
+		   strstr(buf, "\"opened\":\"unclean\",\"trusted\":false}") &&
+		   strstr(buf, "never detached"), "opened/trusted printed: %s", buf);
+		free(buf);
+	}
+	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3 trusted=1 opened=clean", &s, why,
+			    sizeof(why)) && !strcmp(s.opened, "clean") && s.trusted == 1,
+	   "opened=clean trusted=1");
 	ok(!lm_status_parse("25/100 75 copying AAA 8 20 1 3", &s, why, sizeof(why)) &&
 	   !s.have_copied_bytes && !s.have_copy_ms, "parse");
+	ok(!s.opened[0] && s.trusted == -1, "absent on an older module");
 	ok(s.in_sync == 25 && s.nr_regions == 100 && s.dirty == 75 && s.copy_depth == 8 &&
 	   s.throttle == 20 && s.mirroring && s.dest_errors == 3, "fields");
 	is_str(s.state, "copying", "state");

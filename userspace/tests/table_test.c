@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
 #include "table.h"
 #include "tap.h"
 
@@ -21,6 +23,15 @@ int main(void)
 	ok(!lm_table_format(&t, buf, sizeof(buf)), "format");
 	ok(!lm_table_parse(buf, &u, why, sizeof(why)) && !memcmp(&t, &u, sizeof(t)),
 	   "format/parse round trip: %s", buf);
+	ok(!lm_table_parse("254:1 254:2 254:3 1024 6 reuse_metadata source_id disk-a dest_id "
+			   "disk-b trust_log", &t, why, sizeof(why)), "1.2.0 features: %s", why);
+	ok(t.reuse_metadata && t.trust_log, "reuse_metadata, trust_log");
+	is_str(t.source_id, "disk-a", "source_id");
+	is_str(t.dest_id, "disk-b", "dest_id");
+	ok(!lm_table_format(&t, buf, sizeof(buf)) && !lm_table_parse(buf, &u, why, sizeof(why)) &&
+	   !memcmp(&t, &u, sizeof(t)), "1.2.0 features round trip: %s", buf);
+	ok(strstr(buf, " 6 source_id disk-a dest_id disk-b reuse_metadata trust_log") != NULL,
+	   "feature words and count: %s", buf);
 	ok(lm_table_parse("254:1 254:2 254:3", &t, why, sizeof(why)), "too few words");
 	ok(lm_table_parse("254:1 254:2 254:3 1000", &t, why, sizeof(why)), "region not pow2");
 	ok(lm_table_parse("254:1 254:2 254:3 4", &t, why, sizeof(why)), "region too small");
