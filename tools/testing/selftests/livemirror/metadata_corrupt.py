@@ -45,6 +45,10 @@ BITS = 32512
 NBLK = (NR + BITS - 1) // BITS
 NEED = (8 + NBLK) * BLOCK
 MAGIC = 0x31524F5252494D4C
+VERSION = 2
+# Every table (the writers and the loads) names the same migration; the
+# loads run on other devices, so the identities are given, not derived.
+IDS = "source_id ml-source dest_id ml-dest device_id ml-device"
 ST_COPYING, ST_PREPARED, ST_SWITCHED, ST_CANCELLED = 1, 2, 3, 4
 OFF = {"magic": 8, "version": 16, "state": 20, "generation": 24, "uuid": 32, "label": 48,
        "region_sectors": 112, "nr_regions": 120, "source_sectors": 128, "dest_sectors": 136,
@@ -52,7 +56,7 @@ OFF = {"magic": 8, "version": 16, "state": 20, "generation": 24, "uuid": 32, "la
 
 # Kernel refusal reasons and the text its message must contain.
 MSG = {"too_small": "metadata device too small", "no_valid_sb": "no valid superblock",
-       "version": "metadata version", "state": "unknown state",
+       "version": "metadata format version", "state": "unknown state",
        "layout": "superblock layout is not supported", "label": "different leg pair",
        "source": "different source", "dest": "different destination",
        "region": "metadata region size", "nr_regions": "metadata covers",
@@ -157,7 +161,7 @@ def model(img, size, as_log=False):
     b = sb[s]
     why = set()
     nr = u64(b, "nr_regions")
-    if u32(b, "version") != 1:
+    if u32(b, "version") != VERSION:
         why.add("version")
     if not ST_COPYING <= u32(b, "state") <= ST_CANCELLED:
         why.add("state")
@@ -306,7 +310,7 @@ def corrupt(rnd, kind, img, others):
                 struct.pack_into("<Q", img, o + OFF["magic"], rnd.choice(
                     [rnd.getrandbits(64), MAGIC ^ (1 << rnd.randrange(64)), 0]))
             elif kind == "version":
-                struct.pack_into("<I", img, o + OFF["version"], rnd.choice([0, 2, 3, 255, 1 << 31]))
+                struct.pack_into("<I", img, o + OFF["version"], rnd.choice([0, 1, 3, 255, 1 << 31]))
             elif kind == "state":
                 struct.pack_into("<I", img, o + OFF["state"], rnd.choice([0, 5, 6, 99, 1 << 31]))
             elif kind == "layout":
@@ -459,8 +463,9 @@ def load(out, back, meta_name, src, dst):
     back_dev = os.stat(back).st_rdev
     src_min, dst_min = minor_of(src), minor_of(dst)
     meta_dev = os.stat("/dev/mapper/" + meta_name).st_rdev
-    params = "%d:%d %s %s %d 3 start_paused label %s" % (
-        os.major(meta_dev), os.minor(meta_dev), src, dst, REGION, LABEL)
+    # the writers' identities, and trust_log: the loaded bits are the image's
+    params = "%d:%d %s %s %d 10 start_paused label %s trust_log %s" % (
+        os.major(meta_dev), os.minor(meta_dev), src, dst, REGION, LABEL, IDS)
     name = "ml-load"
     cur = NEED // 512
     bfd = os.open(back, os.O_RDWR | os.O_DIRECT)
@@ -608,6 +613,8 @@ def bases(out, m1, m2, m3, src, dst):
         raise SystemExit("bases: no whole snapshot of %s for %s: %s" % (meta, name, m.get("bad")))
 
     def table(meta, feats):
+        n, rest = feats.split(" ", 1)
+        feats = "%d %s %s" % (int(n) + 6, rest, IDS)
         return (SECTORS, "livemirror", "%s %s %s %d %s" % (meta, src, dst, REGION, feats))
 
     def dirty(m):
