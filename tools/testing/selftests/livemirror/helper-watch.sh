@@ -32,7 +32,8 @@ fresh() {
 }
 
 # watch_bg ARGS...: status --watch in the background (at most 60 s), its
-# output in /run/watch.out; `watch_rc` waits for it and prints its exit code.
+# output in /run/watch.out; `watch_rc` waits for it and sets rc to its exit
+# code (not in a subshell: only this shell can wait for it).
 watch_bg() {
 	timeout 60 "$H" status w-vm --watch "$@" >/run/watch.out 2>&1 &
 	wpid=$!
@@ -40,7 +41,7 @@ watch_bg() {
 }
 watch_rc() {
 	wait $wpid
-	echo $?
+	rc=$?
 }
 show() { sed 's/^/#   watch: /' /run/watch.out | tail -5; }
 
@@ -55,9 +56,9 @@ lm_on_exit "dmsetup remove --retry w-vm; dmsetup remove --retry w-vm-lmsrc; dmse
 fresh
 watch_bg
 "$H" resume w-vm >/dev/null 2>&1
-rc=$(watch_rc)
+watch_rc
 lm_eq "watch until synced exits 0" 0 "$rc"; [ "$rc" = 0 ] || show
-lm_ok "its last line says synced" grep -q 'synced' <(tail -1 /run/watch.out)
+lm_eq "its last report says synced" state=synced "$(grep '^state=' /run/watch.out | tail -1)"
 
 # Synced and switched while the watch sleeps (interval 8 s): the table is
 # replaced by a linear one over the destination; that is success.
@@ -65,14 +66,14 @@ fresh
 watch_bg --interval 8
 "$H" resume w-vm >/dev/null 2>&1 && "$H" wait w-vm --timeout 60 >/dev/null 2>&1 &&
 	"$H" switch w-vm >"$OUT" 2>&1 || { lm_diag "switch failed"; sed 's/^/#   /' "$OUT"; }
-rc=$(watch_rc)
+watch_rc
 lm_eq "watch across a switch that replaced the table exits 0" 0 "$rc"; [ "$rc" = 0 ] || show
 
 # Cancelled while watched: 1, as wait.
 fresh
 watch_bg
 "$H" cancel w-vm >"$OUT" 2>&1 || { lm_diag "cancel failed"; sed 's/^/#   /' "$OUT"; }
-rc=$(watch_rc)
+watch_rc
 lm_eq "watch across a cancel exits 1" 1 "$rc"; [ "$rc" = 1 ] || show
 
 # A dead destination (dest-error stop): 8, as wait, and no endless watch.
@@ -82,7 +83,7 @@ dmsetup suspend w-dead && dmsetup load w-dead --table "0 $((MB * 2048)) error" &
 	dmsetup resume w-dead
 "$H" resume w-vm >/dev/null 2>&1
 dd if=/dev/urandom of=/dev/mapper/w-vm bs=64k count=4 oflag=direct status=none
-rc=$(watch_rc)
+watch_rc
 lm_eq "watch over a dead destination exits 8 (124: it never ended)" 8 "$rc"; [ "$rc" = 8 ] || show
 "$H" cancel w-vm >/dev/null 2>&1
 lm_ok "nothing left suspended" nothing_suspended
