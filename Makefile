@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft debug-kernel soak stress
+	ksft debug-kernel soak stress race
 
 all: modules helper
 
@@ -123,6 +123,16 @@ stress: deps
 	  --env LM_STRESS_OPS=$(LM_STRESS_OPS) $(if $(LM_SEED),--env LM_SEED=$(LM_SEED)) \
 	  --env LM_STRESS_PHASE_OPS=$(LM_STRESS_PHASE_OPS) \
 	  -- build/ksft/livemirror/target-stress.sh
+
+# The review's parallel switch/cancel loop at full length (helper-race.sh with
+# LM_RACE_ITERS, default 200; make check runs its 30-round short form) in one
+# guest; about 4 s a round on an idle host, 15 s beside another guest.
+LM_RACE_ITERS ?= 200
+race: deps
+	$(MAKE) all ksft
+	tools/vm/run-in-guest --timeout $$(( $(LM_RACE_ITERS) * 20 + 600 )) --mem 3072 --smp 2 \
+	  --env LM_RACE_ITERS=$(LM_RACE_ITERS) --env LM_RACE_MAX_S=$$(( $(LM_RACE_ITERS) * 20 )) \
+	  -- build/ksft/livemirror/helper-race.sh
 
 bench: deps
 	$(MAKE) all

@@ -36,10 +36,55 @@ static int term_width(void)
 	return 80;
 }
 
-static bool terminal_state(const struct lm_status *s)
+/*
+ * The device is no longer a livemirror device: a single linear target over
+ * the destination means the switch finished (the table was replaced).
+ */
+static bool switched_away(const char *name, const char *dest)
 {
-	return !strcmp(s->state, "synced") || !strcmp(s->state, "switched") ||
-	       !strcmp(s->state, "failed") || !strcmp(s->state, "cancelled");
+	struct lmdm_table t;
+	uint32_t a, b, c, d;
+	bool r = false;
+
+	if (lmdm_get_table(name, false, &t))
+		return false;
+	if (t.n == 1 && !strcmp(t.t[0].type, "linear") &&
+	    sscanf(t.t[0].params, "%u:%u", &a, &b) == 2 && sscanf(dest, "%u:%u", &c, &d) == 2)
+		r = a == c && b == d;
+	lmdm_table_free(&t);
+	return r;
+}
+
+/*
+ * How status --watch ends, with the codes of wait: 0 synced or switched, 1
+ * cancelled, 6 metadata failed, 8 a leg failed (the destination unless its
+ * error policy is retry: then the target retries and the watch goes on).
+ * -1: go on watching.
+ */
+static int watch_end(const char *name, const struct lm_status *s, bool dest_retry)
+{
+	if (!strcmp(s->state, "switched"))
+		return 0;
+	if (!strcmp(s->state, "cancelled")) {
+		lm_err("%s: the migration was cancelled", name);
+		return LM_EXIT_ERROR;
+	}
+	if (!strcmp(s->state, "failed") || s->health[2] == 'D') {
+		lm_err("%s: metadata failed", name);
+		return LM_EXIT_METADATA;
+	}
+	if (s->health[0] == 'D') {
+		lm_err("%s: source failed (health %s)", name, s->health);
+		return LM_EXIT_LEG_FAILED;
+	}
+	if (lm_status_dest_dead(s) && !dest_retry) {
+		lm_err("%s: destination failed (state %s, health %s, %" PRIu64 " errors)", name,
+		       s->state, s->health, s->dest_errors);
+		return LM_EXIT_LEG_FAILED;
+	}
+	if (!strcmp(s->state, "synced") && !lm_status_dest_dead(s))
+		return 0;
+	return -1;
 }
 
 int cmd_status(struct lm_args *a)
@@ -49,6 +94,7 @@ int cmd_status(struct lm_args *a)
 	struct lm_report rep;
 	struct lm_live l;
 	double t0, t1, interval = a->interval;
+	bool dest_retry;
 	int r;
 
 	r = lm_live_get(a->pos[0], &l, NULL);
@@ -92,6 +138,7 @@ int cmd_status(struct lm_args *a)
 	}
 	if (interval < 1)
 		interval = 1;
+	dest_retry = !strcmp(l.tbl.dest_error, "retry");
 	for (;;) {
 		if (a->json)
 			lm_print_json(stdout, &rep);
@@ -103,10 +150,19 @@ int cmd_status(struct lm_args *a)
 			fputs("\n", stdout);
 		}
 		fflush(stdout);
-		if (terminal_state(&rep.st))
+		r = watch_end(l.name, &rep.st, dest_retry);
+		if (r >= 0)
 			break;
 		prev = rep.st;
 		sleep_s(interval);
+		if (switched_away(l.name, l.tbl.dest)) {
+			/* The switch finished and replaced the table while we slept. */
+			if (tty)
+				fputc('\n', stdout);
+			lm_note("%s: switched (the table now maps the destination %s)", l.name,
+				l.tbl.dest);
+			return 0;
+		}
 		r = lm_live_refresh_status(&l);
 		if (r)
 			return r;
@@ -128,7 +184,7 @@ int cmd_status(struct lm_args *a)
 	}
 	if (tty)
 		fputc('\n', stdout);
-	return 0;
+	return r;
 }
 
 /* --- wait ------------------------------------------------------------- */
@@ -156,25 +212,6 @@ static void wait_checked(struct waiter *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/*
- * The device is no longer a livemirror device: a single linear target over
- * the destination means the switch finished (the table was replaced).
- */
-static bool switched_away(const struct waiter *w)
-{
-	struct lmdm_table t;
-	uint32_t a, b, c, d;
-	bool r = false;
-
-	if (lmdm_get_table(w->name, false, &t))
-		return false;
-	if (t.n == 1 && !strcmp(t.t[0].type, "linear") &&
-	    sscanf(t.t[0].params, "%u:%u", &a, &b) == 2 && sscanf(w->dest, "%u:%u", &c, &d) == 2)
-		r = a == c && b == d;
-	lmdm_table_free(&t);
-	return r;
-}
-
 static int wait_loop(struct waiter *w)
 {
 	struct lm_dminfo info;
@@ -195,7 +232,7 @@ static int wait_loop(struct waiter *w)
 		}
 		if (t.n != 1 || strcmp(t.t[0].type, LM_TARGET)) {
 			lmdm_table_free(&t);
-			if (switched_away(w)) {
+			if (switched_away(w->name, w->dest)) {
 				snprintf(w->state, sizeof(w->state), "switched");
 				return 0;
 			}

@@ -14,8 +14,9 @@
 #           hydration; idle, under fio writes, and with the destination
 #           behind dm-delay; progress sampled for the plots.
 #   big   - constructor time and kernel memory for a 64 TiB device (null_blk).
+#   group - how long the members of a group switch of 8 stay suspended.
 #
-# Environment: BENCH_QUICK=1 smoke variant; BENCH_PHASES="iops copy big";
+# Environment: BENCH_QUICK=1 smoke variant; BENCH_PHASES="iops copy big group";
 #              BENCH_CLONE_KO path of an out-of-tree dm-clone.ko (optional).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,7 +26,7 @@ cd "$top" || exit 2
 export TMPDIR=/tmp DM_DISABLE_UDEV=1
 out=${LM_OUT:?LM_OUT not set: run under tools/vm/run-in-guest}
 quick=${BENCH_QUICK:-0}
-phases=${BENCH_PHASES:-big copy iops}
+phases=${BENCH_PHASES:-big copy iops group}
 REGION=1024			# 512 KiB, livemirror's and dm-mirror's default
 
 if [ "$quick" = 1 ]; then
@@ -33,13 +34,13 @@ if [ "$quick" = 1 ]; then
 	WL_RAM="rw1 seq"
 	WL_DELAY="rwfs rwfsh rw16h"
 	COPY_MB=32 COPY_ROUNDS=3 COPY_TIMEOUT=40 LOAD_QD=1
-	BIG_GB=4096 BIG_ROUNDS=3
+	BIG_GB=4096 BIG_ROUNDS=3 GROUP_ROUNDS=${GROUP_ROUNDS:-3}
 else
 	LEG_MB=128 ROUNDS=3 RUNTIME=3 WARMUP=1 HOT_MB=4
 	WL_RAM="rw1 rw1h rw16 seq rr"
 	WL_DELAY="rw1 rw16 rw16h rwfs rwfsh"
 	COPY_MB=512 COPY_ROUNDS=3 COPY_TIMEOUT=300 LOAD_QD=1
-	BIG_GB=65536 BIG_ROUNDS=3
+	BIG_GB=65536 BIG_ROUNDS=3 GROUP_ROUNDS=${GROUP_ROUNDS:-7}
 fi
 DELAY_MS=1 DEST_DELAY_MS=5
 
@@ -657,6 +658,54 @@ phase_big() {
 	rmmod brd; nb_remove_all
 }
 
+# ---- phase group: a group switch of GROUP_N members -------------------------
+# How long each member of one `livemirror switch` of GROUP_N (default 8)
+# devices stays suspended, from the helper's own clock (`-v`: from the return
+# of its suspend to the return of its resume); the last member's figure is
+# the one issue 15 asks for.  One udev cookie for the group, one wait after
+# the last resume (no udev in the guest: DM_DISABLE_UDEV=1, so that wait is
+# empty here).  group.tsv: round, member, ms; group_round.tsv: round, exit
+# code, wall s of the switch command, ms of the last member, max ms.
+phase_group() {
+	[ $have_lm = 1 ] || { log "phase group: no livemirror modules"; return 1; }
+	local n=${GROUP_N:-8} mb=${GROUP_MB:-4} H=$top/userspace/livemirror
+	local per r i base names ts rc wall last max
+	per=$(((2 * mb + 1) * 2048))
+	log "phase group: $n members of $mb MiB, $GROUP_ROUNDS rounds"
+	modprobe brd rd_nr=1 rd_size=$((n * per / 2)) max_part=0 || return 1
+	for ((r = 0; r < GROUP_ROUNDS; r++)); do
+		names=()
+		dd if=/dev/zero of=/dev/ram0 bs=1M count=$((n * per / 2048)) oflag=direct status=none
+		for ((i = 0; i < n; i++)); do
+			base=$((i * per))
+			mkdev gs$i "0 $((mb * 2048)) linear /dev/ram0 $base" &&
+			mkdev gd$i "0 $((mb * 2048)) linear /dev/ram0 $((base + mb * 2048))" &&
+			mkdev gm$i "0 2048 linear /dev/ram0 $((base + 2 * mb * 2048))" || return 1
+			"$H" create g$i --meta /dev/mapper/gm$i --source /dev/mapper/gs$i \
+				--dest /dev/mapper/gd$i --region-size 64K >/dev/null 2>"$out/group-create.err" ||
+				{ log "group: create g$i failed: $(cat "$out/group-create.err")"; return 1; }
+			names+=(g$i)
+		done
+		for ((i = 0; i < n; i++)); do
+			"$H" wait g$i --timeout 120 >/dev/null 2>&1 || log "group: g$i not synced"
+		done
+		ts=$(now)
+		"$H" -v switch "${names[@]}" >/dev/null 2>"$out/group-$r.err"
+		rc=$? wall=$(since "$ts")
+		sed -n 's/.*debug: \(g[0-9]*\): suspended for \([0-9.]*\) ms.*/\1 \2/p' \
+			"$out/group-$r.err" >"$out/group-$r.ms"
+		while read -r i ms; do emit group "$r" "${i#g}" "$ms"; done <"$out/group-$r.ms"
+		last=$(awk -v m="g$((n - 1))" '$1 == m { print $2 }' "$out/group-$r.ms")
+		max=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$out/group-$r.ms")
+		emit group_round "$r" "$rc" "$wall" "${last:-NA}" "$max"
+		log "group round $r: switch exit $rc in $wall s; last member suspended ${last:-NA} ms, max $max ms"
+		for ((i = 0; i < n; i++)); do
+			rmdev g$i; rmdev gs$i; rmdev gd$i; rmdev gm$i
+		done
+	done
+	rmmod brd
+}
+
 # The guest boots with two vCPUs.  The I/O phases run on one (cpu1 offline,
 # as in every earlier run): a mirror's cost per write is what they measure.
 # The copy phase gets both: a copy under a continuous write load on a single
@@ -679,6 +728,7 @@ for p in $phases; do
 	iops) phase_iops ;;
 	copy) phase_copy ;;
 	big) phase_big ;;
+	group) phase_group ;;
 	*) log "unknown phase $p" ;;
 	esac
 	log "phase $p finished"

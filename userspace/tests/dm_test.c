@@ -803,6 +803,46 @@ static void test_switch_prepared(void)
 	check_invariant("single switch of a prepared member refused", 1);
 }
 
+/*
+ * status --watch ends with wait's codes (issue 15, item 4): 0 at synced, 0
+ * when a switch replaced the table while the watch slept (exit 1 before),
+ * 1 when a cancel did.
+ */
+static void test_watch(void)
+{
+	pid_t w;
+	int r;
+
+	setup(1, false);
+	is_int(start_one(0, NULL), 0, "watch: start");
+	w = lm_bg_v(1, NULL, (const char *const[]){ "status", vm[0], "--watch", "--interval", "1",
+						   NULL });
+	usleep(300000);
+	fk_set_synced(meta[0], true);
+	is_int(lm_wait(1, w), 0, "status --watch until synced: exit 0");
+
+	setup(1, false);
+	start_one(0, NULL);
+	w = lm_bg_v(1, NULL, (const char *const[]){ "status", vm[0], "--watch", "--interval", "3",
+						   NULL });
+	usleep(300000);
+	fk_set_synced(meta[0], true);
+	is_int(LM(NULL, "switch", vm[0]), 0, "watch: switch while the watch sleeps");
+	r = lm_wait(1, w);
+	is_int(r, 0, "status --watch across a switch that replaced the table: exit 0");
+	if (r)
+		printf("#   %s", err);
+	check_invariant("watch across a switch", 1);
+
+	setup(1, false);
+	start_one(0, NULL);
+	w = lm_bg_v(1, NULL, (const char *const[]){ "status", vm[0], "--watch", "--interval", "1",
+						   NULL });
+	usleep(300000);
+	is_int(LM(NULL, "cancel", vm[0]), 0, "watch: cancel while watched");
+	is_int(lm_wait(1, w), 1, "status --watch across a cancel: exit 1");
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/lm-dm-test.XXXXXX",
@@ -827,6 +867,7 @@ int main(void)
 	test_fail_points();
 	test_dm_failures();
 	test_crash_points();
+	test_watch();
 
 	{
 		char cmd[128];
