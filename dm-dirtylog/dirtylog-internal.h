@@ -36,6 +36,7 @@ struct dirtylog {
 	enum lm_state state;		/* WRITE_ONCE under commit_lock */
 	enum dirtylog_opened opened;	/* set by open, then read-only */
 	bool trusted;			/* set by open, then read-only */
+	bool attached;			/* open wrote the attach record */
 
 	/*
 	 * @lock protects the bitmap words (writers only: test_bit() and

@@ -185,6 +185,7 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	sb->attach_time = cpu_to_le64(ktime_get_real_seconds());
 	sb->attach_count = cpu_to_le64(1);
 	lm_sb_set_ids(sb, id);
+	log->attached = true;
 	/* generation 0 is never written: the first write below is 1, slot 0 */
 	sb->generation = cpu_to_le64(generation);
 	log->sb_slot = 1;
@@ -598,8 +599,19 @@ int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 			return r;
 	}
 
+	/*
+	 * A CANCELLED log is refused by the target and a PREPARED one
+	 * cannot resume before its group decided: neither is attached, so
+	 * that a refused table writes nothing.  (A PREPARED log taken back
+	 * to COPYING then reads as detached cleanly after a crash, which
+	 * only costs trust.)
+	 */
+	if (log->state == LM_STATE_CANCELLED || log->state == LM_STATE_PREPARED)
+		return 0;
 	r = lm_sb_attach(log, id);
 	if (r)
 		lm_set_error(error, "metadata write error in superblock (%d)", r);
+	else
+		log->attached = true;
 	return r;
 }

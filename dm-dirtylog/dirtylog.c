@@ -759,7 +759,7 @@ void dirtylog_close(struct dirtylog *log)
 	 * the clean detach, which tells the next open (and the tools) that
 	 * the last table let go in order: not a crash.
 	 */
-	if (!dirtylog_commit(log) && !dirtylog_failed(log)) {
+	if (!dirtylog_commit(log) && !dirtylog_failed(log) && log->attached) {
 		mutex_lock(&log->commit_lock);
 		if (lm_sb_detach(log))
 			DMWARN("%pg: could not record the detach", log->bdev);

@@ -661,7 +661,7 @@ def bases(out, m1, m2, m3, src, dst):
 
 # ---- judge -----------------------------------------------------------------
 STATUS_RE = re.compile(r"^(\d+)/(\d+) (\d+) (copying|paused|synced|degraded|failed|switched) "
-                       r"([AD]{3}) (\d+) (\d+) ([01]) (\d+)( [a-z_]+=\d+)*$")
+                       r"([AD]{3}) (\d+) (\d+) ([01]) (\d+)( [a-z_]+=[a-z0-9_]+)*$")
 WARN_RE = re.compile(r"bitmap block (\d+) .*: treating its regions as dirty")
 
 
