@@ -33,7 +33,7 @@ lm_on_exit "dmsetup remove --retry i-lv2-lmsrc"
 # Version 1 metadata: every command refuses it and names the way out.
 "$H" metadata repair "$M" --region-size 64K --source-sectors 32768 --dest-sectors 32768 \
 	--label L >/dev/null
-python3 - "$M" "$(dirname "$0")" <<'PY'
+python3 - "$M" "$LM_TOP/tools/testing/selftests/livemirror" <<'PY'
 import os, struct, sys
 sys.path.insert(0, sys.argv[2])
 from metadata_corrupt import reseal
