@@ -204,7 +204,7 @@ def same_but_attach(before, after):
     """Both slots' newest images agree but for generation, flags, csum and attach fields."""
     def core(img):
         sbs = [bytearray(blk(img, k)) for k in (0, 1)]
-        ok = [stored(b) == csum(b) for b in sbs]
+        ok = [stored(b) == csum(b) and u64(b, "magic") == MAGIC for b in sbs]
         if not any(ok):
             return bytes(img[:2 * BLOCK])
         k = (1 if u64(sbs[1], "generation") > u64(sbs[0], "generation") else 0) \
