@@ -53,6 +53,8 @@ lm_eq() {
 # 0 all passed, 1 a failure, 4 everything skipped.
 lm_exit() {
 	lm_run_cleanups
+	# The suite's time budget is planned from these (tools/vm/run-tests).
+	echo "# $(basename "$0"): ${SECONDS} s"
 	if [ "$_lm_fail" -gt 0 ]; then exit 1; fi
 	if [ "$_lm_pass" -eq 0 ] && [ "$_lm_skip" -gt 0 ]; then exit 4; fi
 	exit 0

@@ -63,10 +63,15 @@ else
 	# 1 MiB bursts at queue depth 32, 120 ms apart: about 8 MiB/s
 	FIO_PACE=(--thinktime=120ms --thinktime_blocks=$((1024 / BS_K)))
 	lm_diag "legs ${GB} GiB (sparse), region $R sectors: $((N / R)) regions; writer $SECS s of $BS_K KiB writes, retry every $RETRY_MS ms"
-	# Format the log (all dirty), then clear it: both legs are all zeroes.
-	dmsetup create c1 --table "$TABLE $((${#FEAT[@]} + 1)) start_paused ${FEAT[*]}" &&
+	# Format the log (all dirty) bound to named legs, then clear it: both
+	# legs are all zeroes.  The second table trusts the cleared bits
+	# (trust_log, which needs identities that a loop device alone does not
+	# give); without it every region would be dirty again and the first
+	# pass would copy all 2 x GB GiB.
+	IDS=(source_id c1-src dest_id c1-dst device_id c1-lm)
+	dmsetup create c1 --table "$TABLE $((${#FEAT[@]} + 7)) start_paused ${IDS[*]} ${FEAT[*]}" &&
 		dmsetup remove c1 && "$SIO" logclear "$M" &&
-		dmsetup create c1 --table "$TABLE ${#FEAT[@]} ${FEAT[*]}"
+		dmsetup create c1 --table "$TABLE $((${#FEAT[@]} + 7)) trust_log ${IDS[*]} ${FEAT[*]}"
 fi
 lm_on_exit "dmsetup remove --retry c1"
 lm_diag "table: $(dmsetup table c1)"
