@@ -329,6 +329,15 @@ static int lm_msg_cancel(struct lm_target *lm)
 		DMERR("cancel: refused, already switched to the destination");
 		return -EINVAL;
 	}
+	/*
+	 * A group member's coordinator may already have switched the group to
+	 * the destinations; only the group decision (abort_prepare, or switch)
+	 * may end a prepared member.
+	 */
+	if (test_bit(LM_F_PREPARED, &lm->flags)) {
+		DMERR("cancel: refused, a group switch is prepared: send abort_prepare first (or run 'livemirror recover')");
+		return -EINVAL;
+	}
 	if (test_bit(LM_F_FAILED, &lm->flags) || dirtylog_failed(lm->log)) {
 		DMERR("cancel: refused, the metadata has failed");
 		return -EINVAL;

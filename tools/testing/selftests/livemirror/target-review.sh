@@ -17,7 +17,7 @@
 #       device and a second target on the same metadata are refused.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 21
+lm_plan 23
 
 lm_ok "modules load" lm_load_modules
 modprobe loop
@@ -42,6 +42,10 @@ lm_ok "M3: prepare message accepted while suspended" \
 lm_not "M3: a bare resume of a PREPARED member is refused" dmsetup resume m3
 suspended() { dmsetup info -c --noheadings -o suspended m3 | grep -q Suspended; }
 lm_ok "M3: the member stays suspended" suspended
+# Its coordinator may already have switched the group to the destinations:
+# cancelling this member alone would leave the group split.
+lm_not "M3: cancel of a PREPARED member is refused" dmsetup message m3 0 cancel
+lm_eq "M3: (not cancelled)" synced "$(lm_field m3 state)"
 lm_ok "M3: abort_prepare, then resume works" \
 	eval "dmsetup message m3 0 abort_prepare && dmsetup resume m3"
 
