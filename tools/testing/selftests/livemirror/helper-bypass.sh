@@ -58,8 +58,9 @@ for c in "${cases[@]}"; do
 	# Around the mirror.
 	case $c in
 	refresh) run lvchange --refresh $VG/lv$k ;;
-	reactivate) run lvchange -an $VG/lv$k && run dmsetup remove --retry $LV-lmsrc &&
-		run lvchange -ay $VG/lv$k ;;
+	# (LVM takes the hidden source down with the LV, as a reboot would)
+	reactivate) run lvchange -an $VG/lv$k &&
+		{ dmsetup remove --retry $LV-lmsrc >/dev/null 2>&1; run lvchange -ay $VG/lv$k; } ;;
 	cancel) LIVEMIRROR_CRASH_AT=cancel-after-load "$H" cancel $LV >>"$OUT" 2>&1
 		[ $? = 99 ] && run dmsetup resume $LV ;;
 	esac
