@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,15 +15,17 @@
 
 const struct lm_cmd lm_commands[] = {
 	{ "create", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
-	  O(OPT_FORCE),
+	  O(OPT_FORCE) | O(OPT_UUID),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--force]",
+	  "        [--force] [--uuid UUID]",
 	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
 	  "destination smaller than the source and metadata that belongs to other legs,\n"
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
-	  "source's device stack, a leg of a livemirror table, or carries a signature." },
+	  "source's device stack, a leg of a livemirror table, or carries a signature.\n"
+	  "NAME gets the dm uuid LIVEMIRROR-<id>: the one M is bound to, else M's own\n"
+	  "uuid, else (fresh M) a new random id that M then records; --uuid overrides." },
 	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
 	  O(OPT_SOURCE_NAME) | O(OPT_FORCE) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
 	  O(OPT_META) | O(OPT_DEST),
@@ -136,7 +139,21 @@ static const struct {
 	{ "until", OPT_UNTIL, true }, { "upgrade", OPT_UPGRADE, false },
 	{ "reuse-metadata", OPT_REUSE_META, false }, { "trust-log", OPT_TRUST_LOG, false },
 	{ "coordinator-lost", OPT_COORD_LOST, true }, { "scan", OPT_SCAN, false },
+	{ "uuid", OPT_UUID, true },
 };
+
+/* dm's own safe set (what libdevmapper does not mangle), at most 128 bytes. */
+static bool uuid_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (!n || n > 128)
+		return false;
+	for (; *u; u++)
+		if (!isalnum((unsigned char)*u) && !strchr("#+-.:=@_", *u))
+			return false;
+	return true;
+}
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
 {
@@ -280,6 +297,13 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			return -1;
 		}
 		a->coord_lost = v;
+		return 0;
+	case OPT_UUID:
+		if (!uuid_valid(v)) {
+			snprintf(why, len, "bad --uuid '%s' (1..128 of A-Z a-z 0-9 # + - . : = @ _)", v);
+			return -1;
+		}
+		a->uuid = v;
 		return 0;
 	case OPT_UPGRADE: a->upgrade = true; return 0;
 	case OPT_REUSE_META: a->reuse_meta = true; return 0;

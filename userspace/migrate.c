@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "destcheck.h"
 #include "dev.h"
+#include "devuuid.h"
 #include "dm.h"
 #include "exitcodes.h"
 #include "guard.h"
@@ -80,10 +81,10 @@ int cmd_create(struct lm_args *a)
 	struct lm_dminfo info;
 	struct lm_table t;
 	struct lm_ids ids;
-	char src_ref[64], params[1024];
+	char src_ref[64], params[1024], uuid[130];
 	uint64_t src_sectors;
 	uint32_t src_lbs;
-	int r;
+	int r, rule;
 
 	if (a->nmeta != 1) {
 		lm_err("create takes exactly one --meta");
@@ -114,8 +115,17 @@ int cmd_create(struct lm_args *a)
 	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
 	if (r)
 		return r;
+	if (lm_dev_uuid(a->meta[0], a->uuid, uuid, sizeof(uuid), &rule)) {
+		lm_err("cannot get random bytes for the dm uuid of %s", name);
+		return LM_EXIT_ERROR;
+	}
+	if (rule == 3)
+		lm_note("%s: metadata %s is bound to the weak identity 'dm-name:%s' (created by "
+			"an older helper): creating %s without a dm uuid to match; trust_log is "
+			"impossible on this metadata", name, a->meta[0], name, name);
 	memset(&ids, 0, sizeof(ids));
-	lm_device_id(name, NULL, ids.device, sizeof(ids.device));	/* created without uuid */
+	/* what the kernel will record for the device: dm:<uuid> (strong) */
+	lm_device_id(name, uuid, ids.device, sizeof(ids.device));
 	if (lm_dm_leg_id(a->source, ids.source, sizeof(ids.source)) ||
 	    lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest)))
 		return LM_EXIT_NOT_FOUND;
@@ -128,17 +138,18 @@ int cmd_create(struct lm_args *a)
 		return LM_EXIT_ERROR;
 	}
 	lm_debug("table: 0 %" PRIu64 " livemirror %s", src_sectors, params);
-	if (lmdm_create(name, NULL, &dt, NULL)) {
-		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s': %s "
-		       "(see dmesg)", name, src_sectors, params, lmdm_last_error());
+	if (lmdm_create(name, uuid[0] ? uuid : NULL, &dt, NULL)) {
+		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s'%s%s: %s "
+		       "(see dmesg; a device with that uuid may exist already)", name, src_sectors,
+		       params, uuid[0] ? " with dm uuid " : "", uuid, lmdm_last_error());
 		lmdm_table_free(&dt);
 		return lm_ids_explain_refusal(a->meta[0], &ids);
 	}
 	lmdm_table_free(&dt);
 	lm_result_set("created", "source", true);
 	lm_result_device(name, "copying", "source");
-	printf("%s: created, mirroring %s to %s (metadata %s)%s\n", name, a->source,
-	       a->dest, a->meta[0], a->paused ? ", paused" : "");
+	printf("%s: created, mirroring %s to %s (metadata %s, dm uuid %s)%s\n", name,
+	       a->source, a->dest, a->meta[0], uuid[0] ? uuid : "none", a->paused ? ", paused" : "");
 	return 0;
 }
 

@@ -451,38 +451,6 @@ static void test_crash_points(void)
 	}
 }
 
-/*
- * Issue 14 item 3: metadata of version 2 bound to legs, as start would
- * meet it (label L, the default region, vm i's geometry).
- */
-static void make_bound_meta(int i, const char *dev_id, const char *src_id, const char *dst_id)
-{
-	struct lm_sbinfo sb;
-	struct lm_meta m;
-	char e[256];
-
-	memset(&sb, 0, sizeof(sb));
-	memset(sb.uuid, 0x5a, LM_UUID_LEN);
-	sb.state = LM_STATE_COPYING;
-	sb.region_sectors = 1024;
-	sb.source_sectors = SECTORS;
-	sb.dest_sectors = SECTORS * 2;
-	sb.nr_regions = nr_regions_for(SECTORS, 1024);
-	sb.bitmap_start = LM_BITMAP_START;
-	sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
-	sb.nr_bitmaps = 1;
-	strcpy(sb.label, "L");
-	snprintf(sb.device_id, LM_ID_LEN, "%s", dev_id);
-	snprintf(sb.source_id, LM_ID_LEN, "%s", src_id);
-	snprintf(sb.dest_id, LM_ID_LEN, "%s", dst_id);
-	if (meta_open(&m, meta[i], META_RW_EXCL, e, sizeof(e)))
-		abort();
-	meta_load(&m);
-	if (meta_format(&m, &sb))
-		abort();
-	meta_close(&m);
-}
-
 static const char *live_params(int i)
 {
 	struct fk_dev *v = fk_dev_by_name(vm[i]);

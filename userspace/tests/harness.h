@@ -32,6 +32,12 @@ void setup(int n, bool lvm);
 int start_one(int i, const char *env);
 void setup_synced(int n, bool lvm);	/* started and synced */
 
+/*
+ * Format meta[i] as version 2 metadata bound to these ids ("" unbound),
+ * as start would meet it: uuid 5a5a..., label L, vm i's geometry.
+ */
+void make_bound_meta(int i, const char *dev_id, const char *src_id, const char *dst_id);
+
 /* Which leg serves I/O: 'd' destination, 's' source, '?' neither/unknown. */
 char leg_of(int i);
 bool nothing_suspended(void);
