@@ -79,7 +79,8 @@ const struct lm_cmd lm_commands[] = {
 	{ "cancel", 1, 1, COMMON | MUTATE | O(OPT_KEEP_DEST), 0,
 	  "DEV [--keep-dest] [--json] [--lock-timeout S]",
 	  "Stop migrating: DEV goes back to the source alone.  Safe to repeat, works\n"
-	  "with a dead destination.  Refused with exit 10 once switched.  --keep-dest\n"
+	  "with a dead destination.  Refused with exit 10 once switched, 14 while a\n"
+	  "group switch is prepared ('livemirror recover' resolves it).  --keep-dest\n"
 	  "(only when synced) records CANCELLED durably, leaving the destination a\n"
 	  "consistent copy." },
 	{ "recover", 0, LM_MAX_POS, COMMON | MUTATE | O(OPT_META) | O(OPT_SOURCE) |

@@ -35,6 +35,10 @@ enum lm_exit {
 	/* recover: a PREPARED member ran after its prepare (dirty regions):
 	 * neither leg is known complete; it must be resynced, see livemirror.8 */
 	LM_EXIT_NEEDS_RESYNC = 13,
+	/* refused: the metadata is PREPARED for a group switch whose
+	 * coordinator may already have decided it; 'livemirror recover'
+	 * resolves it (nothing was changed) */
+	LM_EXIT_PREPARED = 14,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 

@@ -71,8 +71,8 @@ static void usage_list(FILE *f)
 		"4 device busy, 5 not found, 6 metadata damaged/mismatch, 7 timeout,\n"
 		"8 destination/leg failed, 9 switch committed but unfinished (run it again),\n"
 		"10 refused: already switched, 11 locked (--lock-timeout), 12 live table\n"
-		"not the one loaded, 13 needs resync (recover), 99 reserved (crash\n"
-		"injection).  See livemirror(8).\n");
+		"not the one loaded, 13 needs resync (recover), 14 refused: group switch\n"
+		"prepared (run recover), 99 reserved (crash injection).  See livemirror(8).\n");
 }
 
 static void cmd_help(const struct lm_cmd *c)

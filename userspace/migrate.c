@@ -396,6 +396,34 @@ static void cancel_result(const char *name, const char *outcome, const char *leg
 	lm_result_device(name, outcome, leg);
 }
 
+/*
+ * A PREPARED log is a member of a group switch whose coordinator may have
+ * committed already: then the destination is authoritative and going back
+ * to the source would lose writes.  Only recover, reading the group's
+ * decision, may say which leg holds.  LM_EXIT_PREPARED after the message,
+ * 0 when not PREPARED or the metadata cannot be read (then the kernel,
+ * which refuses the cancel message on PREPARED too, has the last word).
+ */
+static int refuse_prepared(const struct lm_live *l)
+{
+	struct lm_sbinfo sb;
+	char g[33], c[33];
+
+	if (lm_live_read_sb(l, &sb) || sb.state != LM_STATE_PREPARED)
+		return 0;
+	hex_encode(sb.group_uuid, LM_UUID_LEN, g);
+	hex_encode(sb.coordinator_uuid, LM_UUID_LEN, c);
+	lm_err("%s: refusing to cancel: its metadata %s is PREPARED for group switch %s (member "
+	       "%" PRIu32 " of %" PRIu32 ", coordinator log %s), whose coordinator may already "
+	       "have decided it; that decision says which leg is authoritative: run 'livemirror "
+	       "recover --live' with every member of the group (or 'livemirror recover --meta' "
+	       "with their metadata), then cancel if the group was rolled back", l->name,
+	       l->tbl.meta, g, sb.group_index, sb.group_members, c);
+	cancel_result(l->name, "prepared", "unknown", false);
+	lm_result_set("refused", "unknown", false);
+	return LM_EXIT_PREPARED;
+}
+
 int cmd_cancel(struct lm_args *a)
 {
 	struct lmdm_table st = { 0 };
@@ -442,6 +470,9 @@ int cmd_cancel(struct lm_args *a)
 		cancel_result(l.name, "refused", "dest", false);
 		return LM_EXIT_SWITCHED;
 	}
+	r = refuse_prepared(&l);
+	if (r)
+		return r;
 	lm_result_set("failed", "source", false);
 	if (a->keep_dest && !lm_status_synced(&l.st)) {
 		lm_err("%s is not synced (state %s, health %s): --keep-dest needs a consistent "
@@ -490,6 +521,10 @@ int cmd_cancel(struct lm_args *a)
 			lm_result_set("refused", "dest", false);
 			goto abort;
 		}
+		/* prepared behind our back (not through the helper's locks) */
+		r = refuse_prepared(&l);
+		if (r)
+			goto abort;
 		if (a->keep_dest) {
 			lm_err("%s: could not record the cancel in the metadata: %s", l.name, err);
 			r = LM_EXIT_ERROR;

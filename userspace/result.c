@@ -43,6 +43,7 @@ const char *lm_exit_name(int rc)
 	case LM_EXIT_LOCKED: return "locked";
 	case LM_EXIT_TABLE_MISMATCH: return "table_mismatch";
 	case LM_EXIT_NEEDS_RESYNC: return "needs_resync";
+	case LM_EXIT_PREPARED: return "prepared";
 	case LM_EXIT_CRASH: return "crash";
 	default: return "unknown";
 	}

@@ -416,7 +416,8 @@ static int lm_message(struct fk_dev *v, const char *msg)
 	if (!strcmp(w[0], "cancel")) {
 		if (st == LM_STATE_CANCELLED)
 			return 0;
-		if (!v->suspended || st == LM_STATE_SWITCHED)
+		/* PREPARED: the group's coordinator decides (livemirror 1.3) */
+		if (!v->suspended || st == LM_STATE_SWITCHED || st == LM_STATE_PREPARED)
 			return -EINVAL;
 		return set_state(mp, LM_STATE_CANCELLED, NULL);
 	}
