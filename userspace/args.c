@@ -99,6 +99,12 @@ const struct lm_cmd lm_commands[] = {
 	  "its prepare exits 13 (needs resync).  --coordinator-lost decides PREPARED\n"
 	  "members whose coordinator's metadata is gone for good (dangerous: see\n"
 	  "livemirror(8)).  --scan lists the livemirror metadata found on this host." },
+	{ "guard", 1, 1, COMMON | O(OPT_JSON) | O(OPT_SCAN), 0, "DEV [--scan] [--json]",
+	  "Exit 0 when DEV is safe to use, 15 when DEV is, or maps, a leg that\n"
+	  "livemirror calls stale: the source of a switched migration or the\n"
+	  "destination of a cancelled one.  For hypervisor hooks before a VM starts.\n"
+	  "Uses the helper's state records; --scan also reads every livemirror\n"
+	  "metadata on this host (after a reboot the records are gone)." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",

@@ -39,6 +39,9 @@ enum lm_exit {
 	 * coordinator may already have decided it; 'livemirror recover'
 	 * resolves it (nothing was changed) */
 	LM_EXIT_PREPARED = 14,
+	/* guard: the device is, or maps, a leg livemirror calls stale (the
+	 * source of a switched migration, the destination of a cancelled one) */
+	LM_EXIT_STALE = 15,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 
