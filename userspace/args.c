@@ -70,12 +70,15 @@ const struct lm_cmd lm_commands[] = {
 	  "Regions copied concurrently (1..64)." },
 	{ "retry", 1, 1, COMMON | MUTATE, 0, "DEV [--json]",
 	  "Retry a failed destination (state degraded -> copying)." },
-	{ "switch", 1, LM_MAX_POS, COMMON | MUTATE, 0, "DEV [DEV...] [--json] [--lock-timeout S]",
+	{ "switch", 1, LM_MAX_POS, COMMON | MUTATE | O(OPT_POST_COMMIT_HOOK), 0,
+	  "DEV [DEV...] [--json] [--lock-timeout S] [--post-commit-hook CMD]",
 	  "Atomically and durably make the destination authoritative, for one device\n"
 	  "or a group (all or none, even across a crash).  Refuses unless synced and\n"
 	  "healthy (exit 3; 8 when the destination failed).  Run again after a success\n"
 	  "it exits 0 (already switched); exit 9 means committed but unfinished: run\n"
-	  "it again.  See livemirror-switch.rst." },
+	  "it again.  --post-commit-hook runs CMD (sh -c) once the switch is committed\n"
+	  "and resumed, with a JSON description of it on stdin; a failed hook exits 16\n"
+	  "(the switch stays done).  See livemirror-switch.rst." },
 	{ "cancel", 1, 1, COMMON | MUTATE | O(OPT_KEEP_DEST), 0,
 	  "DEV [--keep-dest] [--json] [--lock-timeout S]",
 	  "Stop migrating: DEV goes back to the source alone.  Safe to repeat, works\n"
@@ -146,7 +149,7 @@ static const struct {
 	{ "until", OPT_UNTIL, true }, { "upgrade", OPT_UPGRADE, false },
 	{ "reuse-metadata", OPT_REUSE_META, false }, { "trust-log", OPT_TRUST_LOG, false },
 	{ "coordinator-lost", OPT_COORD_LOST, true }, { "scan", OPT_SCAN, false },
-	{ "uuid", OPT_UUID, true },
+	{ "uuid", OPT_UUID, true }, { "post-commit-hook", OPT_POST_COMMIT_HOOK, true },
 };
 
 /* dm's own safe set (what libdevmapper does not mangle), at most 128 bytes. */
@@ -311,6 +314,13 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			return -1;
 		}
 		a->uuid = v;
+		return 0;
+	case OPT_POST_COMMIT_HOOK:
+		if (!*v) {
+			snprintf(why, len, "--post-commit-hook needs a command");
+			return -1;
+		}
+		a->post_commit_hook = v;
 		return 0;
 	case OPT_UPGRADE: a->upgrade = true; return 0;
 	case OPT_REUSE_META: a->reuse_meta = true; return 0;

@@ -17,7 +17,7 @@ enum lm_opt {
 	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
 	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_LOCK_TIMEOUT, OPT_LIVE, OPT_UNTIL,
 	OPT_UPGRADE, OPT_REUSE_META, OPT_TRUST_LOG, OPT_COORD_LOST, OPT_SCAN,
-	OPT_UUID,
+	OPT_UUID, OPT_POST_COMMIT_HOOK,
 	OPT__COUNT
 };
 
@@ -44,6 +44,7 @@ struct lm_args {
 	const char *until;		/* wait --until: synced, switched, any */
 	const char *coord_lost;		/* recover --coordinator-lost: source, destination */
 	const char *uuid;		/* create --uuid: the dm uuid of the new device */
+	const char *post_commit_hook;	/* switch --post-commit-hook: a shell command */
 	bool upgrade, reuse_meta, trust_log, scan;
 	uint64_t region_sectors;
 	uint64_t throttle;

@@ -42,6 +42,9 @@ enum lm_exit {
 	/* guard: the device is, or maps, a leg livemirror calls stale (the
 	 * source of a switched migration, the destination of a cancelled one) */
 	LM_EXIT_STALE = 15,
+	/* switch --post-commit-hook: the switch is done (committed, resumed)
+	 * but the hook failed; the switch is not undone */
+	LM_EXIT_HOOK_FAILED = 16,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 

@@ -73,8 +73,8 @@ static void usage_list(FILE *f)
 		"8 destination/leg failed, 9 switch committed but unfinished (run it again),\n"
 		"10 refused: already switched, 11 locked (--lock-timeout), 12 live table\n"
 		"not the one loaded, 13 needs resync (recover), 14 refused: group switch\n"
-		"prepared (run recover), 15 stale leg (guard), 99 reserved (crash\n"
-		"injection).  See livemirror(8).\n");
+		"prepared (run recover), 15 stale leg (guard), 16 switched but the\n"
+		"post-commit hook failed, 99 reserved (crash injection).  See livemirror(8).\n");
 }
 
 static void cmd_help(const struct lm_cmd *c)

@@ -45,6 +45,7 @@ const char *lm_exit_name(int rc)
 	case LM_EXIT_NEEDS_RESYNC: return "needs_resync";
 	case LM_EXIT_PREPARED: return "prepared";
 	case LM_EXIT_STALE: return "stale";
+	case LM_EXIT_HOOK_FAILED: return "hook_failed";
 	case LM_EXIT_CRASH: return "crash";
 	default: return "unknown";
 	}
