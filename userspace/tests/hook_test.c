@@ -163,6 +163,51 @@ static void test_group(void)
 	check_invariant("group switch with a hook", 2);
 }
 
+/* The example hooks (tools/hooks) read what the helper really writes. */
+static void test_example_hooks(void)
+{
+	char conf[160], xml[160], cmd[700], want[200], buf[600] = "";
+	FILE *f;
+	int r;
+
+	if (system("command -v python3 >/dev/null 2>&1")) {
+		ok(1, "# SKIP python3 missing: example hooks");
+		return;
+	}
+	setup_synced(1, true);
+	snprintf(conf, sizeof(conf), "%s/100.conf", dir);
+	f = fopen(conf, "w");
+	fprintf(f, "name: vm0\nscsi0: /dev/vg-old/vm0,size=1M\n");
+	fclose(f);
+	snprintf(xml, sizeof(xml), "%s/vm0.xml", dir);
+	f = fopen(xml, "w");
+	fprintf(f, "<domain><devices><disk type='block'><source dev='/dev/vg-old/vm0'/></disk>"
+		"</devices></domain>\n");
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "tee %s/in.json | ../tools/hooks/proxmox-repoint --vmid 100 "
+		 "--config-dir %s && ../tools/hooks/libvirt-repoint --xml %s < %s/in.json", dir, dir,
+		 xml, dir);
+	r = LM(NULL, "switch", vm[0], "--post-commit-hook", cmd);
+	is_int(r, 0, "switch with both example hooks: exit 0");
+	if (r)
+		printf("# %s", err);
+	f = fopen(conf, "r");
+	if (f && !fread(buf, 1, sizeof(buf) - 1, f))
+		buf[0] = 0;
+	if (f)
+		fclose(f);
+	snprintf(want, sizeof(want), "name: vm0\nscsi0: %s,size=1M\n", dst[0]);
+	is_str(buf, want, "proxmox-repoint moved the VM's disk to the destination");
+	f = fopen(xml, "r");
+	memset(buf, 0, sizeof(buf));
+	if (f && !fread(buf, 1, sizeof(buf) - 1, f))
+		buf[0] = 0;
+	if (f)
+		fclose(f);
+	snprintf(want, sizeof(want), "<source dev='%s'/>", dst[0]);
+	ok(strstr(buf, want) != NULL, "libvirt-repoint moved the domain's disk: %s", buf);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/lm-hook-test.XXXXXX",
@@ -176,6 +221,7 @@ int main(void)
 	test_failing();
 	test_not_run();
 	test_group();
+	test_example_hooks();
 
 	{
 		char cmd[128];
