@@ -1,29 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The dm uuid of a device that create makes (devuuid.h). */
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "devuuid.h"
 #include "meta.h"
 #include "util.h"
-
-/* The best valid slot of the metadata, or false (fresh, damaged, unreadable). */
-static bool read_sb(const char *meta_path, struct lm_sbinfo *sb)
-{
-	struct lm_meta m;
-	char err[256];
-	bool found = false;
-
-	if (meta_open(&m, meta_path, META_RO, err, sizeof(err)))
-		return false;
-	if (!meta_load(&m) && m.best >= 0) {
-		*sb = m.sb[m.best];
-		found = true;
-	}
-	meta_close(&m);
-	return found;
-}
 
 int lm_dev_uuid(const char *meta_path, const char *given, char *out, size_t len, int *rule)
 {
@@ -36,7 +18,7 @@ int lm_dev_uuid(const char *meta_path, const char *given, char *out, size_t len,
 		snprintf(out, len, "%s", given);
 		return 0;
 	}
-	if (read_sb(meta_path, &sb)) {
+	if (!meta_read_best(meta_path, &sb)) {
 		/*
 		 * Not an LV's uuid: a device made with it would pass for the
 		 * LV in LVM's eyes.  Such metadata belongs to a migration that

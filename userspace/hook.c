@@ -78,8 +78,7 @@ void lm_hook_describe(const char *name, const char *source, const char *dest,
 	struct lm_sbinfo sb = { 0 };
 	struct lm_record rec;
 	struct lm_dminfo i;
-	struct lm_meta m;
-	char mpath[256], err[256];
+	char mpath[256];
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
@@ -94,14 +93,10 @@ void lm_hook_describe(const char *name, const char *source, const char *dest,
 		snprintf(d->uuid, sizeof(d->uuid), "%s", i.uuid);
 	if (strncmp(d->uuid, LM_LVM_UUID_PREFIX, 4) || lvm_path(name, d->path, sizeof(d->path)))
 		snprintf(d->path, sizeof(d->path), "/dev/mapper/%s", name);
-	if (meta[0] && !dev_path(meta, mpath, sizeof(mpath)) &&
-	    !meta_open(&m, mpath, META_RO, err, sizeof(err))) {
-		if (!meta_load(&m) && m.best >= 0) {
-			sb = m.sb[m.best];
-			hex_encode(sb.uuid, LM_UUID_LEN, d->meta_uuid);
-		}
-		meta_close(&m);
-	}
+	if (meta[0] && !dev_path(meta, mpath, sizeof(mpath)) && !meta_read_best(mpath, &sb))
+		hex_encode(sb.uuid, LM_UUID_LEN, d->meta_uuid);
+	else
+		memset(&sb, 0, sizeof(sb));
 	leg(&d->source, source, sb.source_id);
 	leg(&d->dest, dest, sb.dest_id);
 	leg(&d->meta, meta, "");
@@ -165,18 +160,19 @@ static void write_json(FILE *f, const struct lm_hook_dev *devs, int n, bool alre
 int lm_hook_run(const char *cmd, const struct lm_hook_dev *devs, int n, bool already)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	char why[128];
 	int fds[2], st;
 	pid_t pid;
 	FILE *f;
 
 	fflush(NULL);
 	if (pipe(fds)) {
-		lm_err("post-commit hook: cannot make a pipe: %s", strerror(errno));
+		snprintf(why, sizeof(why), "could not start: no pipe: %s", strerror(errno));
 		goto failed;
 	}
 	pid = fork();
 	if (pid < 0) {
-		lm_err("post-commit hook: cannot fork: %s", strerror(errno));
+		snprintf(why, sizeof(why), "could not start: no fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		goto failed;
@@ -212,14 +208,14 @@ int lm_hook_run(const char *cmd, const struct lm_hook_dev *devs, int n, bool alr
 	if (WIFEXITED(st) && !WEXITSTATUS(st))
 		return 0;
 	if (WIFEXITED(st))
-		lm_err("post-commit hook '%s' failed (exit %d)", cmd, WEXITSTATUS(st));
+		snprintf(why, sizeof(why), "failed (exit %d)", WEXITSTATUS(st));
 	else
-		lm_err("post-commit hook '%s' was killed by signal %d", cmd,
-		       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		snprintf(why, sizeof(why), "was killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 failed:
-	lm_err("the switch of %s%s is committed and done: the hook's failure does not undo it "
-	       "(nothing can); fix what the hook was to do, or run the same 'livemirror switch "
-	       "--post-commit-hook' again, which runs the hook again", devs[0].name,
-	       n > 1 ? " and its group" : "");
+	/* one message: it is also the --json result's reason */
+	lm_err("post-commit hook '%s' %s; the switch of %s%s is committed and done and the "
+	       "hook's failure does not undo it (nothing can): fix what the hook was to do, or run "
+	       "the same 'livemirror switch --post-commit-hook' again, which runs the hook again",
+	       cmd, why, devs[0].name, n > 1 ? " and its group" : "");
 	return LM_EXIT_HOOK_FAILED;
 }

@@ -74,22 +74,16 @@ static void add_hit(struct guard *g, const char *migration, const char *metadata
 /* The state in the record's metadata; false when it cannot be read. */
 static bool meta_state(const char *ref, char *path, size_t len, uint32_t *state)
 {
-	struct lm_meta m;
-	char err[256];
-	bool ok = false;
+	struct lm_sbinfo sb;
 
 	if (dev_path(ref, path, len)) {
 		snprintf(path, len, "%s", ref);
 		return false;
 	}
-	if (meta_open(&m, path, META_RO, err, sizeof(err)))
+	if (meta_read_best(path, &sb))
 		return false;
-	if (!meta_load(&m) && m.best >= 0) {
-		*state = m.sb[m.best].state;
-		ok = true;
-	}
-	meta_close(&m);
-	return ok;
+	*state = sb.state;
+	return true;
 }
 
 static int check_record(const char *name, const struct lm_record *r, void *ctx)

@@ -95,22 +95,11 @@ static void test_prepared_behind_back(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/lm-cancel-test.XXXXXX",
-		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
-	if (!mkdtemp(dir))
-		abort();
-	fk_init();
-	signal(SIGPIPE, SIG_IGN);
+	hs_begin("cancel");
 
 	test_refused();
 	test_prepared_behind_back();
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	hs_end();
 	return tap_done();
 }

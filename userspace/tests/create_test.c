@@ -146,24 +146,13 @@ static void test_weak_binding(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/lm-create-test.XXXXXX",
-		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
-	if (!mkdtemp(dir))
-		abort();
-	fk_init();
-	signal(SIGPIPE, SIG_IGN);
+	hs_begin("create");
 
 	test_fresh();
 	test_formatted_unbound();
 	test_override();
 	test_weak_binding();
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	hs_end();
 	return tap_done();
 }

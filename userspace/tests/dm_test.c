@@ -579,12 +579,7 @@ static void test_watch(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/lm-dm-test.XXXXXX",
-		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
-	if (!mkdtemp(dir))
-		abort();
-	fk_init();
-	signal(SIGPIPE, SIG_IGN);
+	hs_begin("dm");
 
 	test_h1_replay();
 	test_h1_replay_other_order();
@@ -603,12 +598,6 @@ int main(void)
 	test_crash_points();
 	test_watch();
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	hs_end();
 	return tap_done();
 }

@@ -178,12 +178,7 @@ static void test_errors(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/lm-guard-test.XXXXXX",
-		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
-	if (!mkdtemp(dir))
-		abort();
-	fk_init();
-	signal(SIGPIPE, SIG_IGN);
+	hs_begin("guard");
 
 	test_switched();
 	test_extents();
@@ -192,12 +187,6 @@ int main(void)
 	test_scan();
 	test_errors();
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	hs_end();
 	return tap_done();
 }

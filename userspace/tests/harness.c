@@ -22,6 +22,25 @@
 
 int lm_main(int argc, char **argv);
 
+void hs_begin(const char *name)
+{
+	snprintf(dir, sizeof(dir), "%s/lm-%.12s-test.XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm", name);
+	if (!mkdtemp(dir))
+		abort();
+	fk_init();
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void hs_end(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		printf("# could not remove %s\n", dir);
+}
+
 char dir[64], out[16384], err[16384];
 char meta[4][128], src[4][64], dst[4][64], vm[4][32];
 

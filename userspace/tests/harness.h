@@ -18,6 +18,10 @@
 extern char dir[64], out[16384], err[16384];
 extern char meta[4][128], src[4][64], dst[4][64], vm[4][32];
 
+/* A fresh directory lm-NAME-test.XXXXXX (in /dev/shm when it can), the fake mapped. */
+void hs_begin(const char *name);
+void hs_end(void);			/* removes the directory */
+
 /* env is "K=V K=V ..." (may be NULL); argv ends with NULL. */
 pid_t lm_bg_v(int slot, const char *env, const char *const *argv);
 int lm_wait(int slot, pid_t pid);	/* exit code; fills out and err */

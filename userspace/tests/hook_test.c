@@ -210,12 +210,7 @@ static void test_example_hooks(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/lm-hook-test.XXXXXX",
-		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
-	if (!mkdtemp(dir))
-		abort();
-	fk_init();
-	signal(SIGPIPE, SIG_IGN);
+	hs_begin("hook");
 
 	test_single();
 	test_failing();
@@ -223,12 +218,6 @@ int main(void)
 	test_group();
 	test_example_hooks();
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("# could not remove %s\n", dir);
-	}
+	hs_end();
 	return tap_done();
 }
