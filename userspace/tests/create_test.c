@@ -95,6 +95,31 @@ static void test_fresh(void)
 	is_str(uuid_of("renamed"), first, "the uuid follows the migration, not the name");
 }
 
+/*
+ * recover --name, after a crash, creates the device again on the leg its
+ * metadata names: with the uuid the metadata is bound to, so that the
+ * migration can be started again over it (the device ids must match).
+ */
+static void test_recover_name(void)
+{
+	char first[140];
+
+	setup(1, false);
+	is_int(create("new0", NULL), 0, "create");
+	snprintf(first, sizeof(first), "%s", uuid_of("new0"));
+	drop_device("new0");
+	is_int(LM(NULL, "recover", "--meta", meta[0], "--source", src[0], "--dest", dst[0],
+		  "--name", "new0"), 0, "recover --name creates it again");
+	is_str(uuid_of("new0"), first, "with the uuid its metadata is bound to");
+
+	/* metadata of an LV (start made it): recover never takes the LV's uuid */
+	setup(1, false);
+	make_bound_meta(0, "dm:LVM-vguuidlvuuid", "", "");
+	is_int(LM(NULL, "recover", "--meta", meta[0], "--source", src[0], "--dest", dst[0],
+		  "--name", "new0"), 0, "recover --name over an LV's metadata");
+	is_str(uuid_of("new0"), "", "created without a uuid");
+}
+
 static void test_formatted_unbound(void)
 {
 	setup(1, false);
@@ -150,6 +175,7 @@ int main(void)
 
 	test_fresh();
 	test_formatted_unbound();
+	test_recover_name();
 	test_override();
 	test_weak_binding();
 
