@@ -7,6 +7,8 @@
 
 #include "dm.h"
 #include "footprint.h"
+#include "status.h"
+#include "table.h"
 
 #define MAX_DEPTH 8
 
@@ -66,6 +68,33 @@ static void walk_words(const char *params, struct lm_footprint *f, int depth)
 			walk(w, 0, LM_WHOLE, f, depth + 1);
 }
 
+/*
+ * A livemirror table's data is its authoritative leg's, sector for sector:
+ * the source until the switch, then the destination.  The other leg (being
+ * copied to, or left behind) and the metadata are not what it serves.
+ */
+static void walk_livemirror(const char *name, const struct lmdm_target *tg, uint64_t start,
+			    uint64_t end, struct lm_footprint *f, int depth)
+{
+	struct lmdm_table st = { 0 };
+	struct lm_status s;
+	struct lm_table lt;
+	char why[128];
+	bool switched = false;
+	uint64_t ts = tg->start, te = tg->start + tg->length;
+	uint64_t a = start > ts ? start : ts, b = end < te ? end : te;
+
+	if (lm_table_parse(tg->params, &lt, why, sizeof(why))) {
+		walk_words(tg->params, f, depth);
+		return;
+	}
+	if (!lmdm_get_table(name, true, &st) && st.n == 1 &&
+	    !lm_status_parse(st.t[0].params, &s, why, sizeof(why)))
+		switched = !strcmp(s.state, "switched");
+	lmdm_table_free(&st);
+	walk(switched ? lt.dest : lt.source, a - ts, b - a, f, depth + 1);
+}
+
 static void walk(const char *ref, uint64_t start, uint64_t len, struct lm_footprint *f,
 		 int depth)
 {
@@ -89,6 +118,10 @@ static void walk(const char *ref, uint64_t start, uint64_t len, struct lm_footpr
 
 		if (te <= start || ts >= end)
 			continue;
+		if (!strcmp(tg->type, LM_TARGET)) {
+			walk_livemirror(i.name, tg, start, end, f, depth);
+			continue;
+		}
 		if (strcmp(tg->type, "linear") ||
 		    sscanf(tg->params, "%63s %" SCNu64, dev, &off) != 2) {
 			walk_words(tg->params, f, depth);

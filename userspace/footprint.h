@@ -8,8 +8,9 @@
  * is what guard compares, so that another LV on the same PV is not called
  * stale because it shares the disk with a stale leg.
  *
- * linear targets are followed with their offsets; any other target (and
- * livemirror, striped, crypt ...) is taken to use every device its table
+ * linear targets are followed with their offsets, livemirror to the leg it
+ * serves (the source until the switch, then the destination); any other
+ * target (striped, crypt ...) is taken to use every device its table
  * names, whole: more overlap than there really is, never less.
  */
 #ifndef LM_FOOTPRINT_H

@@ -154,8 +154,9 @@ int main(int argc, char **argv)
 		if (handlers[i].dm) {
 			lmdm_init();
 			dm = true;
-			/* recover must work whatever is loaded: it only warns. */
-			r = lm_version_check(!strcmp(cmd->name, "recover"));
+			/* recover and guard (read only) must work whatever is loaded: they warn. */
+			r = lm_version_check(!strcmp(cmd->name, "recover") ||
+					     !strcmp(cmd->name, "guard"));
 			if (r)
 				break;
 		}

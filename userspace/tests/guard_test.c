@@ -120,6 +120,24 @@ static void test_cancelled(void)
 	is_int(guard(src[0]), 0, "cancelled: the source is safe");
 }
 
+/* A livemirror table serves one leg: the source until the switch, then the destination. */
+static void test_livemirror_leg(void)
+{
+	setup(2, false);
+	is_int(start_one(0, NULL), 0, "start vm0");
+	is_int(LM(NULL, "cancel", vm[0]), 0, "cancel vm0: its destination is stale");
+	is_int(LM(NULL, "start", vm[1], "--meta", meta[1], "--dest", dst[0], "--force"), 0,
+	       "start vm1 onto vm0's cancelled destination");
+	is_int(guard(vm[1]), 0, "vm1, migrating onto it, serves its source: safe");
+	is_int(guard(dst[0]), LM_EXIT_STALE, "the cancelled destination itself is still not for use");
+
+	setup_synced(1, false);
+	is_int(LM("LIVEMIRROR_FAIL_AT=load-0", "switch", vm[0]), LM_EXIT_INCOMPLETE,
+	       "a switch committed, its destination-only table not loaded (exit 9)");
+	is_int(guard(vm[0]), 0, "the switched livemirror table serves the destination: safe");
+	is_int(guard(src[0]), LM_EXIT_STALE, "the source of the committed switch is stale");
+}
+
 /* An interrupted group switch: only recover knows which leg holds. */
 static void test_prepared(void)
 {
@@ -183,6 +201,7 @@ int main(void)
 	test_switched();
 	test_extents();
 	test_cancelled();
+	test_livemirror_leg();
 	test_prepared();
 	test_scan();
 	test_errors();
