@@ -10,9 +10,9 @@ s=$hooks/samples
 n=0
 failed=0
 echo "TAP version 13"
-echo "1..20"
+echo "1..28"
 if ! command -v python3 >/dev/null; then
-	i=1; while [ $i -le 20 ]; do echo "ok $i # SKIP python3 missing"; i=$((i + 1)); done
+	i=1; while [ $i -le 28 ]; do echo "ok $i # SKIP python3 missing"; i=$((i + 1)); done
 	exit 0
 fi
 work=$(mktemp -d)
@@ -88,5 +88,49 @@ t "libvirt: a domain without the switched devices: exit 1" \
 t "both: a description that is not a switch's: exit 1" \
 	fails_with 1 sh -c "echo '{\"schema\":2}' | '$hooks/libvirt-repoint' --xml '$work/vm1.xml' &&
 			     echo '{\"schema\":2}' | '$hooks/proxmox-repoint' --vmid 100 --config-dir '$work/pve'"
-[ $n -eq 20 ] || { echo "not ok $((n + 1)) - the plan says 20 tests, $n ran"; exit 1; }
+
+# The pre-start guards, with a stand-in livemirror: guard exits 15 for the
+# paths in $STALE, and logs every call.
+cat > "$work/bin/livemirror" <<'LM'
+#!/bin/sh
+echo "$*" >> "$LM_LOG"
+for p in $STALE; do [ "$3" = "$p" ] && exit 15; done
+exit 0
+LM
+chmod +x "$work/bin/livemirror"
+cp "$s/100.conf" "$work/pve/100.conf"
+g() {	# g STALE COMMAND...: run a guard hook with the stand-in
+	stale=$1
+	shift
+	rm -f "$work/lm.log"
+	PATH="$work/bin:$PATH" LM_LOG="$work/lm.log" STALE="$stale" PVE_CONFIG_DIR="$work/pve" "$@"
+}
+printf 'guard --scan /dev/vg0/vm-100-disk-0\nguard --scan /dev/vg0/vm-100-disk-1\n' > "$work/want"
+g "" "$hooks/proxmox-guard" 100 pre-start >"$work/o" 2>"$work/e"
+rc=$?
+t "proxmox-guard: pre-start with no stale disk: exit 0" [ $rc -eq 0 ]
+t "proxmox-guard: it asked guard --scan about each attached disk, not the unused one" \
+	cmp "$work/want" "$work/lm.log"
+g /dev/vg0/vm-100-disk-1 "$hooks/proxmox-guard" 100 pre-start >"$work/o" 2>"$work/e"
+rc=$?
+t "proxmox-guard: pre-start with a stale disk: exit 1" [ $rc -eq 1 ]
+t "proxmox-guard: ... and says which" \
+	grep -q "VM 100 not started: livemirror guard refused /dev/vg0/vm-100-disk-1" "$work/e"
+g /dev/vg0/vm-100-disk-1 "$hooks/proxmox-guard" 100 post-start >"$work/o" 2>"$work/e"
+rc=$?
+t "proxmox-guard: other phases: exit 0, no guard" sh -c "[ $rc -eq 0 ] && [ ! -e '$work/lm.log' ]"
+g "" "$hooks/libvirt-qemu-guard" vm1 prepare begin - <"$s/vm1.xml" >"$work/o" 2>"$work/e"
+rc=$?
+t "libvirt-qemu-guard: prepare with no stale disk: exit 0, each block disk asked" \
+	sh -c "[ $rc -eq 0 ] && cmp '$work/want' '$work/lm.log'"
+g /dev/vg0/vm-100-disk-0 "$hooks/libvirt-qemu-guard" vm1 prepare begin - <"$s/vm1.xml" \
+	>"$work/o" 2>"$work/e"
+rc=$?
+t "libvirt-qemu-guard: prepare with a stale disk: exit 1, says which" \
+	sh -c "[ $rc -eq 1 ] && grep -q 'domain vm1 not started: livemirror guard refused /dev/vg0/vm-100-disk-0' '$work/e'"
+g /dev/vg0/vm-100-disk-0 "$hooks/libvirt-qemu-guard" vm1 started begin - <"$s/vm1.xml" \
+	>"$work/o" 2>"$work/e"
+rc=$?
+t "libvirt-qemu-guard: other operations: exit 0" [ $rc -eq 0 ]
+[ $n -eq 28 ] || { echo "not ok $((n + 1)) - the plan says 28 tests, $n ran"; exit 1; }
 [ $failed -eq 0 ]
