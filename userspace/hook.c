@@ -165,6 +165,11 @@ int lm_hook_run(const char *cmd, const struct lm_hook_dev *devs, int n, bool alr
 	pid_t pid;
 	FILE *f;
 
+	/*
+	 * The devices are resumed: the critical section is over, and a hook
+	 * that hangs must leave the helper interruptible.
+	 */
+	lm_crit_leave();
 	fflush(NULL);
 	if (pipe(fds)) {
 		snprintf(why, sizeof(why), "could not start: no pipe: %s", strerror(errno));
