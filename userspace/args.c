@@ -15,17 +15,19 @@
 
 const struct lm_cmd lm_commands[] = {
 	{ "create", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
-	  O(OPT_FORCE) | O(OPT_UUID),
+	  O(OPT_FORCE) | O(OPT_UUID) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--force] [--uuid UUID]",
+	  "        [--force] [--uuid UUID] [--reuse-metadata | --trust-log]",
 	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
 	  "destination smaller than the source and metadata that belongs to other legs,\n"
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
 	  "source's device stack, a leg of a livemirror table, or carries a signature.\n"
 	  "NAME gets the dm uuid LIVEMIRROR-<id>: the one M is bound to, else M's own\n"
-	  "uuid, else (fresh M) a new random id that M then records; --uuid overrides." },
+	  "uuid, else (fresh M) a new random id that M then records; --uuid overrides.\n"
+	  "--reuse-metadata and --trust-log as for start (created again over the same\n"
+	  "metadata, the uuid makes the device's identity strong, as trust needs)." },
 	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
 	  O(OPT_SOURCE_NAME) | O(OPT_FORCE) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
 	  O(OPT_META) | O(OPT_DEST),

@@ -120,6 +120,28 @@ static void test_recover_name(void)
 	is_str(uuid_of("new0"), "", "created without a uuid");
 }
 
+/* The point of the uuid: created again over its metadata, the log can be trusted. */
+static void test_trust(void)
+{
+	setup(1, false);
+	make_bound_meta(0, "dm:LIVEMIRROR-0123456789abcdef0123456789abcdef",
+			"naa:5000c500a1b2c3d4", "naa:5000c500a1b2c3d5");
+	is_int(LM(NULL, "create", "new0", "--source", src[0], "--dest", dst[0], "--meta",
+		  meta[0], "--force", "--label", "L", "--trust-log"), 0,
+	       "create --trust-log over metadata bound to its uuid and strong leg ids");
+	is_str(uuid_of("new0"), "LIVEMIRROR-0123456789abcdef0123456789abcdef",
+	       "the device gets the uuid the metadata is bound to");
+	ok(strstr(fk_dev_by_name("new0") ? fk_dev_by_name("new0")->live.t[0].params : "",
+		  " trust_log"), "the table has trust_log");
+
+	setup(1, false);
+	make_bound_meta(0, "dm-name:new0", "naa:5000c500a1b2c3d4", "naa:5000c500a1b2c3d5");
+	is_int(LM(NULL, "create", "new0", "--source", src[0], "--dest", dst[0], "--meta",
+		  meta[0], "--force", "--label", "L", "--trust-log"), LM_EXIT_METADATA,
+	       "--trust-log over metadata bound to the weak dm-name: exit 6");
+	ok(strstr(err, "device_id") && strstr(err, "weak"), "says which id is weak: %s", err);
+}
+
 static void test_formatted_unbound(void)
 {
 	setup(1, false);
@@ -176,6 +198,7 @@ int main(void)
 	test_fresh();
 	test_formatted_unbound();
 	test_recover_name();
+	test_trust();
 	test_override();
 	test_weak_binding();
 
