@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,15 +15,19 @@
 
 const struct lm_cmd lm_commands[] = {
 	{ "create", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST) |
-	  O(OPT_FORCE),
+	  O(OPT_FORCE) | O(OPT_UUID) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
 	  O(OPT_META) | O(OPT_SOURCE) | O(OPT_DEST),
 	  "NAME --meta M --source S --dest D [--region-size SIZE] [--throttle MiBs]\n"
 	  "        [--copy-depth N] [--paused] [--label L] [--dest-error stop|retry]\n"
-	  "        [--force]",
+	  "        [--force] [--uuid UUID] [--reuse-metadata | --trust-log]",
 	  "Create device NAME mirroring S to D, tracked by metadata M.  Refuses a\n"
 	  "destination smaller than the source and metadata that belongs to other legs,\n"
 	  "and (exit 4, unless --force) a destination that is open, held, part of the\n"
-	  "source's device stack, a leg of a livemirror table, or carries a signature." },
+	  "source's device stack, a leg of a livemirror table, or carries a signature.\n"
+	  "NAME gets the dm uuid LIVEMIRROR-<id>: the one M is bound to, else M's own\n"
+	  "uuid, else (fresh M) a new random id that M then records; --uuid overrides.\n"
+	  "--reuse-metadata and --trust-log as for start (created again over the same\n"
+	  "metadata, the uuid makes the device's identity strong, as trust needs)." },
 	{ "start", 1, 1, COMMON | MUTATE | TUNING | O(OPT_META) | O(OPT_DEST) |
 	  O(OPT_SOURCE_NAME) | O(OPT_FORCE) | O(OPT_REUSE_META) | O(OPT_TRUST_LOG),
 	  O(OPT_META) | O(OPT_DEST),
@@ -67,16 +72,20 @@ const struct lm_cmd lm_commands[] = {
 	  "Regions copied concurrently (1..64)." },
 	{ "retry", 1, 1, COMMON | MUTATE, 0, "DEV [--json]",
 	  "Retry a failed destination (state degraded -> copying)." },
-	{ "switch", 1, LM_MAX_POS, COMMON | MUTATE, 0, "DEV [DEV...] [--json] [--lock-timeout S]",
+	{ "switch", 1, LM_MAX_POS, COMMON | MUTATE | O(OPT_POST_COMMIT_HOOK), 0,
+	  "DEV [DEV...] [--json] [--lock-timeout S] [--post-commit-hook CMD]",
 	  "Atomically and durably make the destination authoritative, for one device\n"
 	  "or a group (all or none, even across a crash).  Refuses unless synced and\n"
 	  "healthy (exit 3; 8 when the destination failed).  Run again after a success\n"
 	  "it exits 0 (already switched); exit 9 means committed but unfinished: run\n"
-	  "it again.  See livemirror-switch.rst." },
+	  "it again.  --post-commit-hook runs CMD (sh -c) once the switch is committed\n"
+	  "and resumed, with a JSON description of it on stdin; a failed hook exits 16\n"
+	  "(the switch stays done).  See livemirror-switch.rst." },
 	{ "cancel", 1, 1, COMMON | MUTATE | O(OPT_KEEP_DEST), 0,
 	  "DEV [--keep-dest] [--json] [--lock-timeout S]",
 	  "Stop migrating: DEV goes back to the source alone.  Safe to repeat, works\n"
-	  "with a dead destination.  Refused with exit 10 once switched.  --keep-dest\n"
+	  "with a dead destination.  Refused with exit 10 once switched, 14 while a\n"
+	  "group switch is prepared ('livemirror recover' resolves it).  --keep-dest\n"
 	  "(only when synced) records CANCELLED durably, leaving the destination a\n"
 	  "consistent copy." },
 	{ "recover", 0, LM_MAX_POS, COMMON | MUTATE | O(OPT_META) | O(OPT_SOURCE) |
@@ -95,6 +104,12 @@ const struct lm_cmd lm_commands[] = {
 	  "its prepare exits 13 (needs resync).  --coordinator-lost decides PREPARED\n"
 	  "members whose coordinator's metadata is gone for good (dangerous: see\n"
 	  "livemirror(8)).  --scan lists the livemirror metadata found on this host." },
+	{ "guard", 1, 1, COMMON | O(OPT_JSON) | O(OPT_SCAN), 0, "DEV [--scan] [--json]",
+	  "Exit 0 when DEV is safe to use, 15 when DEV is, or maps, a leg that\n"
+	  "livemirror calls stale: the source of a switched migration or the\n"
+	  "destination of a cancelled one.  For hypervisor hooks before a VM starts.\n"
+	  "Uses the helper's state records; --scan also reads every livemirror\n"
+	  "metadata on this host (after a reboot the records are gone)." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",
@@ -136,7 +151,21 @@ static const struct {
 	{ "until", OPT_UNTIL, true }, { "upgrade", OPT_UPGRADE, false },
 	{ "reuse-metadata", OPT_REUSE_META, false }, { "trust-log", OPT_TRUST_LOG, false },
 	{ "coordinator-lost", OPT_COORD_LOST, true }, { "scan", OPT_SCAN, false },
+	{ "uuid", OPT_UUID, true }, { "post-commit-hook", OPT_POST_COMMIT_HOOK, true },
 };
+
+/* dm's own safe set (what libdevmapper does not mangle), at most 128 bytes. */
+static bool uuid_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (!n || n > 128)
+		return false;
+	for (; *u; u++)
+		if (!isalnum((unsigned char)*u) && !strchr("#+-.:=@_", *u))
+			return false;
+	return true;
+}
 
 const struct lm_cmd *lm_find_cmd(int argc, char **argv, int *used)
 {
@@ -280,6 +309,20 @@ static int set_opt(struct lm_args *a, int id, const char *v, char *why, size_t l
 			return -1;
 		}
 		a->coord_lost = v;
+		return 0;
+	case OPT_UUID:
+		if (!uuid_valid(v)) {
+			snprintf(why, len, "bad --uuid '%s' (1..128 of A-Z a-z 0-9 # + - . : = @ _)", v);
+			return -1;
+		}
+		a->uuid = v;
+		return 0;
+	case OPT_POST_COMMIT_HOOK:
+		if (!*v) {
+			snprintf(why, len, "--post-commit-hook needs a command");
+			return -1;
+		}
+		a->post_commit_hook = v;
 		return 0;
 	case OPT_UPGRADE: a->upgrade = true; return 0;
 	case OPT_REUSE_META: a->reuse_meta = true; return 0;

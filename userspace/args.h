@@ -17,24 +17,25 @@ enum lm_opt {
 	OPT_SIZE, OPT_SRC_SECTORS, OPT_DST_SECTORS, OPT_FORCE, OPT_HELP,
 	OPT_VERBOSE, OPT_SOURCE_NAME, OPT_LOCK_TIMEOUT, OPT_LIVE, OPT_UNTIL,
 	OPT_UPGRADE, OPT_REUSE_META, OPT_TRUST_LOG, OPT_COORD_LOST, OPT_SCAN,
+	OPT_UUID, OPT_POST_COMMIT_HOOK,
 	OPT__COUNT
 };
 
-#define O(x) (1u << (x))
-_Static_assert(OPT__COUNT <= 32, "options are a 32-bit mask");
+#define O(x) (1ull << (x))
+_Static_assert(OPT__COUNT <= 64, "options are a 64-bit mask");
 
 struct lm_cmd {
 	const char *name;	/* "create", "metadata dump", ... */
 	int min_pos, max_pos;
-	uint32_t allowed;	/* O(OPT_*) */
-	uint32_t required;
+	uint64_t allowed;	/* O(OPT_*) */
+	uint64_t required;
 	const char *usage;	/* after "livemirror NAME " */
 	const char *help;	/* description */
 };
 
 struct lm_args {
 	const struct lm_cmd *cmd;
-	uint32_t seen;			/* O(OPT_*) given */
+	uint64_t seen;			/* O(OPT_*) given */
 	const char *pos[LM_MAX_POS];
 	int npos;
 	const char *meta[LM_MAX_META];
@@ -42,6 +43,8 @@ struct lm_args {
 	const char *source, *dest, *label, *dest_error, *name, *source_name;
 	const char *until;		/* wait --until: synced, switched, any */
 	const char *coord_lost;		/* recover --coordinator-lost: source, destination */
+	const char *uuid;		/* create --uuid: the dm uuid of the new device */
+	const char *post_commit_hook;	/* switch --post-commit-hook: a shell command */
 	bool upgrade, reuse_meta, trust_log, scan;
 	uint64_t region_sectors;
 	uint64_t throttle;

@@ -35,6 +35,16 @@ enum lm_exit {
 	/* recover: a PREPARED member ran after its prepare (dirty regions):
 	 * neither leg is known complete; it must be resynced, see livemirror.8 */
 	LM_EXIT_NEEDS_RESYNC = 13,
+	/* refused: the metadata is PREPARED for a group switch whose
+	 * coordinator may already have decided it; 'livemirror recover'
+	 * resolves it (nothing was changed) */
+	LM_EXIT_PREPARED = 14,
+	/* guard: the device is, or maps, a leg livemirror calls stale (the
+	 * source of a switched migration, the destination of a cancelled one) */
+	LM_EXIT_STALE = 15,
+	/* switch --post-commit-hook: the switch is done (committed, resumed)
+	 * but the hook failed; the switch is not undone */
+	LM_EXIT_HOOK_FAILED = 16,
 	LM_EXIT_CRASH = 99,	/* reserved: crash injection (LIVEMIRROR_CRASH_AT) */
 };
 

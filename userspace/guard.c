@@ -11,6 +11,7 @@
  * does with prioritise_write_locks, so that readers cannot starve it.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "footprint.h"
 #include "guard.h"
 #include "table.h"
 #include "util.h"
@@ -342,7 +344,7 @@ bool lm_live_table_is(const char *name, const struct lmdm_table *t)
 
 /* ---- state record ------------------------------------------------------------ */
 
-static void record_path(const char *name, char *buf, size_t len)
+void lm_record_path(const char *name, char *buf, size_t len)
 {
 	char safe[128];
 
@@ -353,44 +355,73 @@ static void record_path(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s.state", lm_rundir(), safe);
 }
 
-int lm_record_write(const char *name, const struct lm_record *r)
+/* Footprints from the last record of the same legs, else of the legs now. */
+static void fill_feet(const char *name, struct lm_record *r)
+{
+	struct lm_footprint fp;
+	struct lm_record old;
+
+	if (!lm_record_read(name, &old) && !strcmp(old.source, r->source) &&
+	    !strcmp(old.dest, r->dest)) {
+		if (!r->source_foot[0])
+			snprintf(r->source_foot, sizeof(r->source_foot), "%s", old.source_foot);
+		if (!r->dest_foot[0])
+			snprintf(r->dest_foot, sizeof(r->dest_foot), "%s", old.dest_foot);
+	}
+	if (!r->source_foot[0] && r->source[0] && !lm_footprint_of(r->source, r->length, &fp))
+		lm_foot_format(&fp, r->source_foot, sizeof(r->source_foot));
+	if (!r->dest_foot[0] && r->dest[0] && !lm_footprint_of(r->dest, r->length, &fp))
+		lm_foot_format(&fp, r->dest_foot, sizeof(r->dest_foot));
+}
+
+int lm_record_write(const char *name, const struct lm_record *rec)
 {
 	char path[300], tmp[320];
+	struct lm_record *r;
 	FILE *f;
-	int fd;
+	int fd, ret = -1;
 
 	if (ensure_dir(lm_rundir()))
 		return -1;
-	record_path(name, path, sizeof(path));
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -1;
+	*r = *rec;
+	fill_feet(name, r);
+	lm_record_path(name, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		if (fd >= 0)
 			close(fd);
 		lm_warn("cannot write state record %s: %s", path, strerror(errno));
-		return -1;
+		goto out;
 	}
-	fprintf(f, "state=%s\nsource=%s\ndest=%s\nmeta=%s\nhidden=%s\nlength=%llu\n", r->state,
-		r->source, r->dest, r->meta, r->hidden, r->length);
+	fprintf(f, "state=%s\nsource=%s\ndest=%s\nmeta=%s\nhidden=%s\nlength=%llu\n"
+		"source_foot=%s\ndest_foot=%s\n", r->state, r->source, r->dest, r->meta,
+		r->hidden, r->length, r->source_foot, r->dest_foot);
 	if (fflush(f) || fsync(fileno(f))) {
 		fclose(f);
-		return -1;
+		goto out;
 	}
 	fclose(f);
 	if (rename(tmp, path)) {
 		lm_warn("cannot write state record %s: %s", path, strerror(errno));
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	free(r);
+	return ret;
 }
 
 int lm_record_read(const char *name, struct lm_record *r)
 {
-	char path[300], line[300];
+	char path[300], line[3200];
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
-	record_path(name, path, sizeof(path));
+	lm_record_path(name, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -413,7 +444,40 @@ int lm_record_read(const char *name, struct lm_record *r)
 			snprintf(r->hidden, sizeof(r->hidden), "%s", v);
 		else if (!strcmp(line, "length"))
 			r->length = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "source_foot"))
+			snprintf(r->source_foot, sizeof(r->source_foot), "%s", v);
+		else if (!strcmp(line, "dest_foot"))
+			snprintf(r->dest_foot, sizeof(r->dest_foot), "%s", v);
 	}
 	fclose(f);
 	return r->state[0] ? 0 : -1;
+}
+
+int lm_record_each(int (*fn)(const char *name, const struct lm_record *r, void *ctx),
+		   void *ctx)
+{
+	struct lm_record *r = malloc(sizeof(*r));
+	struct dirent **ents;
+	int n, ret = 0;
+
+	if (!r)
+		return -1;
+	n = scandir(lm_rundir(), &ents, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char name[256];
+		size_t l = strlen(ents[i]->d_name);
+
+		/* names with '/' were recorded as '_': the record says enough */
+		if (!ret && l > 6 && l - 6 < sizeof(name) &&
+		    !strcmp(ents[i]->d_name + l - 6, ".state")) {
+			snprintf(name, sizeof(name), "%.*s", (int)(l - 6), ents[i]->d_name);
+			if (!lm_record_read(name, r))
+				ret = fn(name, r, ctx);
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+	free(r);
+	return ret;
 }

@@ -10,6 +10,7 @@
 #define LM_GUARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dm.h"
 
@@ -44,17 +45,27 @@ void lm_crit_leave(void);
 bool lm_live_table_is(const char *name, const struct lmdm_table *t);
 
 /*
- * State record <rundir>/<name>.state: state (migrating, switched,
- * cancelled), the legs and metadata as MAJ:MIN, the hidden source name.
+ * State record <rundir>/<name>.state: state (migrating, switching, switched,
+ * cancelled), the legs and metadata as MAJ:MIN, the hidden source name, and
+ * the footprints of both legs (footprint.h) for guard.  A footprint is
+ * taken when the record first names its legs, while they are certainly
+ * the migration's (a dm minor is reused once its device is gone), and
+ * carried over by every later write for the same legs.
  */
 struct lm_record {
 	char state[16];
 	char source[64], dest[64], meta[64];
 	char hidden[128];
 	unsigned long long length;
+	char source_foot[3072], dest_foot[3072];
 };
 
 int lm_record_write(const char *name, const struct lm_record *r);
 int lm_record_read(const char *name, struct lm_record *r);	/* 0 found, -1 not */
+/* Every record in the run directory, by name; stops when fn returns non-zero. */
+int lm_record_each(int (*fn)(const char *name, const struct lm_record *r, void *ctx),
+		   void *ctx);
+/* Path of name's record (for messages). */
+void lm_record_path(const char *name, char *buf, size_t len);
 
 #endif

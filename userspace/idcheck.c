@@ -31,22 +31,6 @@ void lm_device_id(const char *name, const char *uuid, char *out, size_t len)
 		snprintf(out, len, "dm-name:%s", name);
 }
 
-static int load_sb(const char *meta_path, struct lm_sbinfo *sb)
-{
-	struct lm_meta m;
-	char err[256];
-	int r = -1;
-
-	if (meta_open(&m, meta_path, META_RO, err, sizeof(err)))
-		return -1;
-	if (!meta_load(&m) && m.best >= 0) {
-		*sb = m.sb[m.best];
-		r = 0;
-	}
-	meta_close(&m);
-	return r;
-}
-
 static int compare(const char *meta_path, const char *field, const char *what,
 		   const char *stored, const char *want)
 {
@@ -63,7 +47,7 @@ int lm_ids_check(const char *meta_path, const struct lm_ids *want, bool trust_lo
 	struct lm_sbinfo sb;
 	int r;
 
-	if (load_sb(meta_path, &sb))
+	if (meta_read_best(meta_path, &sb))
 		return 0;	/* fresh or damaged: lm_meta_precheck() decides */
 	r = compare(meta_path, "device_id", "device", sb.device_id, want->device);
 	if (!r)
@@ -96,7 +80,7 @@ int lm_ids_explain_refusal(const char *meta_path, const struct lm_ids *want)
 	struct lm_sbinfo sb;
 	bool unverified;
 
-	if (load_sb(meta_path, &sb))
+	if (meta_read_best(meta_path, &sb))
 		return LM_EXIT_ERROR;
 	unverified = (sb.device_id[0] && !want->device[0]) ||
 		     (sb.source_id[0] && !want->source[0]) || (sb.dest_id[0] && !want->dest[0]);

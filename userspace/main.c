@@ -30,6 +30,7 @@ static const struct {
 	{ "switch", cmd_switch, true },
 	{ "cancel", cmd_cancel, true },
 	{ "recover", cmd_recover_any, true },
+	{ "guard", cmd_guard, true },
 	{ "metadata dump", cmd_meta_dump, false },
 	{ "metadata check", cmd_meta_check, false },
 	{ "metadata repair", cmd_meta_repair, false },
@@ -71,8 +72,9 @@ static void usage_list(FILE *f)
 		"4 device busy, 5 not found, 6 metadata damaged/mismatch, 7 timeout,\n"
 		"8 destination/leg failed, 9 switch committed but unfinished (run it again),\n"
 		"10 refused: already switched, 11 locked (--lock-timeout), 12 live table\n"
-		"not the one loaded, 13 needs resync (recover), 99 reserved (crash\n"
-		"injection).  See livemirror(8).\n");
+		"not the one loaded, 13 needs resync (recover), 14 refused: group switch\n"
+		"prepared (run recover), 15 stale leg (guard), 16 switched but the\n"
+		"post-commit hook failed, 99 reserved (crash injection).  See livemirror(8).\n");
 }
 
 static void cmd_help(const struct lm_cmd *c)
@@ -152,8 +154,9 @@ int main(int argc, char **argv)
 		if (handlers[i].dm) {
 			lmdm_init();
 			dm = true;
-			/* recover must work whatever is loaded: it only warns. */
-			r = lm_version_check(!strcmp(cmd->name, "recover"));
+			/* recover and guard (read only) must work whatever is loaded: they warn. */
+			r = lm_version_check(!strcmp(cmd->name, "recover") ||
+					     !strcmp(cmd->name, "guard"));
 			if (r)
 				break;
 		}

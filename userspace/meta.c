@@ -651,3 +651,19 @@ int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 			(unsigned long long)(bad - CHECK_MAX_REPORTS), (unsigned long long)bad);
 	return n;
 }
+
+int meta_read_best(const char *path, struct lm_sbinfo *sb)
+{
+	struct lm_meta m;
+	char err[256];
+	int r = -1;
+
+	if (meta_open(&m, path, META_RO, err, sizeof(err)))
+		return -1;
+	if (!meta_load(&m) && m.best >= 0) {
+		*sb = m.sb[m.best];
+		r = 0;
+	}
+	meta_close(&m);
+	return r;
+}

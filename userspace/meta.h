@@ -113,6 +113,12 @@ void meta_close(struct lm_meta *m);
 /* Read and classify both slots, choose best.  0, or -1 on I/O error. */
 int meta_load(struct lm_meta *m);
 bool meta_fresh(const struct lm_meta *m);	/* both slots all zero */
+/*
+ * The newest valid slot of the metadata at path, by a shared read (a device
+ * in a live table is fine).  0, or -1 when it cannot be opened or has no
+ * valid slot (fresh, damaged, version 1).
+ */
+int meta_read_best(const char *path, struct lm_sbinfo *sb);
 /* No valid version 2 slot but a valid version 1 one: needs --upgrade. */
 bool meta_needs_upgrade(const struct lm_meta *m);
 /* "metadata PATH: format version 1 is too old: run '... --upgrade PATH' ..." */

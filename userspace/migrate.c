@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "destcheck.h"
 #include "dev.h"
+#include "devuuid.h"
 #include "dm.h"
 #include "exitcodes.h"
 #include "guard.h"
@@ -80,10 +81,10 @@ int cmd_create(struct lm_args *a)
 	struct lm_dminfo info;
 	struct lm_table t;
 	struct lm_ids ids;
-	char src_ref[64], params[1024];
+	char src_ref[64], params[1024], uuid[130];
 	uint64_t src_sectors;
 	uint32_t src_lbs;
-	int r;
+	int r, rule;
 
 	if (a->nmeta != 1) {
 		lm_err("create takes exactly one --meta");
@@ -114,8 +115,17 @@ int cmd_create(struct lm_args *a)
 	r = lm_dest_check(a->dest, src_ref, a->meta[0], a->force);
 	if (r)
 		return r;
+	if (lm_dev_uuid(a->meta[0], a->uuid, uuid, sizeof(uuid), &rule)) {
+		lm_err("cannot get random bytes for the dm uuid of %s", name);
+		return LM_EXIT_ERROR;
+	}
+	if (rule == 3)
+		lm_note("%s: metadata %s is bound to the weak identity 'dm-name:%s' (created by "
+			"an older helper): creating %s without a dm uuid to match; trust_log is "
+			"impossible on this metadata", name, a->meta[0], name, name);
 	memset(&ids, 0, sizeof(ids));
-	lm_device_id(name, NULL, ids.device, sizeof(ids.device));	/* created without uuid */
+	/* what the kernel will record for the device: dm:<uuid> (strong) */
+	lm_device_id(name, uuid, ids.device, sizeof(ids.device));
 	if (lm_dm_leg_id(a->source, ids.source, sizeof(ids.source)) ||
 	    lm_dm_leg_id(a->dest, ids.dest, sizeof(ids.dest)))
 		return LM_EXIT_NOT_FOUND;
@@ -128,17 +138,18 @@ int cmd_create(struct lm_args *a)
 		return LM_EXIT_ERROR;
 	}
 	lm_debug("table: 0 %" PRIu64 " livemirror %s", src_sectors, params);
-	if (lmdm_create(name, NULL, &dt, NULL)) {
-		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s': %s "
-		       "(see dmesg)", name, src_sectors, params, lmdm_last_error());
+	if (lmdm_create(name, uuid[0] ? uuid : NULL, &dt, NULL)) {
+		lm_err("%s: the kernel refused the table '0 %" PRIu64 " livemirror %s'%s%s: %s "
+		       "(see dmesg; a device with that uuid may exist already)", name, src_sectors,
+		       params, uuid[0] ? " with dm uuid " : "", uuid, lmdm_last_error());
 		lmdm_table_free(&dt);
 		return lm_ids_explain_refusal(a->meta[0], &ids);
 	}
 	lmdm_table_free(&dt);
 	lm_result_set("created", "source", true);
 	lm_result_device(name, "copying", "source");
-	printf("%s: created, mirroring %s to %s (metadata %s)%s\n", name, a->source,
-	       a->dest, a->meta[0], a->paused ? ", paused" : "");
+	printf("%s: created, mirroring %s to %s (metadata %s, dm uuid %s)%s\n", name,
+	       a->source, a->dest, a->meta[0], uuid[0] ? uuid : "none", a->paused ? ", paused" : "");
 	return 0;
 }
 
@@ -385,6 +396,34 @@ static void cancel_result(const char *name, const char *outcome, const char *leg
 	lm_result_device(name, outcome, leg);
 }
 
+/*
+ * A PREPARED log is a member of a group switch whose coordinator may have
+ * committed already: then the destination is authoritative and going back
+ * to the source would lose writes.  Only recover, reading the group's
+ * decision, may say which leg holds.  LM_EXIT_PREPARED after the message,
+ * 0 when not PREPARED or the metadata cannot be read (then the kernel,
+ * which refuses the cancel message on PREPARED too, has the last word).
+ */
+static int refuse_prepared(const struct lm_live *l)
+{
+	struct lm_sbinfo sb;
+	char g[33], c[33];
+
+	if (lm_live_read_sb(l, &sb) || sb.state != LM_STATE_PREPARED)
+		return 0;
+	hex_encode(sb.group_uuid, LM_UUID_LEN, g);
+	hex_encode(sb.coordinator_uuid, LM_UUID_LEN, c);
+	lm_err("%s: refusing to cancel: its metadata %s is PREPARED for group switch %s (member "
+	       "%" PRIu32 " of %" PRIu32 ", coordinator log %s), whose coordinator may already "
+	       "have decided it; that decision says which leg is authoritative: run 'livemirror "
+	       "recover --live' with every member of the group (or 'livemirror recover --meta' "
+	       "with their metadata), then cancel if the group was rolled back", l->name,
+	       l->tbl.meta, g, sb.group_index, sb.group_members, c);
+	cancel_result(l->name, "prepared", "unknown", false);
+	lm_result_set("refused", "unknown", false);
+	return LM_EXIT_PREPARED;
+}
+
 int cmd_cancel(struct lm_args *a)
 {
 	struct lmdm_table st = { 0 };
@@ -431,6 +470,9 @@ int cmd_cancel(struct lm_args *a)
 		cancel_result(l.name, "refused", "dest", false);
 		return LM_EXIT_SWITCHED;
 	}
+	r = refuse_prepared(&l);
+	if (r)
+		return r;
 	lm_result_set("failed", "source", false);
 	if (a->keep_dest && !lm_status_synced(&l.st)) {
 		lm_err("%s is not synced (state %s, health %s): --keep-dest needs a consistent "
@@ -479,6 +521,10 @@ int cmd_cancel(struct lm_args *a)
 			lm_result_set("refused", "dest", false);
 			goto abort;
 		}
+		/* prepared behind our back (not through the helper's locks) */
+		r = refuse_prepared(&l);
+		if (r)
+			goto abort;
 		if (a->keep_dest) {
 			lm_err("%s: could not record the cancel in the metadata: %s", l.name, err);
 			r = LM_EXIT_ERROR;

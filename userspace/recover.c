@@ -24,6 +24,7 @@
 
 #include "cmds.h"
 #include "dev.h"
+#include "devuuid.h"
 #include "dm.h"
 #include "exitcodes.h"
 #include "idcheck.h"
@@ -364,9 +365,18 @@ int cmd_recover(struct lm_args *a)
 	}
 	if (table[0] && a->name) {
 		struct lmdm_table t = { 0 };
+		char uuid[130] = "";
+		int rule = 0;
 
+		/*
+		 * The uuid the metadata is bound to (create made it, devuuid.h
+		 * rule 2), so that the migration can be started again over the
+		 * device; none otherwise, as before.
+		 */
+		if (lm_dev_uuid(recs[0].path, NULL, uuid, sizeof(uuid), &rule) || rule != 2)
+			uuid[0] = 0;
 		if (lmdm_table_add(&t, 0, tlen, "linear", leg_ref) ||
-		    lmdm_create(a->name, NULL, &t, NULL)) {
+		    lmdm_create(a->name, uuid[0] ? uuid : NULL, &t, NULL)) {
 			lm_err("cannot create %s with '%s': %s", a->name, table, lmdm_last_error());
 			rc = rc ? rc : LM_EXIT_ERROR;
 		} else if (!a->json) {

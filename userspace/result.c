@@ -43,6 +43,9 @@ const char *lm_exit_name(int rc)
 	case LM_EXIT_LOCKED: return "locked";
 	case LM_EXIT_TABLE_MISMATCH: return "table_mismatch";
 	case LM_EXIT_NEEDS_RESYNC: return "needs_resync";
+	case LM_EXIT_PREPARED: return "prepared";
+	case LM_EXIT_STALE: return "stale";
+	case LM_EXIT_HOOK_FAILED: return "hook_failed";
 	case LM_EXIT_CRASH: return "crash";
 	default: return "unknown";
 	}
@@ -98,7 +101,7 @@ void lm_result_device(const char *name, const char *state, const char *leg)
 		snprintf(res.dev[i].leg, sizeof(res.dev[i].leg), "%s", leg);
 }
 
-static void jstr(FILE *f, const char *s)
+void lm_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -126,19 +129,19 @@ void lm_result_end(int rc)
 	if (!res.outcome[0])
 		snprintf(res.outcome, sizeof(res.outcome), "%s", rc ? "error" : "ok");
 	fprintf(f, "{\"schema\":%d,\"command\":", LM_RESULT_SCHEMA);
-	jstr(f, res.command);
+	lm_json_str(f, res.command);
 	fprintf(f, ",\"outcome\":");
-	jstr(f, res.outcome);
+	lm_json_str(f, res.outcome);
 	fprintf(f, ",\"authoritative\":");
-	jstr(f, res.authoritative);
+	lm_json_str(f, res.authoritative);
 	fprintf(f, ",\"changed\":%s,\"devices\":[", res.changed ? "true" : "false");
 	for (int i = 0; i < res.ndev; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
-		jstr(f, res.dev[i].name);
+		lm_json_str(f, res.dev[i].name);
 		fprintf(f, ",\"state\":");
-		jstr(f, res.dev[i].state[0] ? res.dev[i].state : "unknown");
+		lm_json_str(f, res.dev[i].state[0] ? res.dev[i].state : "unknown");
 		fprintf(f, ",\"leg\":");
-		jstr(f, res.dev[i].leg[0] ? res.dev[i].leg : "unknown");
+		lm_json_str(f, res.dev[i].leg[0] ? res.dev[i].leg : "unknown");
 		fputc('}', f);
 	}
 	fprintf(f, "],\"exit\":%d,\"error\":", rc);
@@ -146,9 +149,9 @@ void lm_result_end(int rc)
 		fprintf(f, "null");
 	} else {
 		fprintf(f, "{\"code\":%d,\"name\":", rc);
-		jstr(f, lm_exit_name(rc));
+		lm_json_str(f, lm_exit_name(rc));
 		fprintf(f, ",\"reason\":");
-		jstr(f, lm_last_error_msg());
+		lm_json_str(f, lm_last_error_msg());
 		fputc('}', f);
 	}
 	fprintf(f, "}\n");

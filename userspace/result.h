@@ -10,6 +10,7 @@
 #define LM_RESULT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #define LM_RESULT_SCHEMA 1
 
@@ -27,6 +28,8 @@ void lm_result_changed(void);
 void lm_result_device(const char *name, const char *state, const char *leg);
 /* Print the object for exit code rc (reason: the last error message). */
 void lm_result_end(int rc);
+/* s as a JSON string, quoted and escaped. */
+void lm_json_str(FILE *f, const char *s);
 /* Name of an exit code, as in the "error.name" field. */
 const char *lm_exit_name(int rc);
 

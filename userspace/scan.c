@@ -6,6 +6,8 @@
  * its metadata names authoritative.  Read only, shared opens: a device in
  * a live table is read, never locked or written.
  *
+ * lm_scan_each() (scan.h) is the search itself, for guard --scan too.
+ *
  * Test hook (LM_TEST_HOOKS builds only): LIVEMIRROR_SCAN_DIR=DIR scans the
  * regular files in DIR instead of the block devices.
  */
@@ -19,6 +21,7 @@
 #include "cmds.h"
 #include "exitcodes.h"
 #include "meta.h"
+#include "scan.h"
 #include "util.h"
 
 #define SCAN_SCHEMA 1
@@ -113,18 +116,19 @@ static void print_one(const char *path, const struct lm_meta *m, bool json, int 
 		       "metadata check'");
 }
 
-/* 1 listed, 0 not livemirror metadata or not openable. */
-static int scan_one(const char *path, bool json, int n)
+/* fn's result when path holds livemirror metadata, else 0. */
+static int scan_one(const char *path, lm_scan_fn fn, void *ctx, bool *found)
 {
 	struct lm_meta m;
 	char err[256];
 	int r = 0;
 
+	*found = false;
 	if (meta_open(&m, path, META_RO, err, sizeof(err)))
 		return 0;
 	if (m.size_bytes >= 2 * LM_BLOCK_SIZE && !meta_load(&m) && has_magic(&m)) {
-		print_one(path, &m, json, n);
-		r = 1;
+		*found = true;
+		r = fn(path, &m, ctx);
 	}
 	meta_close(&m);
 	return r;
@@ -135,13 +139,14 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int cmd_recover_scan(struct lm_args *a)
+int lm_scan_each(lm_scan_fn fn, void *ctx, int *nfound)
 {
 	const char *dir = "/sys/class/block", *prefix = "/dev";
 	struct dirent **ents;
 	char path[512];
-	int n, found = 0;
+	int n, r = 0;
 
+	*nfound = 0;
 #ifdef LM_TEST_HOOKS
 	if (getenv("LIVEMIRROR_SCAN_DIR") && *getenv("LIVEMIRROR_SCAN_DIR"))
 		dir = prefix = getenv("LIVEMIRROR_SCAN_DIR");
@@ -149,18 +154,47 @@ int cmd_recover_scan(struct lm_args *a)
 	n = scandir(dir, &ents, NULL, by_name);
 	if (n < 0) {
 		lm_err("cannot list %s", dir);
-		return LM_EXIT_ERROR;
+		return -1;
 	}
-	if (a->json)
-		printf("{\"schema\":%d,\"metadata\":[", SCAN_SCHEMA);
 	for (int i = 0; i < n; i++) {
-		if (ents[i]->d_name[0] != '.') {
+		bool found;
+
+		if (!r && ents[i]->d_name[0] != '.') {
 			snprintf(path, sizeof(path), "%s/%s", prefix, ents[i]->d_name);
-			found += scan_one(path, a->json, found);
+			r = scan_one(path, fn, ctx, &found);
+			*nfound += found;
 		}
 		free(ents[i]);
 	}
 	free(ents);
+	return r;
+}
+
+struct list_ctx {
+	bool json;
+	int n;
+};
+
+static int list_one(const char *path, const struct lm_meta *m, void *ctx)
+{
+	struct list_ctx *c = ctx;
+
+	print_one(path, m, c->json, c->n++);
+	return 0;
+}
+
+int cmd_recover_scan(struct lm_args *a)
+{
+	struct list_ctx c = { a->json, 0 };
+	int found;
+
+	if (a->json)
+		printf("{\"schema\":%d,\"metadata\":[", SCAN_SCHEMA);
+	if (lm_scan_each(list_one, &c, &found) < 0) {
+		if (a->json)
+			printf("]}\n");
+		return LM_EXIT_ERROR;
+	}
 	if (a->json)
 		printf("]}\n");
 	else if (!found)

@@ -16,8 +16,9 @@
  * one udev cookie, waited for once after the last resume.  After the
  * resume the live table is read back.  Results: 0 switched (also when run
  * again: "already switched"), 9 committed but unfinished (run it again),
- * 12 the live table is not the destination-only one; other codes mean
- * nothing was committed and the source stays authoritative.
+ * 12 the live table is not the destination-only one, 16 switched but the
+ * --post-commit-hook failed (hook.h); other codes mean nothing was
+ * committed and the source stays authoritative.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "guard.h"
+#include "hook.h"
 #include "live.h"
 #include "result.h"
 #include "util.h"
@@ -187,13 +189,17 @@ int cmd_switch(struct lm_args *a)
 	uint32_t cookie = 0;
 	uint8_t gid[LM_UUID_LEN];
 	char gidhex[33], cidhex[33], msg[160];
+	struct lm_hook_dev *descs = NULL;
 	struct member *m;
 
 	m = calloc((size_t)n, sizeof(*m));
 	names = calloc((size_t)n, sizeof(*names));
-	if (!m || !names) {
+	if (a->post_commit_hook)
+		descs = calloc((size_t)n, sizeof(*descs));
+	if (!m || !names || (a->post_commit_hook && !descs)) {
 		free(m);
 		free(names);
+		free(descs);
 		return LM_EXIT_ERROR;
 	}
 	/* Step 0: resolve the names and take every member's lock. */
@@ -224,6 +230,12 @@ int cmd_switch(struct lm_args *a)
 			r = check_done(name, &m[i]);
 		if (r)
 			goto out;
+		/* for the hook: the legs as they are now, the hidden source included */
+		if (descs && m[i].done)
+			lm_hook_describe(name, "", m[i].l.tbl.dest, "", "", &descs[i]);
+		else if (descs)
+			lm_hook_describe(name, m[i].l.tbl.source, m[i].l.tbl.dest, m[i].l.tbl.meta,
+					 m[i].l.hidden_source ? m[i].l.hidden_name : "", &descs[i]);
 		if (m[i].done) {
 			ndone++;
 			continue;
@@ -508,6 +520,13 @@ abort:
 		lm_result_device(m[i].l.name, "not-switched", "source");
 	}
 out:
+	/* after the commit and the resumes only: all_switched = nothing new was done */
+	if (descs && !r)
+		r = lm_hook_run(a->post_commit_hook, descs, a->npos, all_switched);
+	else if (descs && r == LM_EXIT_INCOMPLETE)
+		lm_err("post-commit hook not run: the switch is not finished; the same 'livemirror "
+		       "switch --post-commit-hook' again finishes it and then runs the hook");
+	free(descs);
 	free(m);
 	free(names);
 	return r;

@@ -26,6 +26,26 @@ static const struct tcase cases[] = {
 	{ "create vm --meta /m --source /s --dest /d --dest-error maybe", 2 },
 	{ "create vm --meta /m --source /s --dest /d --watch", 2 },
 	{ "create vm --meta /m --source /s --dest /d --json", 0 },
+	{ "create vm --meta /m --source /s --dest /d --uuid LIVEMIRROR-0a1b", 0 },
+	{ "create vm --meta /m --source /s --dest /d --uuid a#+-.:=@_Z9", 0 },
+	{ "create vm --meta /m --source /s --dest /d --uuid a/b", 2 },
+	{ "create vm --meta /m --source /s --dest /d --uuid=", 2 },
+	{ "create vm --meta /m --source /s --dest /d --uuid "
+	  "x12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+	  "12345678901234567890123456789012345678901234567", 0 },	/* 128 */
+	{ "create vm --meta /m --source /s --dest /d --uuid "
+	  "x12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+	  "123456789012345678901234567890123456789012345678", 2 },	/* 129 */
+	{ "start lv --meta /m --dest /d --uuid u", 2 },
+	{ "switch a b --post-commit-hook true", 0 },
+	{ "switch a --post-commit-hook=", 2 },
+	{ "switch a --post-commit-hook", 2 },
+	{ "cancel a --post-commit-hook true", 2 },
+	{ "guard /dev/x", 0 },
+	{ "guard vm --scan --json", 0 },
+	{ "guard", 2 },
+	{ "guard a b", 2 },
+	{ "guard vm --lock-timeout 1", 2 },
 	{ "switch a b --json --lock-timeout 2.5", 0 },
 	{ "switch a --lock-timeout -1", 2 },
 	{ "cancel a --lock-timeout x", 2 },

@@ -240,8 +240,11 @@ uint32_t fk_meta_state(const char *path)
 	return s;
 }
 
-/* The ctr: format fresh metadata, like dm-dirtylog does. */
-static int lm_ctr(const struct fk_target *t)
+/*
+ * The ctr: format fresh metadata, like dm-dirtylog does, bound to the
+ * mapped device's identity as the kernel computes it (livemirror-ident.c).
+ */
+static int lm_ctr(const struct fk_target *t, const char *name, const char *uuid)
 {
 	struct lm_table lt;
 	struct lm_sbinfo sb;
@@ -269,6 +272,10 @@ static int lm_ctr(const struct fk_target *t)
 		sb.bitmap_blocks = lm_bitmap_blocks(sb.nr_regions);
 		sb.nr_bitmaps = 1;
 		snprintf(sb.label, sizeof(sb.label), "%s", lt.label);
+		if (uuid[0])
+			snprintf(sb.device_id, LM_ID_LEN, "dm:%s", uuid);
+		else
+			snprintf(sb.device_id, LM_ID_LEN, "dm-name:%s", name);
 		if (meta_format(&m, &sb))
 			r = -EIO;
 	} else if (m.best < 0) {
@@ -409,7 +416,8 @@ static int lm_message(struct fk_dev *v, const char *msg)
 	if (!strcmp(w[0], "cancel")) {
 		if (st == LM_STATE_CANCELLED)
 			return 0;
-		if (!v->suspended || st == LM_STATE_SWITCHED)
+		/* PREPARED: the group's coordinator decides (livemirror 1.3) */
+		if (!v->suspended || st == LM_STATE_SWITCHED || st == LM_STATE_PREPARED)
 			return -EINVAL;
 		return set_state(mp, LM_STATE_CANCELLED, NULL);
 	}
@@ -849,7 +857,7 @@ int dm_task_run(struct dm_task *dmt)
 		if (v)
 			return fail(dmt, "exists", EBUSY);
 		if (dmt->tbl.n == 1 && !strcmp(dmt->tbl.t[0].type, LM_TARGET) &&
-		    (r = lm_ctr(&dmt->tbl.t[0])))
+		    (r = lm_ctr(&dmt->tbl.t[0], dmt->name, dmt->uuid)))
 			return fail(dmt, "ctr failed", -r);
 		v = new_dev(dmt->name, dmt->uuid);
 		v->has_live = true;
@@ -900,7 +908,7 @@ int dm_task_run(struct dm_task *dmt)
 		break;
 	case DM_DEVICE_RELOAD:
 		if (dmt->tbl.n == 1 && !strcmp(dmt->tbl.t[0].type, LM_TARGET) &&
-		    (r = lm_ctr(&dmt->tbl.t[0]))) {
+		    (r = lm_ctr(&dmt->tbl.t[0], v->name, v->uuid))) {
 			log_op(op, dmt->name, 1);
 			return fail(dmt, "ctr failed", -r);
 		}
