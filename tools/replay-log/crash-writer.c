@@ -18,6 +18,14 @@
  *   --seed S
  *   --verify           write nothing: read DEV and check every block holds
  *                      the last acknowledged write of the journal
+ *   --verify-durable   write nothing: read DEV and check every block holds a
+ *                      valid stamp of at least the last write acknowledged
+ *                      before the last flush that returned (the journal of a
+ *                      writer killed by a power cut: later writes may or may
+ *                      not have landed, and lines after that flush's S line
+ *                      may be missing or torn)
+ *
+ * DEV may be a regular file (a guest's disk image, checked on the host).
  *
  * Journal lines (appended; the next run continues the numbering):
  *   W seq block nblocks   write acknowledged
@@ -38,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int fd;
@@ -167,6 +176,87 @@ static void scan_journal(const char *path, uint64_t **last)
 	fclose(f);
 }
 
+/*
+ * The durable state of a journal: the last k with a complete "D k" line;
+ * every W line above "S k" was acknowledged before flush k started, so it
+ * is durable.  Lines without their newline (torn by the cut) are ignored.
+ */
+static int durable_journal(const char *path, uint64_t *want, uint64_t *kmax)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	uint64_t a, b, c;
+	bool have = false;
+
+	if (!f) {
+		fprintf(stderr, "crash-writer: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '\n'))
+			continue;
+		if (sscanf(line, "D %" SCNu64, &a) == 1 && (!have || a > *kmax)) {
+			*kmax = a;
+			have = true;
+		}
+	}
+	if (!have) {
+		fclose(f);
+		fprintf(stderr, "crash-writer: %s: no flush returned\n", path);
+		return -1;
+	}
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '\n'))
+			continue;
+		if (sscanf(line, "S %" SCNu64, &a) == 1 && a == *kmax)
+			break;
+		if (sscanf(line, "W %" SCNu64 " %" SCNu64 " %" SCNu64, &a, &b, &c) == 3)
+			for (uint64_t i = b; i < b + c && i < nblocks; i++)
+				if (want[i] == UINT64_MAX || a > want[i])
+					want[i] = a;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int verify_durable(const char *jpath)
+{
+	uint64_t *want = malloc(nblocks * sizeof(*want)), i, seq, kmax = 0;
+	uint64_t bad = 0, checked = 0, newer = 0;
+	uint8_t *buf;
+
+	if (!want || posix_memalign((void **)&buf, 4096, STAMP_BLOCK))
+		return 2;
+	for (i = 0; i < nblocks; i++)
+		want[i] = UINT64_MAX;
+	if (durable_journal(jpath, want, &kmax))
+		return 2;
+	for (i = 0; i < nblocks; i++) {
+		if (pread(fd, buf, STAMP_BLOCK, (off_t)(i * STAMP_BLOCK)) != STAMP_BLOCK) {
+			fprintf(stderr, "crash-writer: read block %" PRIu64 ": %s\n", i, strerror(errno));
+			return 1;
+		}
+		if (want[i] == UINT64_MAX)
+			continue;
+		checked++;
+		if (stamp_check(buf, i, &seq) || seq < want[i]) {
+			if (bad++ < 10)
+				fprintf(stderr, "crash-writer: block %" PRIu64 " should hold write %"
+					PRIu64 " or a later one\n", i, want[i]);
+		} else if (seq > want[i]) {
+			newer++;
+		}
+	}
+	if (bad)
+		fprintf(stderr, "crash-writer: %" PRIu64 " of %" PRIu64 " blocks lost durable data "
+			"(flush %" PRIu64 ")\n", bad, checked, kmax);
+	else
+		printf("durable: %" PRIu64 " blocks hold the writes acknowledged before flush %" PRIu64
+		       " (%" PRIu64 " a later one)\n", checked, kmax, newer);
+	return bad ? 1 : 0;
+}
+
 static int verify(const char *jpath)
 {
 	uint64_t *last = malloc(nblocks * sizeof(*last)), i, seq, bad = 0;
@@ -211,10 +301,12 @@ int main(int argc, char **argv)
 		{ "mark", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "verify-durable", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dev = NULL, *jpath = NULL;
-	bool fill = false, do_verify = false;
+	bool fill = false, do_verify = false, durable = false;
+	struct stat st;
 	uint64_t size, i;
 	pthread_t *tid;
 	int c;
@@ -233,6 +325,7 @@ int main(int argc, char **argv)
 		case 'M': mark_cmd = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0) | 1; break;
 		case 'v': do_verify = true; break;
+		case 'V': do_verify = durable = true; break;
 		default:
 			fprintf(stderr, "usage: crash-writer --dev DEV --journal FILE [--fill] [--ops N] ...\n");
 			return 2;
@@ -244,13 +337,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fd = open(dev, (do_verify ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC);
-	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size)) {
+	if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	else if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size)) {
 		fprintf(stderr, "crash-writer: %s: %s\n", dev, strerror(errno));
 		return 2;
 	}
 	nblocks = size / STAMP_BLOCK;
 	if (do_verify)
-		return verify(jpath);
+		return durable ? verify_durable(jpath) : verify(jpath);
 	scan_journal(jpath, NULL);
 	journal = fopen(jpath, "a");
 	if (!journal) {

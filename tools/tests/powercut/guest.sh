@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of tools/tests/powercut-restart.sh (run by it through
+# tools/vm/run-in-guest, never on its own).  TAP lines go to stdout; facts
+# the host checks go to $LM_OUT (the writable results share).
+#
+#   guest.sh cut       boot 1, disks vda (source), vdb (destination), vdc
+#                      (metadata): fill the source with stamped blocks, start
+#                      a throttled copy, write and flush through the mirror
+#                      (crash-writer, journal on the share), then with a
+#                      writer still running and the copy mid-way, ask the
+#                      host for the power cut ($LM_OUT/cut-now) and wait for
+#                      it.  If the host does not cut within PC_CUT_WAIT
+#                      seconds (or PC_CUT=sysrq), the guest resets itself
+#                      (sysrq b: no sync, no flush; -no-reboot ends qemu).
+#   guest.sh restart   boot 2, the same three disks plus vdd-vdf, a copy of
+#                      them the host took after the cut: the boot-time
+#                      restart with trust_log on vda-vdc, then the same
+#                      restart without trust_log on vdd-vdf (the control).
+#
+# Environment (from the host): PC_LEG_MB, PC_RS (region sectors),
+# PC_META_DIRTY and PC_COPY_DIRTY (dirty regions the host read from each
+# metadata image), PC_SEED, PC_COMPAT=old (the table the module had before
+# identities and trust_log: no id features, no trust_log).
+. "$(dirname "$0")/../../testing/selftests/livemirror/lib.sh"
+lm_require_guest
+
+export PATH=$LM_TOP/tools/replay-log:$PATH
+RS=${PC_RS:-128}
+LEG=$(( ${PC_LEG_MB:-256} * 2048 ))
+SEED=${PC_SEED:-1}
+J=$LM_OUT/journal
+IDS="source_id pc-src dest_id pc-dst device_id pc-lm"
+NIDS=6
+TRUST="trust_log"
+if [ "${PC_COMPAT:-}" = old ]; then IDS="" NIDS=0 TRUST=""; fi
+fact() { echo "$1=$2" >>"$LM_OUT/facts"; }
+table() {	# table META SRC DST [FEATURES...]
+	local m=$1 s=$2 d=$3; shift 3
+	local f="$* $IDS"
+	set -- $f
+	echo "0 $LEG livemirror $m $s $d $RS $# $f"
+}
+
+cut() {
+	lm_plan 5
+	lm_ok "modules load" lm_load_modules
+	lm_ok "source filled with stamped blocks and flushed ($(( LEG / 2048 )) MiB)" \
+		crash-writer --dev /dev/vda --journal "$J" --fill
+	lm_ok "livemirror loads over vda/vdb/vdc (ids: ${IDS:-none}), throttle 48 MiB/s" \
+		dmsetup create pc-lm --table "$(table /dev/vdc /dev/vda /dev/vdb throttle 48)"
+	lm_diag "after load: $(dmsetup status pc-lm)"
+	local nr i in_sync
+	nr=$(lm_field pc-lm nr_regions)
+	fact nr "$nr"
+	# Copy about 85 %, then crawl at 1 MiB/s (16 regions a second).
+	for ((i = 0; i < 600; i++)); do
+		in_sync=$(lm_field pc-lm in_sync)
+		[ "${in_sync:-0}" -ge $((nr * 85 / 100)) ] && break
+		sleep 0.1
+	done
+	dmsetup message pc-lm 0 throttle 1
+	lm_diag "throttled to 1 MiB/s: $(dmsetup status pc-lm)"
+	lm_ok "copy throttled mid-way (in_sync $in_sync of $nr, state $(lm_field pc-lm state))" \
+		test "$(lm_field pc-lm state)" = copying -a "${in_sync:-0}" -ge $((nr * 85 / 100))
+	# Writer A: writes, overwrites and flushes during the copy, to the end.
+	lm_ok "writes, overwrites and flushes through the mirror during the copy" \
+		crash-writer --dev /dev/mapper/pc-lm --journal "$J" --seed "$SEED" --ops 1500 \
+		--threads 4 --fsync-every 12
+	lm_diag "after writer A: $(dmsetup status pc-lm)"
+	# Let the lazy clear clean writer A's regions, so the log has clean
+	# bits that only trust keeps.
+	sleep 3
+	lm_diag "after the lazy clear: $(dmsetup status pc-lm)"
+	# Writer B is still writing when the power goes.
+	crash-writer --dev /dev/mapper/pc-lm --journal "$J" --seed "$((SEED + 1))" --ops 1000000 \
+		--threads 2 --fsync-every 8 >"$LM_OUT/writer-b.log" 2>&1 &
+	sleep 1
+	grep -c '^D ' "$J" | sed 's/^/# flushes returned so far: /'
+	dmsetup status pc-lm >"$LM_OUT/cut-status"
+	lm_diag "at the cut: $(cat "$LM_OUT/cut-status")"
+	sync "$LM_OUT/cut-status" 2>/dev/null
+	date +%s.%N >"$LM_OUT/cut-now"
+	if [ "${PC_CUT:-host}" != sysrq ]; then
+		sleep "${PC_CUT_WAIT:-20}"
+		echo "# the host did not cut within ${PC_CUT_WAIT:-20} s: sysrq reset" >"$LM_OUT/cut-self"
+	else
+		echo "# PC_CUT=sysrq: the guest resets itself" >"$LM_OUT/cut-self"
+	fi
+	# Reset without sync or flush; with -no-reboot qemu exits.
+	echo b >/proc/sysrq-trigger
+	sleep 60
+}
+
+# durable DESC DEV: every block holds its last write acknowledged before the
+# last flush that returned, or a later one (crash-writer --verify-durable).
+durable() {
+	local out rc
+	out=$(crash-writer --dev "$2" --journal "$J" --verify-durable 2>&1)
+	rc=$?
+	if [ $rc = 0 ]; then lm_pass "$1 ($out)"; else lm_fail "$1"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+}
+
+# check_restart NAME META SRC DST TRUST WANT_DIRTY: load, check, resync,
+# compare, verify; WANT_DIRTY is what the host read from the metadata image.
+check_restart() {
+	local name=$1 m=$2 s=$3 d=$4 trust=$5 want=$6 nr d0 ins opened trusted copied
+	if ! dmsetup create "$name" --table "$(table "$m" "$s" "$d" $trust start_paused)"; then
+		lm_fail "$name: the restart table loads (${trust:-no trust_log})"
+		for i in 1 2 3 4 5 6; do lm_fail "$name: (not loaded)"; done
+		return
+	fi
+	lm_diag "$name at open: $(dmsetup status "$name")"
+	nr=$(lm_field "$name" nr_regions) d0=$(lm_field "$name" dirty) ins=$(lm_field "$name" in_sync)
+	opened=$(lm_named "$name" opened) trusted=$(lm_named "$name" trusted)
+	fact "$name.nr" "$nr"; fact "$name.dirty_at_open" "$d0"; fact "$name.opened" "$opened"
+	local wt=1
+	[ -n "$trust" ] || wt=0
+	lm_eq "$name: the restart table loads (${trust:-no trust_log}); opened=unclean trusted=$wt" \
+		"unclean $wt" "$opened $trusted"
+	if [ -n "$trust" ]; then
+		lm_eq "$name: regions dirty at open = the metadata's dirty count ($want of $nr), in_sync $ins" \
+			"$want $((nr - want))" "$d0 $ins"
+	else
+		lm_eq "$name: every region dirty at open ($nr of $nr; the metadata had $want)" \
+			"$nr 0" "$d0 $ins"
+	fi
+	local t=$SECONDS
+	dmsetup message "$name" 0 resume
+	lm_wait_state "$name" synced 300
+	copied=$(lm_named "$name" copied_bytes)
+	fact "$name.copied_bytes" "$copied"; fact "$name.copy_s" "$((SECONDS - t))"
+	lm_diag "$name synced: $(dmsetup status "$name")"
+	lm_eq "$name: synced, and the copy wrote exactly the $d0 regions dirty at open ($((d0 * RS * 512)) bytes)" \
+		"synced $((d0 * RS * 512))" "$(lm_field "$name" state) $copied"
+	durable "$name: the writer's durable data reads back through the mirror" /dev/mapper/"$name"
+	dmsetup suspend "$name"
+	lm_ok "$name: suspended, source and destination identical byte for byte" lm_same "$s" "$d" "$LEG"
+	durable "$name: the durable data is on the destination alone" "$d"
+	dmsetup resume "$name"
+	lm_ok "$name: removed" dmsetup remove --retry "$name"
+}
+
+restart() {
+	lm_plan 15
+	# Boot-time restart: the table goes over the source before anything
+	# else opens it.
+	lm_ok "modules load" lm_load_modules
+	check_restart pc-lm /dev/vdc /dev/vda /dev/vdb "$TRUST" "${PC_META_DIRTY:-?}"
+	check_restart pc-ctl /dev/vdf /dev/vdd /dev/vde "" "${PC_COPY_DIRTY:-?}"
+}
+
+case "${1:-}" in
+cut) cut ;;
+restart) restart ;;
+*) echo "usage: $0 cut|restart" >&2; exit 2 ;;
+esac
+lm_exit
