@@ -7,7 +7,7 @@
 #
 # Boot 1 (tools/tests/powercut/guest.sh cut): the source is filled with
 # stamped blocks, livemirror copies it with explicit identities, throttled
-# to 1 MiB/s once about 85 % is copied; a writer writes, overwrites and
+# to 1 MiB/s once about 80 % is copied; a writer writes, overwrites and
 # flushes through the mirror (journal on the results share), then a second
 # writer is still writing when the guest asks for the cut and this script
 # kills qemu with SIGKILL (nothing in the guest runs after: no sync, no
