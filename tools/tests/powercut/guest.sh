@@ -43,7 +43,7 @@ table() {	# table META SRC DST [FEATURES...]
 	echo "0 $LEG livemirror $m $s $d $RS $# $f"
 }
 
-cut() {
+phase_cut() {
 	lm_plan 5
 	lm_ok "modules load" lm_load_modules
 	lm_ok "source filled with stamped blocks and flushed ($(( LEG / 2048 )) MiB)" \
@@ -143,7 +143,7 @@ check_restart() {
 	lm_ok "$name: removed" dmsetup remove --retry "$name"
 }
 
-restart() {
+phase_restart() {
 	lm_plan 15
 	# Boot-time restart: the table goes over the source before anything
 	# else opens it.
@@ -153,8 +153,8 @@ restart() {
 }
 
 case "${1:-}" in
-cut) cut ;;
-restart) restart ;;
+cut) phase_cut ;;
+restart) phase_restart ;;
 *) echo "usage: $0 cut|restart" >&2; exit 2 ;;
 esac
 lm_exit
