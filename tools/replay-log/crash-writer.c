@@ -13,6 +13,8 @@
  *   --max-blocks N     write sizes 1..N blocks of 4 KiB (default 16)
  *   --stripe-blocks N  writes stay inside aligned stripes of N blocks, one
  *                      writer per stripe at a time (default 32)
+ *   --range FIRST:N    random writes only to blocks FIRST..FIRST+N-1 (4 KiB
+ *                      blocks; stamps and journal keep device block numbers)
  *   --mark DMDEV       after flush k returned: send "mark fsync-k" to the
  *                      dm-log-writes device DMDEV, so the log records it
  *   --seed S
@@ -51,6 +53,7 @@
 
 static int fd;
 static FILE *journal;
+static uint64_t range_first, range_n;
 static uint64_t nblocks, ops, ops_done, next_seq, next_fsync, acked_since;
 static unsigned threads = 4, fsync_every = 20, max_blocks = 16, stripe = 32;
 static const char *mark_cmd;
@@ -101,7 +104,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 0x9E3779B97F4A7C15ULL + (uintptr_t)arg * 7919 + 1;
 	uint8_t *buf;
-	uint64_t nstripes = (nblocks + stripe - 1) / stripe;
+	uint64_t nstripes = (range_n + stripe - 1) / stripe;
 
 	if (posix_memalign((void **)&buf, 4096, (size_t)max_blocks * STAMP_BLOCK))
 		return NULL;
@@ -118,12 +121,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&jlock);
 
 		st = rnd(&s) % nstripes;
-		lim = nblocks - st * stripe < stripe ? nblocks - st * stripe : stripe;
+		lim = range_n - st * stripe < stripe ? range_n - st * stripe : stripe;
 		first = rnd(&s) % lim;
 		len = 1 + rnd(&s) % max_blocks;
 		if (len > lim - first)
 			len = lim - first;
-		first += st * stripe;
+		first += range_first + st * stripe;
 		pthread_mutex_lock(&stripe_lock[st]);
 		/*
 		 * The sequence number is taken under the stripe lock: for every
@@ -300,6 +303,7 @@ int main(int argc, char **argv)
 		{ "stripe-blocks", required_argument, NULL, 'S' },
 		{ "mark", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "range", required_argument, NULL, 'r' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "verify-durable", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -324,6 +328,13 @@ int main(int argc, char **argv)
 		case 'S': stripe = (unsigned)atoi(optarg); break;
 		case 'M': mark_cmd = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0) | 1; break;
+		case 'r':
+			if (sscanf(optarg, "%" SCNu64 ":%" SCNu64, &range_first, &range_n) != 2 ||
+			    !range_n) {
+				fprintf(stderr, "crash-writer: --range FIRST:N\n");
+				return 2;
+			}
+			break;
 		case 'v': do_verify = true; break;
 		case 'V': do_verify = durable = true; break;
 		default:
@@ -344,6 +355,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	nblocks = size / STAMP_BLOCK;
+	if (!range_n)
+		range_n = nblocks;
+	if (range_first >= nblocks || range_n > nblocks - range_first) {
+		fprintf(stderr, "crash-writer: --range beyond the %" PRIu64 " blocks of %s\n",
+			nblocks, dev);
+		return 2;
+	}
 	if (do_verify)
 		return durable ? verify_durable(jpath) : verify(jpath);
 	scan_journal(jpath, NULL);
@@ -376,11 +394,11 @@ int main(int argc, char **argv)
 	}
 	if (!next_seq)
 		next_seq = 1;
-	stripe_lock = calloc((nblocks + stripe - 1) / stripe, sizeof(*stripe_lock));
+	stripe_lock = calloc((range_n + stripe - 1) / stripe, sizeof(*stripe_lock));
 	tid = calloc(threads, sizeof(*tid));
 	if (!stripe_lock || !tid)
 		return 2;
-	for (i = 0; i < (nblocks + stripe - 1) / stripe; i++)
+	for (i = 0; i < (range_n + stripe - 1) / stripe; i++)
 		pthread_mutex_init(&stripe_lock[i], NULL);
 	for (i = 0; i < threads; i++)
 		pthread_create(&tid[i], NULL, worker, (void *)(uintptr_t)i);

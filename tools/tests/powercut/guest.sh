@@ -48,34 +48,41 @@ phase_cut() {
 	lm_ok "modules load" lm_load_modules
 	lm_ok "source filled with stamped blocks and flushed ($(( LEG / 2048 )) MiB)" \
 		crash-writer --dev /dev/vda --journal "$J" --fill
-	lm_ok "livemirror loads over vda/vdb/vdc (ids: ${IDS:-none}), throttle 48 MiB/s" \
-		dmsetup create pc-lm --table "$(table /dev/vdc /dev/vda /dev/vdb throttle 48)"
+	lm_ok "livemirror loads over vda/vdb/vdc (ids: ${IDS:-none}), throttle 24 MiB/s" \
+		dmsetup create pc-lm --table "$(table /dev/vdc /dev/vda /dev/vdb throttle 24)"
 	lm_diag "after load: $(dmsetup status pc-lm)"
-	local nr i in_sync
+	local nr i st ins nb=$((LEG / 8))
 	nr=$(lm_field pc-lm nr_regions)
 	fact nr "$nr"
-	# Copy about 80 %, then crawl at 1 MiB/s (16 regions a second).
-	for ((i = 0; i < 600; i++)); do
-		in_sync=$(lm_field pc-lm in_sync)
-		[ "${in_sync:-0}" -ge $((nr * 80 / 100)) ] && break
-		sleep 0.1
+	# Copy about 80 %, then pause (no new copies) while writer A runs.
+	for ((i = 0; i < 1200; i++)); do
+		read -r _ _ _ st _ < <(dmsetup status pc-lm)
+		ins=${st%/*}
+		[ "${ins:-0}" -ge $((nr * 80 / 100)) ] && break
+		sleep 0.05
 	done
-	dmsetup message pc-lm 0 throttle 1
-	lm_diag "throttled to 1 MiB/s: $(dmsetup status pc-lm)"
-	lm_ok "copy throttled mid-way (in_sync $in_sync of $nr, state $(lm_field pc-lm state))" \
-		test "$(lm_field pc-lm state)" = copying -a "${in_sync:-0}" -ge $((nr * 80 / 100))
-	# Writer A: writes, overwrites and flushes during the copy, to the end.
-	lm_ok "writes, overwrites and flushes through the mirror during the copy" \
+	dmsetup message pc-lm 0 pause
+	sleep 0.5
+	ins=$(lm_field pc-lm in_sync)
+	lm_diag "paused: $(dmsetup status pc-lm)"
+	lm_ok "copy paused at $((ins * 100 / nr)) % ($ins of $nr regions in sync; state $(lm_field pc-lm state))" \
+		test "$(lm_field pc-lm state)" = paused -a "${ins:-0}" -ge $((nr * 80 / 100)) -a "${ins:-0}" -lt $((nr * 95 / 100))
+	# Writer A: writes, overwrites and flushes over the upper half, copied
+	# and not yet copied regions, to the end.
+	lm_ok "writes, overwrites and flushes through the mirror over copied and uncopied regions" \
 		crash-writer --dev /dev/mapper/pc-lm --journal "$J" --seed "$SEED" --ops 1500 \
-		--threads 4 --fsync-every 12
+		--threads 4 --fsync-every 12 --range $((nb / 2)):$((nb / 2))
 	lm_diag "after writer A: $(dmsetup status pc-lm)"
 	# Let the lazy clear clean writer A's regions, so the log has clean
 	# bits that only trust keeps.
 	sleep 3
 	lm_diag "after the lazy clear: $(dmsetup status pc-lm)"
-	# Writer B is still writing when the power goes.
+	# The copy crawls on at 1 MiB/s (16 regions a second) and writer B,
+	# over 8 MiB of copied regions, is still writing when the power goes.
+	dmsetup message pc-lm 0 throttle 1
+	dmsetup message pc-lm 0 resume
 	crash-writer --dev /dev/mapper/pc-lm --journal "$J" --seed "$((SEED + 1))" --ops 1000000 \
-		--threads 2 --fsync-every 8 >"$LM_OUT/writer-b.log" 2>&1 &
+		--threads 2 --fsync-every 8 --range $((nb / 4)):2048 >"$LM_OUT/writer-b.log" 2>&1 &
 	sleep 1
 	grep -c '^D ' "$J" | sed 's/^/# flushes returned so far: /'
 	dmsetup status pc-lm >"$LM_OUT/cut-status"
