@@ -180,6 +180,33 @@ static void scan_journal(const char *path, uint64_t **last)
 }
 
 /*
+ * Block i of the device, read 1 MiB at a time (a guest verifying 256 MiB
+ * with one 4 KiB request per block spent minutes under TCG).  NULL on a
+ * read error.
+ */
+#define VERIFY_CHUNK 256
+static const uint8_t *read_block(uint64_t i)
+{
+	static uint8_t *buf;
+	static uint64_t first = UINT64_MAX, n;
+
+	if (!buf && posix_memalign((void **)&buf, 4096, VERIFY_CHUNK * STAMP_BLOCK))
+		return NULL;
+	if (first == UINT64_MAX || i < first || i >= first + n) {
+		first = i - i % VERIFY_CHUNK;
+		n = nblocks - first < VERIFY_CHUNK ? nblocks - first : VERIFY_CHUNK;
+		if (pread(fd, buf, n * STAMP_BLOCK, (off_t)(first * STAMP_BLOCK)) !=
+		    (ssize_t)(n * STAMP_BLOCK)) {
+			fprintf(stderr, "crash-writer: read blocks %" PRIu64 "+%" PRIu64 ": %s\n",
+				first, n, strerror(errno));
+			first = UINT64_MAX;
+			return NULL;
+		}
+	}
+	return buf + (i - first) * STAMP_BLOCK;
+}
+
+/*
  * The durable state of a journal: the last k with a complete "D k" line;
  * every W line above "S k" was acknowledged before flush k started, so it
  * is durable.  Lines without their newline (torn by the cut) are ignored.
@@ -227,19 +254,17 @@ static int verify_durable(const char *jpath)
 {
 	uint64_t *want = malloc(nblocks * sizeof(*want)), i, seq, kmax = 0;
 	uint64_t bad = 0, checked = 0, newer = 0;
-	uint8_t *buf;
+	const uint8_t *buf;
 
-	if (!want || posix_memalign((void **)&buf, 4096, STAMP_BLOCK))
+	if (!want)
 		return 2;
 	for (i = 0; i < nblocks; i++)
 		want[i] = UINT64_MAX;
 	if (durable_journal(jpath, want, &kmax))
 		return 2;
 	for (i = 0; i < nblocks; i++) {
-		if (pread(fd, buf, STAMP_BLOCK, (off_t)(i * STAMP_BLOCK)) != STAMP_BLOCK) {
-			fprintf(stderr, "crash-writer: read block %" PRIu64 ": %s\n", i, strerror(errno));
+		if (!(buf = read_block(i)))
 			return 1;
-		}
 		if (want[i] == UINT64_MAX)
 			continue;
 		checked++;
@@ -263,18 +288,16 @@ static int verify_durable(const char *jpath)
 static int verify(const char *jpath)
 {
 	uint64_t *last = malloc(nblocks * sizeof(*last)), i, seq, bad = 0;
-	uint8_t *buf;
+	const uint8_t *buf;
 
-	if (!last || posix_memalign((void **)&buf, 4096, STAMP_BLOCK))
+	if (!last)
 		return 2;
 	for (i = 0; i < nblocks; i++)
 		last[i] = UINT64_MAX;
 	scan_journal(jpath, &last);
 	for (i = 0; i < nblocks; i++) {
-		if (pread(fd, buf, STAMP_BLOCK, (off_t)(i * STAMP_BLOCK)) != STAMP_BLOCK) {
-			fprintf(stderr, "crash-writer: read block %" PRIu64 ": %s\n", i, strerror(errno));
+		if (!(buf = read_block(i)))
 			return 1;
-		}
 		if (last[i] == UINT64_MAX)
 			continue;
 		if (stamp_check(buf, i, &seq) || seq != last[i]) {

@@ -36,6 +36,8 @@ NIDS=6
 TRUST="trust_log"
 if [ "${PC_COMPAT:-}" = old ]; then IDS="" NIDS=0 TRUST=""; fi
 fact() { echo "$1=$2" >>"$LM_OUT/facts"; }
+# Diagnostics carry the seconds since the script started.
+lm_diag() { printf '# [%3d s] %s\n' "$SECONDS" "$@"; }
 table() {	# table META SRC DST [FEATURES...]
 	local m=$1 s=$2 d=$3; shift 3
 	local f="$* $IDS"
@@ -48,17 +50,19 @@ phase_cut() {
 	lm_ok "modules load" lm_load_modules
 	lm_ok "source filled with stamped blocks and flushed ($(( LEG / 2048 )) MiB)" \
 		crash-writer --dev /dev/vda --journal "$J" --fill
-	lm_ok "livemirror loads over vda/vdb/vdc (ids: ${IDS:-none}), throttle 24 MiB/s" \
-		dmsetup create pc-lm --table "$(table /dev/vdc /dev/vda /dev/vdb throttle 24)"
+	lm_ok "livemirror loads over vda/vdb/vdc (ids: ${IDS:-none}), throttle 16 MiB/s" \
+		dmsetup create pc-lm --table "$(table /dev/vdc /dev/vda /dev/vdb throttle 16)"
 	lm_diag "after load: $(dmsetup status pc-lm)"
 	local nr i st ins nb=$((LEG / 8))
 	nr=$(lm_field pc-lm nr_regions)
 	fact nr "$nr"
-	# Copy about 80 %, then pause (no new copies) while writer A runs.
+	# Copy about 70 % (overshooting by the time a poll takes: 13 % at
+	# 24 MiB/s beside another guest), then pause (no new copies) while
+	# writer A runs.
 	for ((i = 0; i < 1200; i++)); do
 		read -r _ _ _ st _ < <(dmsetup status pc-lm)
 		ins=${st%/*}
-		[ "${ins:-0}" -ge $((nr * 80 / 100)) ] && break
+		[ "${ins:-0}" -ge $((nr * 70 / 100)) ] && break
 		sleep 0.05
 	done
 	dmsetup message pc-lm 0 pause
@@ -66,7 +70,7 @@ phase_cut() {
 	ins=$(lm_field pc-lm in_sync)
 	lm_diag "paused: $(dmsetup status pc-lm)"
 	lm_ok "copy paused at $((ins * 100 / nr)) % ($ins of $nr regions in sync; state $(lm_field pc-lm state))" \
-		test "$(lm_field pc-lm state)" = paused -a "${ins:-0}" -ge $((nr * 80 / 100)) -a "${ins:-0}" -lt $((nr * 95 / 100))
+		test "$(lm_field pc-lm state)" = paused -a "${ins:-0}" -ge $((nr * 70 / 100)) -a "${ins:-0}" -lt $((nr * 95 / 100))
 	# Writer A: writes, overwrites and flushes over the upper half, copied
 	# and not yet copied regions, to the end.
 	lm_ok "writes, overwrites and flushes through the mirror over copied and uncopied regions" \
@@ -109,13 +113,18 @@ durable() {
 	if [ $rc = 0 ]; then lm_pass "$1 ($out)"; else lm_fail "$1"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
 }
 
-# check_restart NAME META SRC DST TRUST WANT_DIRTY: load, check, resync,
-# compare, verify; WANT_DIRTY is what the host read from the metadata image.
+# check_restart NAME META SRC DST KIND WANT_DIRTY (KIND: trusted, with
+# trust_log, or control, without): load, check, resync,
+# compare, verify (7 checks; 5 for the control, whose legs the host
+# compares); WANT_DIRTY is what the host read from the metadata image.
 check_restart() {
-	local name=$1 m=$2 s=$3 d=$4 trust=$5 want=$6 nr d0 ins opened trusted copied
+	local name=$1 m=$2 s=$3 d=$4 kind=$5 want=$6 nr d0 ins opened trusted copied trust=""
+	[ "$kind" = trusted ] && trust=$TRUST
 	if ! dmsetup create "$name" --table "$(table "$m" "$s" "$d" $trust start_paused)"; then
 		lm_fail "$name: the restart table loads (${trust:-no trust_log})"
-		for i in 1 2 3 4 5 6; do lm_fail "$name: (not loaded)"; done
+		local nf=4
+		[ "$kind" = trusted ] && nf=6
+		for ((i = 0; i < nf; i++)); do lm_fail "$name: (not loaded)"; done
 		return
 	fi
 	lm_diag "$name at open: $(dmsetup status "$name")"
@@ -124,10 +133,10 @@ check_restart() {
 	fact "$name.nr" "$nr"; fact "$name.dirty_at_open" "$d0"; fact "$name.opened" "$opened"
 	local wt=1
 	case "$want" in '' | *[!0-9]*) want=-1 ;; esac
-	[ -n "$trust" ] || wt=0
+	[ "$kind" = trusted ] || wt=0
 	lm_eq "$name: the restart table loads (${trust:-no trust_log}); opened=unclean trusted=$wt" \
 		"unclean $wt" "$opened $trusted"
-	if [ -n "$trust" ]; then
+	if [ "$kind" = trusted ]; then
 		lm_eq "$name: regions dirty at open = the metadata's dirty count ($want of $nr), in_sync $ins" \
 			"$want $((nr - want))" "$d0 $ins"
 	else
@@ -142,21 +151,25 @@ check_restart() {
 	lm_diag "$name synced: $(dmsetup status "$name")"
 	lm_eq "$name: synced, and the copy wrote exactly the $d0 regions dirty at open ($((d0 * RS * 512)) bytes)" \
 		"synced $((d0 * RS * 512))" "$(lm_field "$name" state) $copied"
-	durable "$name: the writer's durable data reads back through the mirror" /dev/mapper/"$name"
+	lm_diag "$name: verifying"
+	[ "$kind" = trusted ] &&
+		durable "$name: the writer's durable data reads back through the mirror" /dev/mapper/"$name"
 	dmsetup suspend "$name"
-	lm_ok "$name: suspended, source and destination identical byte for byte" lm_same "$s" "$d" "$LEG"
+	[ "$kind" = trusted ] &&
+		lm_ok "$name: suspended, source and destination identical byte for byte" lm_same "$s" "$d" "$LEG"
 	durable "$name: the durable data is on the destination alone" "$d"
+	lm_diag "$name: verified"
 	dmsetup resume "$name"
 	lm_ok "$name: removed" dmsetup remove --retry "$name"
 }
 
 phase_restart() {
-	lm_plan 15
+	lm_plan 13
 	# Boot-time restart: the table goes over the source before anything
 	# else opens it.
 	lm_ok "modules load" lm_load_modules
-	check_restart pc-lm /dev/vdc /dev/vda /dev/vdb "$TRUST" "${PC_META_DIRTY:-?}"
-	check_restart pc-ctl /dev/vdf /dev/vdd /dev/vde "" "${PC_COPY_DIRTY:-?}"
+	check_restart pc-lm /dev/vdc /dev/vda /dev/vdb trusted "${PC_META_DIRTY:-?}"
+	check_restart pc-ctl /dev/vdf /dev/vdd /dev/vde control "${PC_COPY_DIRTY:-?}"
 }
 
 case "${1:-}" in
