@@ -165,7 +165,8 @@ check "the metadata image after the cut: last detach ${m_att:-?} (the table neve
 check "its dirty regions cover the $((nr - cut_insync)) not in sync at the cut, and are under half of all $nr" \
 	test -n "$d_meta" -a "${d_meta:-0}" -ge $((nr - cut_insync)) -a "${d_meta:-0}" -lt $((nr / 2))
 "$cw" --dev "$src" --journal "$dir/boot1/journal" --verify-durable >"$dir/durable-src" 2>&1
-check "the source image holds the writers' durable data ($(tail -n1 "$dir/durable-src"))" test $? = 0
+vrc=$?
+check "the source image holds the writers' durable data ($(tail -n1 "$dir/durable-src"))" test "$vrc" = 0
 sed 's/^/#   /' "$dir/durable-src" | head -5
 diag "journal: $(grep -c '^W ' "$dir/boot1/journal") writes, $(grep -c '^D ' "$dir/boot1/journal") flushes returned"
 
@@ -200,9 +201,11 @@ check "boot 2 ended normally with a clean kernel log (exit $rc2 after $b2_s s)" 
 check "on the host: source and destination images identical, and the control's too (bypass included)" \
 	bash -c 'cmp -s "$1/src.img" "$1/dst.img" && cmp -s "$1/csrc.img" "$1/cdst.img"' _ "$dir"
 "$cw" --dev "$dst" --journal "$dir/boot1/journal" --verify-durable >"$dir/durable-dst" 2>&1
-check "on the host: the destination image holds the durable data ($(tail -n1 "$dir/durable-dst"))" test $? = 0
+vrc=$?
+check "on the host: the destination image holds the durable data ($(tail -n1 "$dir/durable-dst"))" test "$vrc" = 0
 "$cw" --dev "$dir/cdst.img" --journal "$dir/bypass-journal" --verify-durable >"$dir/durable-bypass" 2>&1
-check "on the host: the control's destination holds the bypass writes ($(tail -n1 "$dir/durable-bypass"))" test $? = 0
+vrc=$?
+check "on the host: the control's destination holds the bypass writes ($(tail -n1 "$dir/durable-bypass"))" test "$vrc" = 0
 dump "$meta" "$dir/meta-end.json"
 e_att=$(json "$dir/meta-end.json" 'd["superblock"]["attached"]')
 e_dirty=$(json "$dir/meta-end.json" 'd["bitmap"]["dirty"]')
