@@ -36,7 +36,8 @@
 # itself instead of being killed), PC_COMPAT=old (tables without the
 # identity features and trust_log, for a module older than them; LM_HELPER
 # then names a helper that reads that metadata), PC_KEEP=1 (keep the run
-# directory build/vm/runs/powercut).  TAP output.
+# directory build/vm/runs/powercut-<kernel>; the figures are kept in
+# powercut-<kernel>-figures.txt beside it).  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
@@ -85,7 +86,8 @@ guest_tap() {
 echo "TAP version 13"
 echo "1..30"
 diag "seed $SEED, legs $LEG_MB MiB, regions $((RS / 2)) KiB, ${PC_COMPAT:+compat $PC_COMPAT, }helper $helper, modules $moddir"
-dir=$top/build/vm/runs/powercut
+# Per kernel flavour, as make check's results: suites on two kernels may run at once.
+dir=$top/build/vm/runs/powercut-${LM_KERNEL:-default}
 rm -rf "$dir"
 mkdir -p "$dir"
 [ "${PC_KEEP:-0}" = 1 ] || trap 'rm -rf "$dir"' EXIT
@@ -217,6 +219,6 @@ f() { v=$(sed -n "s/^$1=//p" "$dir/boot2/facts" 2>/dev/null | tail -n1); echo "$
 cb=$(f pc-lm.copied_bytes) ccb=$(f pc-ctl.copied_bytes)
 figures="dirty at open ${d_meta:-?} of ${nr:-?} regions (not in sync at the cut: $((nr - cut_insync))); trusted restart copied $cb bytes = $((cb / (RS * 512))) regions in $(f pc-lm.copy_s) s; control copied $ccb bytes = $((ccb / (RS * 512))) regions in $(f pc-ctl.copy_s) s; boot 1 $b1_s s, boot 2 $b2_s s, total $(( $(date +%s) - T0 )) s"
 diag "figures: $figures"
-echo "$figures" >"$top/build/vm/runs/powercut-figures.txt"
+echo "$figures" >"$dir-figures.txt"
 [ "$n" = 30 ] || nok "the plan: $n results instead of 30"
 [ "$fail" = 0 ]

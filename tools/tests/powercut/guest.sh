@@ -32,9 +32,8 @@ LEG=$(( ${PC_LEG_MB:-256} * 2048 ))
 SEED=${PC_SEED:-1}
 J=$LM_OUT/journal
 IDS="source_id pc-src dest_id pc-dst device_id pc-lm"
-NIDS=6
 TRUST="trust_log"
-if [ "${PC_COMPAT:-}" = old ]; then IDS="" NIDS=0 TRUST=""; fi
+if [ "${PC_COMPAT:-}" = old ]; then IDS="" TRUST=""; fi
 fact() { echo "$1=$2" >>"$LM_OUT/facts"; }
 # Diagnostics carry the seconds since the script started.
 lm_diag() { printf '# [%3d s] %s\n' "$SECONDS" "$@"; }
