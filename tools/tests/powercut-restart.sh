@@ -144,7 +144,7 @@ done
 wait "$rig"
 rc1=$?
 b1_s=$(( $(date +%s) - t1 ))
-[ -e "$dir/boot1/cut-self" ] && cut_by="$(cat "$dir/boot1/cut-self")"
+[ -e "$dir/boot1/cut-self" ] && cut_by="$(sed 's/^# //' "$dir/boot1/cut-self")"
 guest_tap "$dir/boot1/tap" 5 "boot 1"
 cutstat=$(cat "$dir/boot1/cut-status" 2>/dev/null)
 diag "boot 1: run-in-guest exit $rc1 after $b1_s s; cut: ${cut_by:-none}${cut_ms:+ (${cut_ms} ms to kill)}" \
