@@ -36,8 +36,9 @@
 # itself instead of being killed), PC_COMPAT=old (tables without the
 # identity features and trust_log, for a module older than them; LM_HELPER
 # then names a helper that reads that metadata), PC_KEEP=1 (keep the run
-# directory build/vm/runs/powercut-<kernel>; the figures are kept in
-# powercut-<kernel>-figures.txt beside it).  TAP output.
+# directory build/vm/runs/powercut-<kernel> even when every check passed;
+# the figures are kept in powercut-<kernel>-figures.txt beside it).  TAP
+# output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
@@ -90,7 +91,8 @@ diag "seed $SEED, legs $LEG_MB MiB, regions $((RS / 2)) KiB, ${PC_COMPAT:+compat
 dir=$top/build/vm/runs/powercut-${LM_KERNEL:-default}
 rm -rf "$dir"
 mkdir -p "$dir"
-[ "${PC_KEEP:-0}" = 1 ] || trap 'rm -rf "$dir"' EXIT
+# Removed when every check passed (the images take about 1 GiB), else kept.
+[ "${PC_KEEP:-0}" = 1 ] || trap '[ "$fail" = 0 ] && rm -rf "$dir"' EXIT
 
 # ---- the checker itself, on a plain file ------------------------------------
 w=$dir/self
@@ -221,4 +223,5 @@ figures="dirty at open ${d_meta:-?} of ${nr:-?} regions (not in sync at the cut:
 diag "figures: $figures"
 echo "$figures" >"$dir-figures.txt"
 [ "$n" = 30 ] || nok "the plan: $n results instead of 30"
+[ "$fail" = 0 ] || diag "$fail failed; consoles, journal, images and dumps kept in $dir"
 [ "$fail" = 0 ]
