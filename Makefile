@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft debug-kernel soak stress race
+	ksft debug-kernel soak stress race powercut
 
 all: modules helper
 
@@ -133,6 +133,13 @@ race: deps
 	tools/vm/run-in-guest --timeout $$(( $(LM_RACE_ITERS) * 20 + 600 )) --mem 3072 --smp 2 \
 	  --env LM_RACE_ITERS=$(LM_RACE_ITERS) --env LM_RACE_MAX_S=$$(( $(LM_RACE_ITERS) * 20 )) \
 	  -- build/ksft/livemirror/helper-race.sh
+
+# The guest power cut mid-copy and the boot-time restart with trust_log
+# (tools/tests/powercut-restart.sh, two guest boots, about 3 minutes); make
+# check runs it among its host-side tests too.
+powercut: deps
+	$(MAKE) all tools
+	tools/tests/powercut-restart.sh
 
 bench: deps
 	$(MAKE) all
