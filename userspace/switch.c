@@ -521,8 +521,15 @@ abort:
 	}
 out:
 	/* after the commit and the resumes only: all_switched = nothing new was done */
-	if (descs && !r)
+	if (descs && !r) {
+		/*
+		 * The switch is finished: let go of the migration's and LVM's
+		 * VG locks first, or a hook that runs an LVM command waits on
+		 * them for ever while we wait for the hook.
+		 */
+		lm_unlock_all();
 		r = lm_hook_run(a->post_commit_hook, descs, a->npos, all_switched);
+	}
 	else if (descs && r == LM_EXIT_INCOMPLETE)
 		lm_err("post-commit hook not run: the switch is not finished; the same 'livemirror "
 		       "switch --post-commit-hook' again finishes it and then runs the hook");
