@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch \
-	ksft debug-kernel soak stress race powercut
+	ksft debug-kernel soak stress race powercut test-modules knobs
 
 all: modules helper
 
@@ -45,6 +45,24 @@ ifneq ($(KERNEL),default)
 	  tools/testing/selftests/livemirror/dirtylog-test $(MODDIR)/tools/testing/selftests/livemirror/
 endif
 	$(MAKE) -C $(KDIR) M=$(MODDIR) W=1 modules
+
+# The test build: the same sources with the delay points of
+# dm-livemirror/livemirror-testhooks.c, in a copy under build/kmod/, for the
+# knob-*.sh guest tests (make knobs).  Never installed.
+TESTMODDIR := $(PWD)/build/kmod/test-$(KERNEL)
+test-modules:
+	@test -n "$(KVER)" || { echo "no kernel headers installed: run 'make deps'" >&2; exit 1; }
+	mkdir -p $(TESTMODDIR)
+	rsync -a --include='*/' --include='*.[ch]' --include=Kbuild --include=Makefile \
+	  --exclude='*' --prune-empty-dirs Kbuild dm-dirtylog dm-livemirror $(TESTMODDIR)/
+	$(MAKE) -C $(KDIR) M=$(TESTMODDIR) W=1 LM_TEST_HOOKS=y modules
+
+# The races that need a delay point to be hit (C1, L8), against the test
+# build, in one guest with 2 vCPUs; the same tests skip on a normal module.
+knobs: deps
+	$(MAKE) all ksft test-modules
+	LM_KERNEL=$(KERNEL) LM_MODDIR=$(TESTMODDIR) LM_SKIP_HOST=1 LM_GUEST_JOBS=1 \
+	  tools/vm/run-tests -t 'knob-*.sh'
 
 # The debug kernel is built once per machine and cached (see its script).
 debug-kernel:

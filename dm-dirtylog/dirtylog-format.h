@@ -48,6 +48,15 @@ enum lm_state {
  * means the last table did not detach cleanly: a crash or power cut.
  */
 #define LM_SB_FLAG_ATTACHED	(1U << 1)
+/*
+ * Formatted lazily: the format wrote the superblock only.  A bitmap block
+ * that has not been written since then (all zeroes, or a valid block of an
+ * earlier log on the device) means all of its regions are dirty, and is no
+ * corruption.  Every reader of version 2 already reads such a block as all
+ * dirty, so the flag changes no dirty set and needs no version bump: older
+ * tools merely call those blocks bad, and older modules warn about them.
+ */
+#define LM_SB_FLAG_LAZY		(1U << 2)
 
 /*
  * Identity strings (version 2).  Each names a device by something that

@@ -23,6 +23,12 @@
  * allocates memory other than from its own bio_set.
  */
 #define LM_IO_PAGES		16
+/*
+ * A commit of more blocks stages up to this many at once in pages it
+ * allocates for the commit (and falls back to LM_IO_PAGES batches when
+ * that allocation fails), so that its blocks are written concurrently.
+ */
+#define LM_COMMIT_BATCH		256
 
 /* Words of the in-core bitmap per metadata block (508 on 64-bit). */
 #define LM_LONGS_PER_BLOCK	(LM_BITS_PER_BLOCK / BITS_PER_LONG)
@@ -105,6 +111,8 @@ static inline unsigned int lm_block_nbits(struct dirtylog *log,
 /* dirtylog-io.c */
 u32 lm_csum(const void *block);
 void lm_csum_init(void);
+int lm_io_pages(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
+		struct page **pages, unsigned int n);
 int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 	  unsigned int n);
 

@@ -75,21 +75,20 @@ static void lm_end_io(struct bio *bio)
 }
 
 /*
- * Transfer log->pages[0..n) to or from metadata blocks blocks[0..n) and wait
- * for all of it.  Runs of consecutive block numbers share one bio, so a
- * commit of neighbouring blocks costs one request, not one per block.
- * Returns 0 or a negative errno.
+ * Transfer pages[0..n) to or from metadata blocks blocks[0..n) and wait for
+ * all of it: every bio is submitted before the first wait, so the blocks of
+ * one batch are written concurrently.  Runs of consecutive block numbers
+ * share one bio, so a commit of neighbouring blocks costs one request, not
+ * one per block.  Returns 0 or a negative errno.
  */
-int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
-	  unsigned int n)
+int lm_io_pages(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
+		struct page **pages, unsigned int n)
 {
 	struct lm_io_batch batch;
 	unsigned int i = 0, j, run;
 	struct bio *bio;
 
 	BUILD_BUG_ON(PAGE_SIZE < LM_BLOCK_SIZE);
-	if (WARN_ON_ONCE(n > LM_IO_PAGES))
-		return -EINVAL;
 
 	atomic_set(&batch.pending, 1);
 	batch.status = BLK_STS_OK;
@@ -97,7 +96,8 @@ int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 
 	while (i < n) {
 		run = 1;
-		while (i + run < n && blocks[i + run] == blocks[i] + run)
+		while (i + run < n && run < BIO_MAX_VECS &&
+		       blocks[i + run] == blocks[i] + run)
 			run++;
 
 		/* From our own pool with a sleeping mask: cannot fail. */
@@ -106,7 +106,7 @@ int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 		bio->bi_end_io = lm_end_io;
 		bio->bi_private = &batch;
 		for (j = 0; j < run; j++)
-			__bio_add_page(bio, log->pages[i + j], LM_BLOCK_SIZE, 0);
+			__bio_add_page(bio, pages[i + j], LM_BLOCK_SIZE, 0);
 
 		atomic_inc(&batch.pending);
 		submit_bio(bio);
@@ -117,4 +117,13 @@ int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 		wait_for_completion_io(&batch.done);
 
 	return blk_status_to_errno(READ_ONCE(batch.status));
+}
+
+/* lm_io_pages() on the log's own preallocated pages. */
+int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
+	  unsigned int n)
+{
+	if (WARN_ON_ONCE(n > LM_IO_PAGES))
+		return -EINVAL;
+	return lm_io_pages(log, opf, blocks, log->pages, n);
 }

@@ -152,11 +152,14 @@ int lm_sb_detach(struct dirtylog *log)
 
 /*
  * Zeroed metadata (or metadata reused on purpose): a new log with every
- * region dirty, because nothing is known about the destination.  Bitmap
- * first, then both superblock slots, so that a crash part way leaves the
- * old slots (whose bitmap blocks now carry another uuid: all dirty) or
- * zeroed ones, and the next open formats again.  @generation is the newest
- * generation on the device, so that the new slots win.
+ * region dirty, because nothing is known about the destination.  The
+ * format is lazy (LM_SB_FLAG_LAZY): only the two superblock slots are
+ * written, because every bitmap block on the device already reads as all
+ * dirty under the new uuid (zeroes fail the checksum, an earlier log's
+ * blocks carry its uuid).  A 64 TiB log of 64 KiB regions is thus two
+ * block writes, not 33k (M7).  A crash between the slots leaves one new
+ * slot or the old ones, both meaning all dirty for this log.  @generation
+ * is the newest generation on the device, so that the new slots win.
  */
 static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 		     u64 generation, char **error)
@@ -181,7 +184,7 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	sb->bitmap_blocks = cpu_to_le64(log->nr_blocks);
 	sb->nr_bitmaps = cpu_to_le32(1);
 	sb->active_bitmap = 0;
-	sb->flags = cpu_to_le32(LM_SB_FLAG_ATTACHED);
+	sb->flags = cpu_to_le32(LM_SB_FLAG_ATTACHED | LM_SB_FLAG_LAZY);
 	sb->attach_time = cpu_to_le64(ktime_get_real_seconds());
 	sb->attach_count = cpu_to_le64(1);
 	lm_sb_set_ids(sb, id);
@@ -190,13 +193,15 @@ static int lm_format(struct dirtylog *log, const struct dirtylog_identity *id,
 	sb->generation = cpu_to_le64(generation);
 	log->sb_slot = 1;
 
-	for (b = 0; b < log->nr_blocks; b++)
+	for (b = 0; b < log->nr_blocks; b++) {
 		bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
+		/* what the unwritten block reads as is all set: durable */
+		bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0,
+			   lm_block_nbits(log, b));
+	}
 	log->nr_dirty = log->nr_regions;
 
-	r = lm_write_bitmap(log, NULL, REQ_OP_WRITE);
-	if (!r)
-		r = lm_sb_write(log, LM_STATE_COPYING, NULL);
+	r = lm_sb_write(log, LM_STATE_COPYING, NULL);
 	if (!r)
 		r = lm_sb_write(log, LM_STATE_COPYING, NULL);
 	if (r) {
@@ -395,20 +400,38 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 	log->stats.bad_blocks++;
 }
 
+/*
+ * A block of a lazily formatted log that was never written since the
+ * format: all dirty on disk as it is, so durable, and nothing to rewrite.
+ */
+static void lm_load_unwritten_block(struct dirtylog *log, unsigned long b)
+{
+	unsigned int nbits = lm_block_nbits(log, b);
+
+	bitmap_set(lm_block_bits(log, b), 0, nbits);
+	bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0, nbits);
+	log->stats.unwritten_blocks++;
+}
+
 static void lm_load_block(struct dirtylog *log, unsigned long b, void *buf)
 {
 	const struct lm_bitmap_header *hdr = buf;
 	u64 *words = buf + LM_BITMAP_HEADER_SIZE;
 	unsigned int nbits = lm_block_nbits(log, b);
+	bool lazy = log->sb->flags & cpu_to_le32(LM_SB_FLAG_LAZY);
 	const char *bad = NULL;
 	unsigned int i;
 
 	if (le32_to_cpu(hdr->csum) != lm_csum(buf))
-		bad = "has a bad checksum";
+		bad = lm_block_zero(buf) && lazy ? "" : "has a bad checksum";
 	else if (le64_to_cpu(hdr->blocknr) != b)
 		bad = "has a wrong block number";
 	else if (memcmp(hdr->uuid, log->uuid, LM_UUID_LEN))
-		bad = "belongs to another log";
+		bad = lazy ? "" : "belongs to another log";
+	if (bad && !*bad) {
+		lm_load_unwritten_block(log, b);
+		return;
+	}
 	if (bad) {
 		lm_load_bad_block(log, b, bad);
 		return;

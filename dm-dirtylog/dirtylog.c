@@ -67,40 +67,99 @@ static void lm_note_durable(struct dirtylog *log, unsigned long b, void *buf)
 }
 
 /*
+ * Staging for one write of many blocks: the log's own pages first, then
+ * pages allocated for it, up to LM_COMMIT_BATCH.  Allocation failures only
+ * shrink the batch (the log's pages always remain), never fail the commit.
+ */
+struct lm_stage {
+	struct page **pages;
+	u64 *blocks;
+	unsigned int cap;
+	u64 own_blocks[LM_IO_PAGES];
+};
+
+static void lm_stage_init(struct dirtylog *log, struct lm_stage *st,
+			  unsigned long nr)
+{
+	const gfp_t gfp = GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY;
+	unsigned int want = min_t(unsigned long, nr, LM_COMMIT_BATCH), i;
+
+	st->pages = log->pages;
+	st->blocks = st->own_blocks;
+	st->cap = LM_IO_PAGES;
+	if (want <= LM_IO_PAGES)
+		return;
+	st->pages = kmalloc_array(want, sizeof(*st->pages), gfp);
+	st->blocks = kmalloc_array(want, sizeof(*st->blocks), gfp);
+	if (!st->pages || !st->blocks) {
+		kfree(st->pages);
+		kfree(st->blocks);
+		st->pages = log->pages;
+		st->blocks = st->own_blocks;
+		return;
+	}
+	memcpy(st->pages, log->pages, sizeof(log->pages));
+	for (i = LM_IO_PAGES; i < want; i++) {
+		st->pages[i] = alloc_page(gfp);
+		if (!st->pages[i])
+			break;
+	}
+	st->cap = i;
+}
+
+static void lm_stage_free(struct dirtylog *log, struct lm_stage *st)
+{
+	unsigned int i;
+
+	if (st->pages == log->pages)
+		return;
+	for (i = LM_IO_PAGES; i < st->cap; i++)
+		__free_page(st->pages[i]);
+	kfree(st->pages);
+	kfree(st->blocks);
+}
+
+/*
  * Write the bitmap blocks flagged in @which (all of them when NULL), in
- * batches of LM_IO_PAGES.  Caller holds commit_lock or owns the log.
+ * batches of up to LM_COMMIT_BATCH blocks whose writes are in flight
+ * together (M5).  Caller holds commit_lock or owns the log.
  */
 int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 		    blk_opf_t opf)
 {
-	u64 blocks[LM_IO_PAGES];
+	unsigned long nr = which ? bitmap_weight(which, log->nr_blocks) :
+				   log->nr_blocks;
+	struct lm_stage st;
 	unsigned long b = 0;
 	unsigned int n = 0, i;
 	int r = 0;
 
+	lm_stage_init(log, &st, nr);
 	for (;;) {
 		if (which)
 			b = find_next_bit(which, log->nr_blocks, b);
 		if (b < log->nr_blocks) {
-			lm_encode_block(log, b, page_address(log->pages[n]));
-			blocks[n++] = log->bitmap_start + b;
+			lm_encode_block(log, b, page_address(st.pages[n]));
+			st.blocks[n++] = log->bitmap_start + b;
 			b++;
 		}
-		if (n && (n == LM_IO_PAGES || b >= log->nr_blocks)) {
-			r = lm_io(log, opf, blocks, n);
+		if (n && (n == st.cap || b >= log->nr_blocks)) {
+			r = lm_io_pages(log, opf, st.blocks, st.pages, n);
 			if (r)
 				break;
 			for (i = 0; i < n; i++)
-				lm_note_durable(log, blocks[i] - log->bitmap_start,
-						page_address(log->pages[i]));
+				lm_note_durable(log, st.blocks[i] - log->bitmap_start,
+						page_address(st.pages[i]));
 			spin_lock_irq(&log->lock);
 			log->stats.blocks_written += n;
+			log->stats.write_batches++;
 			spin_unlock_irq(&log->lock);
 			n = 0;
 		}
 		if (b >= log->nr_blocks)
 			break;
 	}
+	lm_stage_free(log, &st);
 	return r;
 }
 

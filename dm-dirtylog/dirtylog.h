@@ -161,7 +161,9 @@ int dirtylog_set_state(struct dirtylog *log, enum lm_state state,
 struct dirtylog_stats {
 	u64 commits;		/* bitmap commits issued */
 	u64 blocks_written;	/* metadata blocks written */
+	u64 write_batches;	/* batches of them in flight together */
 	u64 bad_blocks;		/* bitmap blocks found corrupt at load */
+	u64 unwritten_blocks;	/* not written since a lazy format, at load */
 };
 void dirtylog_get_stats(struct dirtylog *log, struct dirtylog_stats *st);
 

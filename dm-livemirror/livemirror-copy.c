@@ -346,6 +346,7 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 
 	end = from + min_t(u64, lm->nr_regions - from, LM_SCAN_CHUNK);
 	region = from < end ? find_next_bit(lm->need_copy, end, from) : end;
+	lm_test_delay(LM_TP_SEARCH);
 
 	spin_lock_irqsave(&lm->copy_lock, flags);
 	if (gen != lm->need_gen || from != lm->copy_next) {

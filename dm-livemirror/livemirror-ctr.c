@@ -10,8 +10,10 @@
  * postsuspend commits, so the new table continues from the same bitmap.
  *
  * Contexts: everything here runs in process context from dm ioctls (ctr,
- * dtr, io_hints, iterate_devices) or module load; the constructor may
- * sleep on metadata I/O.
+ * dtr, io_hints, iterate_devices) or module load.  The constructor and
+ * the destructor may sleep on metadata I/O, but never with lm_logs_lock
+ * held: that global mutex only guards the list of logs, whose entries are
+ * marked opening or closing while their I/O runs.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -19,6 +21,7 @@
 #include <linux/log2.h>
 #include <linux/string.h>
 #include <linux/mutex.h>
+#include <linux/wait.h>
 #include "livemirror.h"
 
 static LIST_HEAD(lm_logs);
@@ -50,29 +53,90 @@ static const char *lm_share_refused(struct lm_shared_log *sl,
 	return NULL;
 }
 
+/*
+ * Bumped under lm_logs_lock whenever an entry leaves LM_LOG_OPENING or
+ * LM_LOG_CLOSING; a table of the same metadata device sleeps on
+ * lm_logs_wq until it moves, then looks the device up again.
+ */
+static unsigned long lm_logs_gen;
+static DECLARE_WAIT_QUEUE_HEAD(lm_logs_wq);
+
+static void lm_logs_changed(void)
+{
+	lockdep_assert_held(&lm_logs_lock);
+	WRITE_ONCE(lm_logs_gen, lm_logs_gen + 1);
+	wake_up_all(&lm_logs_wq);
+}
+
+/*
+ * The entry of metadata device @dev once it is neither being opened nor
+ * closed, or NULL.  Called and returns with lm_logs_lock held; drops it
+ * while waiting, and returns an ERR_PTR if a signal ends the wait.
+ */
+static struct lm_shared_log *lm_find_log(dev_t dev)
+{
+	struct lm_shared_log *sl;
+	unsigned long gen;
+	int r;
+
+	for (;;) {
+		list_for_each_entry(sl, &lm_logs, list)
+			if (sl->dev == dev)
+				goto found;
+		return NULL;
+found:
+		if (sl->state == LM_LOG_LIVE)
+			return sl;
+		gen = lm_logs_gen;
+		mutex_unlock(&lm_logs_lock);
+		r = wait_event_killable(lm_logs_wq,
+					READ_ONCE(lm_logs_gen) != gen);
+		mutex_lock(&lm_logs_lock);
+		if (r)
+			return ERR_PTR(r);
+	}
+}
+
+static const char *lm_share_geometry(struct lm_shared_log *sl,
+				     const struct dirtylog_identity *id)
+{
+	if (sl->id.region_sectors != id->region_sectors ||
+	    sl->id.nr_regions != id->nr_regions ||
+	    sl->id.source_sectors != id->source_sectors ||
+	    sl->id.dest_sectors != id->dest_sectors ||
+	    strcmp(sl->label, id->label))
+		return "Metadata device is in use by a live table with another geometry or label";
+	return NULL;
+}
+
+/*
+ * Take the log of lm->meta: share the live one, or open it.  The open's
+ * metadata I/O (reading the bitmap, a format, a distrusted log's rewrite)
+ * runs outside lm_logs_lock behind an LM_LOG_OPENING entry, so a slow or
+ * hung metadata device stalls only the tables that name it (M7).
+ */
 static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 					const struct dirtylog_identity *id,
 					char **error)
 {
 	struct block_device *bdev = lm->meta->bdev;
 	struct lm_shared_log *sl;
+	struct dirtylog *log;
 	char *err = "Cannot open the metadata log";
 	const char *why;
 
 	mutex_lock(&lm_logs_lock);
-	list_for_each_entry(sl, &lm_logs, list) {
-		if (sl->dev != bdev->bd_dev)
-			continue;
+	sl = lm_find_log(bdev->bd_dev);
+	if (IS_ERR(sl)) {
+		*error = "Interrupted while another table opened or closed this metadata device";
+		goto out;
+	}
+	if (sl) {
 		why = lm_share_refused(sl, lm);
+		if (!why)
+			why = lm_share_geometry(sl, id);
 		if (why) {
 			*error = (char *)why;
-			sl = ERR_PTR(-EBUSY);
-		} else if (sl->id.region_sectors != id->region_sectors ||
-		    sl->id.nr_regions != id->nr_regions ||
-		    sl->id.source_sectors != id->source_sectors ||
-		    sl->id.dest_sectors != id->dest_sectors ||
-		    strcmp(sl->label, id->label)) {
-			*error = "Metadata device is in use by a live table with another geometry or label";
 			sl = ERR_PTR(-EBUSY);
 		} else {
 			sl->refs++;
@@ -93,38 +157,60 @@ static struct lm_shared_log *lm_get_log(struct lm_target *lm,
 	sl->id.label = sl->label;
 	sl->dev = bdev->bd_dev;
 	sl->refs = 1;
+	sl->state = LM_LOG_OPENING;
 	INIT_LIST_HEAD(&sl->holders);
-	sl->log = dirtylog_open(bdev, &sl->id, &err);
+	list_add(&sl->list, &lm_logs);
+	mutex_unlock(&lm_logs_lock);
+
+	log = dirtylog_open(bdev, &sl->id, &err);
+
+	mutex_lock(&lm_logs_lock);
 	/* the ids and flags were for the open only; sharing checks the legs */
 	sl->id.device_id = NULL;
 	sl->id.source_id = NULL;
 	sl->id.dest_id = NULL;
 	sl->id.flags = 0;
-	if (IS_ERR_OR_NULL(sl->log)) {
-		int r = sl->log ? PTR_ERR(sl->log) : -EINVAL;
+	lm_logs_changed();
+	if (IS_ERR_OR_NULL(log)) {
+		int r = log ? PTR_ERR(log) : -EINVAL;
 
+		list_del(&sl->list);
 		kfree(sl);
 		*error = err;
 		sl = ERR_PTR(r);
 		goto out;
 	}
+	sl->log = log;
+	sl->state = LM_LOG_LIVE;
 	list_add(&lm->holder, &sl->holders);
-	list_add(&sl->list, &lm_logs);
 out:
 	mutex_unlock(&lm_logs_lock);
 	return sl;
 }
 
+/*
+ * The last holder closes the log (a commit and the log's workqueue) outside
+ * lm_logs_lock; until it is closed, a new table of the same metadata waits
+ * in lm_find_log(), so that two logs never write one device.
+ */
 static void lm_put_log(struct lm_target *lm, struct lm_shared_log *sl)
 {
 	mutex_lock(&lm_logs_lock);
 	list_del(&lm->holder);
-	if (--sl->refs == 0) {
-		list_del(&sl->list);
-		dirtylog_close(sl->log);
-		kfree(sl);
+	if (--sl->refs) {
+		mutex_unlock(&lm_logs_lock);
+		return;
 	}
+	sl->state = LM_LOG_CLOSING;
 	mutex_unlock(&lm_logs_lock);
+
+	dirtylog_close(sl->log);
+
+	mutex_lock(&lm_logs_lock);
+	list_del(&sl->list);
+	lm_logs_changed();
+	mutex_unlock(&lm_logs_lock);
+	kfree(sl);
 }
 
 static int lm_parse_features(struct dm_arg_set *as, struct lm_args *a,

@@ -197,6 +197,7 @@ static int lm_make_clean(struct lm_target *lm, const char *what)
 {
 	int r;
 
+	lm_test_delay(LM_TP_MAKE_CLEAN);
 	r = lm_flush_legs(lm);
 	if (r) {
 		DMERR("%s: flushing the legs failed (%d)", what, r);

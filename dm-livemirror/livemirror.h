@@ -199,6 +199,12 @@ struct lm_shared_log {
 	struct list_head list;
 	dev_t dev;
 	unsigned int refs;
+	/*
+	 * LM_LOG_OPENING and LM_LOG_CLOSING: the metadata I/O of the open or
+	 * close runs outside lm_logs_lock, and another table of the same
+	 * metadata device waits for it to end (every other device goes on).
+	 */
+	enum { LM_LOG_OPENING, LM_LOG_LIVE, LM_LOG_CLOSING } state;
 	struct dirtylog *log;
 	struct dirtylog_identity id;
 	char label[LM_LABEL_LEN];
@@ -386,5 +392,22 @@ static inline bool lm_dest_ok(struct lm_target *lm)
 /* livemirror-ident.c: identities for the log (dirtylog-format.h). */
 void lm_leg_identity(struct block_device *bdev, const char *given, char *buf);
 void lm_device_identity(struct dm_target *ti, const char *given, char *buf);
+
+/*
+ * livemirror-testhooks.c: delay points that widen race windows for the
+ * guest tests (the copier's lockless search, a switch's force clear).
+ * They exist only in the test build (make test-modules, LM_TEST_HOOKS),
+ * never in the module that is installed.
+ */
+enum lm_test_point {
+	LM_TP_SEARCH,		/* after the copier's search, before re-checking */
+	LM_TP_MAKE_CLEAN,	/* switch/prepare: checked, before the force clear */
+	LM_TP_NR
+};
+#ifdef LM_TEST_HOOKS
+void lm_test_delay(enum lm_test_point p);
+#else
+static inline void lm_test_delay(enum lm_test_point p) { }
+#endif
 
 #endif /* DM_LIVEMIRROR_H */

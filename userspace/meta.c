@@ -190,7 +190,7 @@ static int check_id(const char *name, const char *id, char *why, size_t len)
 int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len)
 {
 	uint64_t r = sb->region_sectors;
-	const uint32_t known = LM_SB_FLAG_REPAIRED | LM_SB_FLAG_ATTACHED;
+	const uint32_t known = LM_SB_FLAG_REPAIRED | LM_SB_FLAG_ATTACHED | LM_SB_FLAG_LAZY;
 
 	if (r < 8 || (r & (r - 1))) {
 		snprintf(why, len, "region_sectors %" PRIu64 " is not a power of two >= 8", r);
@@ -301,6 +301,19 @@ int bm_validate(const void *blk, uint64_t blocknr, const uint8_t *uuid,
 		return -1;
 	}
 	return 0;
+}
+
+bool bm_unwritten(const void *blk, uint64_t blocknr, const struct lm_sbinfo *sb)
+{
+	const struct lm_bitmap_header *h = blk;
+	static const uint8_t zero[LM_BLOCK_SIZE];
+
+	if (!(sb->flags & LM_SB_FLAG_LAZY))
+		return false;
+	if (!memcmp(blk, zero, LM_BLOCK_SIZE))
+		return true;
+	return block_csum(blk) == stored_csum(blk) && le64toh(h->blocknr) == blocknr &&
+	       memcmp(h->uuid, sb->uuid, LM_UUID_LEN);
 }
 
 static uint64_t bits_in_block(uint64_t blocknr, uint64_t nr_regions)
@@ -638,7 +651,8 @@ int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 					errno == ENOSPC ? "beyond end of device" : strerror(errno));
 			continue;
 		}
-		if (bm_validate(blk, b, sb->uuid, why, sizeof(why))) {
+		if (bm_validate(blk, b, sb->uuid, why, sizeof(why)) &&
+		    !bm_unwritten(blk, b, sb)) {
 			bad++;
 			if (!quiet)
 				reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): %s",

@@ -109,8 +109,9 @@ static int scan_bitmap(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 			     sb->nr_regions - first : LM_BITS_PER_BLOCK;
 		bool bad = meta_read_block(m, sb->bitmap_start + b, blk) ||
 			   bm_validate(blk, b, sb->uuid, why, sizeof(why));
+		bool unwritten = bad && bm_unwritten(blk, b, sb);
 
-		if (bad && s->nbad_total++ < DUMP_MAX_BAD) {
+		if (bad && !unwritten && s->nbad_total++ < DUMP_MAX_BAD) {
 			uint64_t *nbad = realloc(s->bad, (s->nbad + 1) * sizeof(*nbad));
 
 			if (!nbad)

@@ -485,6 +485,30 @@ int main(void)
 	       "crafted: repair refuses (too small) instead of looping");
 	alarm(0);
 
+	/*
+	 * A lazily formatted log (the kernel's format writes the superblocks
+	 * only): its zeroed bitmap blocks are unwritten, all dirty, no
+	 * corruption; without the flag they are bad blocks.
+	 */
+	make_file(1 << 20);
+	fill_sb(&sb, 2 * 65536 * 8 + 64, 8);
+	is_int(format_file(&sb), 0, "format for the lazy case");
+	memset(blk, 0, sizeof(blk));
+	for (uint64_t b = 0; b < sb.bitmap_blocks; b++)
+		put_block(LM_BITMAP_START + b, blk);
+	ok(check_file() >= 1 && strstr(problems, "bad checksum"),
+	   "zeroed bitmap blocks without the lazy flag are bad: %.120s", problems);
+	ok(!load(&m) && m.best >= 0, "load the lazy case");
+	sb2 = m.sb[m.best];
+	sb2.flags |= LM_SB_FLAG_LAZY;
+	ok(!meta_write_sb(&m, &sb2), "set the lazy flag");
+	meta_close(&m);
+	is_int(check_file(), 0, "lazy: unwritten blocks are no problem (%s)", problems);
+	is_int(run_cmd("metadata dump PATH --json", out, sizeof(out)), 0, "lazy: dump");
+	ok(strstr(out, "\"bad_blocks_total\":0") && strstr(out, "\"dirty\":131080"),
+	   "lazy: no bad block, every region dirty: %.300s",
+	   strstr(out, "\"bitmap\"") ? strstr(out, "\"bitmap\"") : out);
+
 	/* A striped bitmap: the dump keeps at most 65536 ranges. */
 	make_file(1 << 20);
 	fill_sb(&sb, 2 * 65536 * 8 + 64, 8);	/* 131080 regions, 5 bitmap blocks */

@@ -4,7 +4,8 @@
 # dm-dirtylog on its own, through the test-only module in dirtylog-test/
 # (build it with 'make -C tools/testing/selftests/livemirror/dirtylog-test'):
 # formatting, marks and commits, persistence, bad blocks, superblock slots,
-# state changes, and a metadata device whose writes fail (dm-flakey).
+# state changes, a metadata device whose writes fail (dm-flakey), and the
+# batches of a large write (M5).
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
 
@@ -13,7 +14,7 @@ if [ ! -f "$tmod" ]; then
 	echo "1..0 # SKIP dirtylog-test module not built"
 	exit 4
 fi
-lm_plan 4
+lm_plan 5
 
 modprobe libcrc32c
 modprobe dm-mod
@@ -65,4 +66,7 @@ lm_ok "verify: nothing was written after the failure" \
 lm_slice dtl-ident 16
 lm_ok "ident: identity, trust, reuse and the attach record" \
 	run_phase /dev/mapper/dtl-ident ident
+lm_slice dtl-batch 4
+lm_ok "batch: a write of 300 bitmap blocks goes out in batches of 256" \
+	run_phase /dev/mapper/dtl-batch batch
 lm_exit

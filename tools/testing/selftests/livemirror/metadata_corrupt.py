@@ -50,7 +50,7 @@ VERSION = 2
 # loads run on other devices, so the identities are given, not derived.
 IDS = "source_id ml-source dest_id ml-dest device_id ml-device"
 ST_COPYING, ST_PREPARED, ST_SWITCHED, ST_CANCELLED = 1, 2, 3, 4
-OFF = {"magic": 8, "version": 16, "state": 20, "generation": 24, "uuid": 32, "label": 48,
+OFF = {"flags": 4, "magic": 8, "version": 16, "state": 20, "generation": 24, "uuid": 32, "label": 48,
        "region_sectors": 112, "nr_regions": 120, "source_sectors": 128, "dest_sectors": 136,
        "bitmap_start": 144, "bitmap_blocks": 152, "nr_bitmaps": 160, "active_bitmap": 164}
 
@@ -188,10 +188,16 @@ def model(img, size, as_log=False):
     if u32(b, "state") == ST_PREPARED and not as_log:
         return {"outcome": "refuse", "reasons": ["prepared"]}
     uuid = bytes(b[32:48])
+    # LAZY (flags bit 2): a block not written since the format (zeroes, or
+    # a valid block of another log) is all dirty and no corruption
+    lazy = u32(b, "flags") & 4
     bits, bad = [], []
     for n in range(NBLK):
         d = blk(img, 8 + n)
-        if stored(d) != csum(d) or struct.unpack_from("<Q", d, 8)[0] != n or bytes(d[16:32]) != uuid:
+        ok = stored(d) == csum(d) and struct.unpack_from("<Q", d, 8)[0] == n
+        if lazy and (not any(d) or (ok and bytes(d[16:32]) != uuid)):
+            bits.append((1 << nbits(n)) - 1)
+        elif not ok or bytes(d[16:32]) != uuid:
             bad.append(n)
             bits.append((1 << nbits(n)) - 1)
         else:

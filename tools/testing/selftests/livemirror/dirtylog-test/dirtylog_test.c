@@ -29,7 +29,7 @@ module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "scratch block device");
 static char *phase = "fresh";
 module_param(phase, charp, 0444);
-MODULE_PARM_DESC(phase, "fresh | fail | verify | ident | leak");
+MODULE_PARM_DESC(phase, "fresh | fail | verify | ident | batch | leak");
 static bool go;
 module_param(go, bool, 0644);
 MODULE_PARM_DESC(go, "fail phase: the device's writes fail from now on");
@@ -285,7 +285,8 @@ struct t_stress {
 /*
  * A read racing a commit's write of the same block may see a mix of both
  * (a ram disk copies without any atomicity): retry those.  Both images
- * have the bit set, since only the checking thread clears it.
+ * have the bit set, since only the checking thread clears it.  A block of
+ * zeroes was not written since the lazy format: it reads as all set.
  */
 static bool t_disk_bit(u64 region, void *buf, unsigned int *torn)
 {
@@ -296,6 +297,8 @@ static bool t_disk_bit(u64 region, void *buf, unsigned int *torn)
 	for (tries = 0; tries < 100; tries++) {
 		if (t_raw(LM_BITMAP_START + b, buf, REQ_OP_READ))
 			return false;
+		if (!memchr_inv(buf, 0, LM_BLOCK_SIZE))
+			return true;
 		if (t_csum_ok(buf))
 			return le64_to_cpu(w[bit / 64]) & (1ULL << (bit % 64));
 		(*torn)++;
@@ -412,6 +415,23 @@ static void t_fresh(void *buf)
 	      !strcmp(sb->label, "dtest"), "slot 0 valid, generation 1");
 	CHECK(!t_raw(1, buf, REQ_OP_READ) && t_csum_ok(buf) &&
 	      le64_to_cpu(sb->generation) == 2, "slot 1 valid, generation 2");
+	/* The format is lazy: two superblock writes, no bitmap block (M7). */
+	dirtylog_get_stats(log, &st);
+	CHECK(!t_raw(0, buf, REQ_OP_READ) &&
+	      (le32_to_cpu(sb->flags) & LM_SB_FLAG_LAZY) &&
+	      t_is_zero(8, buf) && t_is_zero(8 + 3, buf) &&
+	      st.blocks_written == 0 && st.bad_blocks == 0,
+	      "lazy format: superblocks only, bitmap blocks untouched (%llu written)",
+	      st.blocks_written);
+	/* write blocks 0 and 3 as they are in core (all dirty) */
+	dirtylog_clear(log, 0);
+	dirtylog_clear(log, T_REGIONS - 1);
+	CHECK(t_mark(log, 0, 0, &e) == -EINPROGRESS && !e &&
+	      t_mark(log, T_REGIONS - 1, T_REGIONS - 1, &e) == -EINPROGRESS && !e,
+	      "marks after clears in unwritten blocks wait for their commit");
+	dirtylog_get_stats(log, &st);
+	CHECK(st.blocks_written == 2, "those commits wrote the two blocks (%llu)",
+	      st.blocks_written);
 	/* lm_csum takes a shortcut for uniform tails: check it against crc32c */
 	CHECK(!t_raw(8, buf, REQ_OP_READ) && t_csum_ok(buf) &&
 	      !memchr_inv(buf + LM_BITMAP_HEADER_SIZE, 0xff,
@@ -543,7 +563,12 @@ static void t_fresh(void *buf)
 	if (IS_ERR(log))
 		return;
 	dirtylog_get_stats(log, &st);
-	CHECK(st.bad_blocks == 1, "foreign uuid block is bad");
+	/* of a lazily formatted log: as if never written since the format */
+	CHECK(st.bad_blocks == 0 && st.unwritten_blocks >= 1 &&
+	      dirtylog_test(log, 2 * LM_BITS_PER_BLOCK) &&
+	      dirtylog_test(log, 3 * LM_BITS_PER_BLOCK - 1),
+	      "foreign uuid block reads all dirty, as unwritten (%llu, %llu)",
+	      st.bad_blocks, st.unwritten_blocks);
 
 	/* State changes */
 	base = t_newest(buf, &i);
@@ -622,7 +647,7 @@ static void t_fresh(void *buf)
 		return;
 	dirtylog_get_stats(log, &st);
 	CHECK(st.bad_blocks == 0 && dirtylog_count(log) == T_REGIONS,
-	      "reformat rewrote every block");
+	      "reformat: the old log's blocks read all dirty, none bad");
 
 	CHECK(dirtylog_set_state(log, LM_STATE_SWITCHED, NULL) == 0,
 	      "set SWITCHED");
@@ -925,6 +950,41 @@ static void t_ident(void *buf)
 		dirtylog_close(log);
 }
 
+/*
+ * M5: a write of many bitmap blocks (here a distrusted reopen, which
+ * rewrites all 300) goes out in batches of up to LM_COMMIT_BATCH blocks in
+ * flight together, not in sequential steps of LM_IO_PAGES (19 here).
+ */
+static void t_batch(void *buf)
+{
+	struct dirtylog_identity id = t_id;
+	struct dirtylog_stats st;
+	struct dirtylog *log;
+	char *err;
+
+	id.nr_regions = 300ULL * LM_BITS_PER_BLOCK;
+	id.source_sectors = id.nr_regions * T_REGION_SECT;
+	id.dest_sectors = id.source_sectors;
+	id.flags = 0;
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log), "batch: format a log of 300 bitmap blocks (%s)", err);
+	if (IS_ERR(log))
+		return;
+	dirtylog_close(log);
+	log = t_open(&id, &err);
+	CHECK(!IS_ERR(log), "batch: reopen without trust (%s)", err);
+	if (IS_ERR(log))
+		return;
+	dirtylog_get_stats(log, &st);
+	CHECK(st.blocks_written == 300 && st.write_batches <= 2,
+	      "batch: the distrusted log rewrote 300 blocks in %llu batches",
+	      st.write_batches);
+	CHECK(!t_raw(8 + 299, buf, REQ_OP_READ) && t_csum_ok(buf) &&
+	      le64_to_cpu(((struct lm_bitmap_header *)buf)->blocknr) == 299,
+	      "batch: the last block is on disk and valid");
+	dirtylog_close(log);
+}
+
 static void *t_leak;
 
 static int __init dirtylog_test_init(void)
@@ -966,6 +1026,8 @@ static int __init dirtylog_test_init(void)
 		t_verify();
 	else if (!strcmp(phase, "ident"))
 		t_ident(buf);
+	else if (!strcmp(phase, "batch"))
+		t_batch(buf);
 	else
 		CHECK(0, "unknown phase %s", phase);
 	pr_info("dirtylog_test: 1..%d\n", t_n);

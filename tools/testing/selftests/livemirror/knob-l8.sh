@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# livemirror, review L8 with the test build's delay point LM_TP_MAKE_CLEAN
+# (make test-modules; make knobs runs it): a 'switch' message checks that
+# the device is suspended, then flushes both legs, force-clears the log and
+# records the switch.  At b790ef5 a 'dmsetup resume' sent meanwhile went
+# through at once (the message did not hold off resume), so guest writes
+# ran during the force clear and the commit.  Now the resume waits for the
+# message: it ends after the switch is recorded, on a quiesced device.
+. "$(dirname "$0")/lib.sh"
+lm_require_guest
+MS=${LM_KNOB_MS:-4000}
+lm_plan 6
+lm_ok "modules load" lm_load_modules
+P=/sys/module/dm_livemirror/parameters
+if [ ! -w $P/test_delay_ms ]; then
+	for i in 2 3 4 5 6; do lm_skip "not a test build of the module (make test-modules)"; done
+	lm_exit
+fi
+lm_on_exit "echo -1,0 >$P/test_delay_ms"
+W=$(mktemp -d /dev/shm/l8.XXXXXX)
+lm_on_exit "rm -rf $W"
+
+lm_slice k8-m 1 && lm_slice k8-s 16 && lm_slice k8-d 16
+lm_fill /dev/mapper/k8-s
+N=$((16 * 2048))
+dmsetup create k8 --table "0 $N livemirror /dev/mapper/k8-m /dev/mapper/k8-s /dev/mapper/k8-d 128"
+lm_on_exit "dmsetup remove --retry k8"
+lm_ok "synced" lm_wait_state k8 synced 120
+sleep 4
+dmsetup suspend k8
+echo 1 >$P/test_delay_count
+echo 1,"$MS" >$P/test_delay_ms
+(dmsetup message k8 0 switch >"$W/msg.out" 2>&1; echo $? >"$W/msg.rc"; date +%s%N >"$W/msg.end") &
+mpid=$!
+sleep 1		# the message now sleeps between its check and the clear
+(dmsetup resume k8 >"$W/res.out" 2>&1; echo $? >"$W/res.rc"; date +%s%N >"$W/res.end") &
+rpid=$!
+wait $mpid $rpid
+echo -1,0 >$P/test_delay_ms
+lm_eq "the switch message succeeded ($(cat "$W/msg.out"))" 0 "$(cat "$W/msg.rc")"
+lm_eq "the resume succeeded ($(cat "$W/res.out"))" 0 "$(cat "$W/res.rc")"
+m=$(cat "$W/msg.end") r=$(cat "$W/res.end")
+lm_diag "resume ended $(((r - m) / 1000000)) ms after the message"
+lm_ok "L8: the resume waited for the switch message (no I/O during its force clear)" \
+	test "$r" -ge "$m"
+lm_eq "switched" switched "$(lm_field k8 state)"
+lm_exit
