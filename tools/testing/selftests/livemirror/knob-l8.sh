@@ -32,22 +32,25 @@ sleep 4
 dmsetup suspend k8
 echo 1 >$P/test_delay_count
 echo 1,"$MS" >$P/test_delay_ms
-(dmsetup message k8 0 switch >"$W/msg.out" 2>&1; echo $? >"$W/msg.rc"; date +%s%N >"$W/msg.end") &
+# end times from bash itself ($EPOCHREALTIME): a fork of date(1) takes
+# tens of ms under TCG, as long as the gap to measure
+(dmsetup message k8 0 switch >"$W/msg.out" 2>&1; echo $? >"$W/msg.rc"; echo "$EPOCHREALTIME" >"$W/msg.end") &
 mpid=$!
 sleep 1		# the message now sleeps between its check and the clear
-date +%s%N >"$W/res.start"
-(dmsetup resume k8 >"$W/res.out" 2>&1; echo $? >"$W/res.rc"; date +%s%N >"$W/res.end") &
+(dmsetup resume k8 >"$W/res.out" 2>&1; echo $? >"$W/res.rc"; echo "$EPOCHREALTIME" >"$W/res.end") &
 rpid=$!
 wait $mpid $rpid
 echo -1,0 >$P/test_delay_ms
 lm_eq "the switch message succeeded ($(cat "$W/msg.out"))" 0 "$(cat "$W/msg.rc")"
 lm_eq "the resume succeeded ($(cat "$W/res.out"))" 0 "$(cat "$W/res.rc")"
-m=$(cat "$W/msg.end") r=$(cat "$W/res.end") r0=$(cat "$W/res.start")
-waited=$(((r - r0) / 1000000))
-lm_diag "the resume took $waited ms and ended $(((r - m) / 1000000)) ms after the message"
-# sent 1 s into the message's $MS ms delay, it must wait out the rest (the
-# end times alone are too close to order: each is taken by a fork of date)
+us() { tr -d . <"$1"; }
+m=$(us "$W/msg.end") r=$(us "$W/res.end")
+gap=$(((r - m) / 1000))
+lm_diag "the resume ended $gap ms after the switch message"
+# At b790ef5 it ended seconds before (it went through at once; under a
+# loaded TCG host a resume alone takes 2-4 s, so its duration proves
+# nothing): it must end after the message, give or take the two exits.
 lm_ok "L8: the resume waited for the switch message (no I/O during its force clear)" \
-	test "$waited" -ge $((MS - 1500))
+	test "$gap" -ge -300
 lm_eq "switched" switched "$(lm_field k8 state)"
 lm_exit
