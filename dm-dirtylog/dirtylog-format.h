@@ -49,12 +49,12 @@ enum lm_state {
  */
 #define LM_SB_FLAG_ATTACHED	(1U << 1)
 /*
- * Formatted lazily: the format wrote the superblock only.  A bitmap block
- * that has not been written since then (all zeroes, or a valid block of an
- * earlier log on the device) means all of its regions are dirty, and is no
- * corruption.  Every reader of version 2 already reads such a block as all
- * dirty, so the flag changes no dirty set and needs no version bump: older
- * tools merely call those blocks bad, and older modules warn about them.
+ * Formatted lazily: the format rewrote only the bitmap blocks that were not
+ * zero, so a bitmap block of zeroes has not been written since and means
+ * all of its regions are dirty; it is no corruption.  Every reader of
+ * version 2 reads such a block as all dirty anyway, so the flag changes no
+ * dirty set and needs no version bump: older modules warn about the blocks,
+ * older tools refuse the unknown flag (and with it the superblock).
  */
 #define LM_SB_FLAG_LAZY		(1U << 2)
 

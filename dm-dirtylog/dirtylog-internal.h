@@ -19,8 +19,8 @@
 
 /*
  * Blocks moved per I/O batch.  The staging pages are preallocated so that a
- * commit, which sits in the write-out path of the mirrored device, never
- * allocates memory other than from its own bio_set.
+ * commit, which sits in the write-out path of the mirrored device, always
+ * makes progress with no memory but its own bio_set's.
  */
 #define LM_IO_PAGES		16
 /*
@@ -121,6 +121,7 @@ int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 		    blk_opf_t opf);
 
 /* dirtylog-sb.c */
+int lm_format_bitmap(struct dirtylog *log);
 int lm_meta_load(struct dirtylog *log, const struct dirtylog_identity *id,
 		 char **error);
 int lm_sb_write(struct dirtylog *log, enum lm_state state,

@@ -2,9 +2,10 @@
 /*
  * dm-dirtylog: checksums and synchronous block I/O on the metadata device.
  *
- * Every metadata transfer stages its blocks in the log's preallocated pages
- * (log->pages[i] holds the block for blocks[i]) and allocates its bios from
- * the log's own bio_set, so a commit makes progress under memory pressure.
+ * Every metadata transfer stages its blocks in pages (log->pages, the
+ * preallocated ones, or pages a large write took without waiting; pages[i]
+ * holds the block for blocks[i]) and allocates its bios from the log's own
+ * bio_set, so a commit makes progress under memory pressure.
  */
 #include <linux/crc32.h>
 #include <linux/crc32c.h>

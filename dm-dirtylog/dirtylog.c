@@ -81,7 +81,8 @@ struct lm_stage {
 static void lm_stage_init(struct dirtylog *log, struct lm_stage *st,
 			  unsigned long nr)
 {
-	const gfp_t gfp = GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY;
+	/* never reclaim for it: the log's own pages are the fallback */
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC;
 	unsigned int want = min_t(unsigned long, nr, LM_COMMIT_BATCH), i;
 
 	st->pages = log->pages;
@@ -160,6 +161,53 @@ int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 			break;
 	}
 	lm_stage_free(log, &st);
+	return r;
+}
+
+/*
+ * The bitmap of a log being formatted lazily (every in-core bit set):
+ * read the whole bitmap area and rewrite, as all dirty, just the blocks
+ * that are not zero (another log's blocks, or whatever an LV held before:
+ * lvcreate zeroes only its first 4 KiB).  Zero blocks are left unwritten,
+ * which LM_SB_FLAG_LAZY lets them mean: all dirty.  Reading costs what
+ * every later open from disk costs; on zeroed metadata nothing is written.
+ * Called by the opener, before the log is visible.
+ */
+int lm_format_bitmap(struct dirtylog *log)
+{
+	struct lm_stage st;
+	unsigned long *dirty, first, b;
+	unsigned int i, n;
+	int r = 0;
+
+	dirty = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
+	if (!dirty)
+		return -ENOMEM;
+	lm_stage_init(log, &st, log->nr_blocks);
+	for (first = 0; first < log->nr_blocks; first += n) {
+		n = min_t(unsigned long, st.cap, log->nr_blocks - first);
+		for (i = 0; i < n; i++)
+			st.blocks[i] = log->bitmap_start + first + i;
+		r = lm_io_pages(log, REQ_OP_READ, st.blocks, st.pages, n);
+		if (r)
+			goto out;
+		for (i = 0; i < n; i++)
+			if (memchr_inv(page_address(st.pages[i]), 0, LM_BLOCK_SIZE))
+				__set_bit(first + i, dirty);
+	}
+	lm_stage_free(log, &st);
+	st.pages = NULL;
+	r = lm_write_bitmap(log, dirty, REQ_OP_WRITE);
+	if (!r) {
+		/* zero or rewritten, every block now reads all set: durable */
+		for (b = 0; b < log->nr_blocks; b++)
+			bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0,
+				   lm_block_nbits(log, b));
+	}
+out:
+	if (st.pages)
+		lm_stage_free(log, &st);
+	bitmap_free(dirty);
 	return r;
 }
 

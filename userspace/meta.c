@@ -303,17 +303,11 @@ int bm_validate(const void *blk, uint64_t blocknr, const uint8_t *uuid,
 	return 0;
 }
 
-bool bm_unwritten(const void *blk, uint64_t blocknr, const struct lm_sbinfo *sb)
+bool bm_unwritten(const void *blk, const struct lm_sbinfo *sb)
 {
-	const struct lm_bitmap_header *h = blk;
 	static const uint8_t zero[LM_BLOCK_SIZE];
 
-	if (!(sb->flags & LM_SB_FLAG_LAZY))
-		return false;
-	if (!memcmp(blk, zero, LM_BLOCK_SIZE))
-		return true;
-	return block_csum(blk) == stored_csum(blk) && le64toh(h->blocknr) == blocknr &&
-	       memcmp(h->uuid, sb->uuid, LM_UUID_LEN);
+	return (sb->flags & LM_SB_FLAG_LAZY) && !memcmp(blk, zero, LM_BLOCK_SIZE);
 }
 
 static uint64_t bits_in_block(uint64_t blocknr, uint64_t nr_regions)
@@ -652,7 +646,7 @@ int meta_check(struct lm_meta *m, meta_report_fn fn, void *ctx)
 			continue;
 		}
 		if (bm_validate(blk, b, sb->uuid, why, sizeof(why)) &&
-		    !bm_unwritten(blk, b, sb)) {
+		    !bm_unwritten(blk, sb)) {
 			bad++;
 			if (!quiet)
 				reportf(fn, ctx, &n, "bitmap block %llu (device block %llu): %s",

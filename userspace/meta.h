@@ -97,11 +97,10 @@ int sb_check_fields(const struct lm_sbinfo *sb, char *why, size_t len);
 
 /* Bitmap blocks. */
 /*
- * Of a lazily formatted log (LM_SB_FLAG_LAZY): block @blocknr was not written
- * since the format (zeroes, or a valid block of an earlier log), so it means
- * all dirty and is no corruption.
+ * Of a lazily formatted log (LM_SB_FLAG_LAZY): a bitmap block of zeroes was
+ * not written since the format, so it means all dirty and is no corruption.
  */
-bool bm_unwritten(const void *blk, uint64_t blocknr, const struct lm_sbinfo *sb);
+bool bm_unwritten(const void *blk, const struct lm_sbinfo *sb);
 int bm_validate(const void *blk, uint64_t blocknr, const uint8_t *uuid,
 		char *why, size_t len);
 void bm_encode(void *blk, uint64_t blocknr, const uint8_t *uuid,

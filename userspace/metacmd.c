@@ -107,9 +107,10 @@ static int scan_bitmap(struct lm_meta *m, const struct lm_sbinfo *sb, struct bms
 		uint64_t first = b * LM_BITS_PER_BLOCK;
 		uint64_t n = sb->nr_regions - first < LM_BITS_PER_BLOCK ?
 			     sb->nr_regions - first : LM_BITS_PER_BLOCK;
-		bool bad = meta_read_block(m, sb->bitmap_start + b, blk) ||
-			   bm_validate(blk, b, sb->uuid, why, sizeof(why));
-		bool unwritten = bad && bm_unwritten(blk, b, sb);
+		bool unreadable = meta_read_block(m, sb->bitmap_start + b, blk);
+		bool bad = unreadable || bm_validate(blk, b, sb->uuid, why, sizeof(why));
+		/* blk is only this block's when it could be read */
+		bool unwritten = bad && !unreadable && bm_unwritten(blk, sb);
 
 		if (bad && !unwritten && s->nbad_total++ < DUMP_MAX_BAD) {
 			uint64_t *nbad = realloc(s->bad, (s->nbad + 1) * sizeof(*nbad));

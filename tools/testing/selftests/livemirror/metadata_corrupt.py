@@ -188,16 +188,15 @@ def model(img, size, as_log=False):
     if u32(b, "state") == ST_PREPARED and not as_log:
         return {"outcome": "refuse", "reasons": ["prepared"]}
     uuid = bytes(b[32:48])
-    # LAZY (flags bit 2): a block not written since the format (zeroes, or
-    # a valid block of another log) is all dirty and no corruption
+    # LAZY (flags bit 2): a block of zeroes was not written since the
+    # format; it is all dirty and no corruption
     lazy = u32(b, "flags") & 4
     bits, bad = [], []
     for n in range(NBLK):
         d = blk(img, 8 + n)
-        ok = stored(d) == csum(d) and struct.unpack_from("<Q", d, 8)[0] == n
-        if lazy and (not any(d) or (ok and bytes(d[16:32]) != uuid)):
+        if lazy and not any(d):
             bits.append((1 << nbits(n)) - 1)
-        elif not ok or bytes(d[16:32]) != uuid:
+        elif stored(d) != csum(d) or struct.unpack_from("<Q", d, 8)[0] != n or bytes(d[16:32]) != uuid:
             bad.append(n)
             bits.append((1 << nbits(n)) - 1)
         else:
@@ -359,21 +358,13 @@ def corrupt(rnd, kind, img, others):
 
 def lazy_unwritten_only(img, base):
     """IMG differs from BASE, a lazily formatted log (flags bit 2), only in
-    bitmap blocks that now look unwritten (zeroes, or a valid block of
-    another log): by design that reads as all dirty and is no damage
-    (Documentation/dm-dirtylog.rst, "Lazy format")."""
+    bitmap blocks that are now zeroes: by design that reads as all dirty
+    and is no damage (Documentation/dm-dirtylog.rst, "Lazy format")."""
     b0 = blk(base, newest(base))
     if not u32(b0, "flags") & 4 or img[:8 * BLOCK] != base[:8 * BLOCK]:
         return False
-    uuid = bytes(b0[32:48])
-    for n in range(NBLK):
-        d = blk(img, 8 + n)
-        if d == blk(base, 8 + n):
-            continue
-        ok = stored(d) == csum(d) and struct.unpack_from("<Q", d, 8)[0] == n
-        if any(d) and not (ok and bytes(d[16:32]) != uuid):
-            return False
-    return True
+    return all(blk(img, 8 + n) == blk(base, 8 + n) or not any(blk(img, 8 + n))
+               for n in range(NBLK))
 
 
 def gen(basedir, out, count, seed):
