@@ -190,23 +190,18 @@ int lm_format_bitmap(struct dirtylog *log)
 			st.blocks[i] = log->bitmap_start + first + i;
 		r = lm_io_pages(log, REQ_OP_READ, st.blocks, st.pages, n);
 		if (r)
-			goto out;
+			break;
 		for (i = 0; i < n; i++)
 			if (memchr_inv(page_address(st.pages[i]), 0, LM_BLOCK_SIZE))
 				__set_bit(first + i, dirty);
 	}
 	lm_stage_free(log, &st);
-	st.pages = NULL;
-	r = lm_write_bitmap(log, dirty, REQ_OP_WRITE);
-	if (!r) {
-		/* zero or rewritten, every block now reads all set: durable */
-		for (b = 0; b < log->nr_blocks; b++)
-			bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0,
-				   lm_block_nbits(log, b));
-	}
-out:
-	if (st.pages)
-		lm_stage_free(log, &st);
+	if (!r)
+		r = lm_write_bitmap(log, dirty, REQ_OP_WRITE);
+	/* zero or rewritten, every block now reads all set: durable */
+	for (b = 0; !r && b < log->nr_blocks; b++)
+		bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0,
+			   lm_block_nbits(log, b));
 	bitmap_free(dirty);
 	return r;
 }

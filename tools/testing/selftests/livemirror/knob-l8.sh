@@ -14,10 +14,7 @@ MS=${LM_KNOB_MS:-4000}
 lm_plan 6
 lm_ok "modules load" lm_load_modules
 P=/sys/module/dm_livemirror/parameters
-if [ ! -w $P/test_delay_ms ]; then
-	for i in 2 3 4 5 6; do lm_skip "not a test build of the module (make test-modules)"; done
-	lm_exit
-fi
+lm_require_test_build 5
 lm_on_exit "echo -1,0 >$P/test_delay_ms"
 W=$(mktemp -d /dev/shm/l8.XXXXXX)
 lm_on_exit "rm -rf $W"

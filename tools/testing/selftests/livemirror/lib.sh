@@ -92,6 +92,15 @@ lm_insmod() {
 	insmod "$ko"
 }
 
+# lm_require_test_build N: unless the loaded module is a test build (make
+# test-modules, its delay points), skip the N remaining checks and exit.
+lm_require_test_build() {
+	local i
+	[ -w /sys/module/dm_livemirror/parameters/test_delay_ms ] && return 0
+	for ((i = 0; i < $1; i++)); do lm_skip "not a test build of the module (make test-modules)"; done
+	lm_exit
+}
+
 lm_load_modules() {
 	modprobe dm-mod || return 1
 	lm_insmod "$LM_MODDIR/dm-dirtylog/dm-dirtylog.ko" &&
