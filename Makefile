@@ -66,6 +66,7 @@ knobs: deps
 
 # The debug kernel is built once per machine and cached (see its script).
 debug-kernel:
+	$(MAKE) deps KERNEL=debug
 	tools/kernel/build-debug-kernel
 
 helper:
