@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dm-dirtylog internals shared by dirtylog.c (in-core bitmap, marks and
- * commits), dirtylog-sb.c (superblock, format and load) and dirtylog-io.c
- * (block I/O).  Not part of the API.
+ * commits), dirtylog-durable.c (which set bits are durable), dirtylog-sb.c
+ * (superblock, format and load) and dirtylog-io.c (block I/O).  Not part of
+ * the API.
  */
 #ifndef DM_DIRTYLOG_INTERNAL_H
 #define DM_DIRTYLOG_INTERNAL_H
@@ -58,17 +59,16 @@ struct dirtylog {
 	 * durable once block_seq[b] <= durable_seq.  Clears do not touch
 	 * block_seq because they never make a set bit less durable.
 	 *
-	 * @durable has the bits known to be set on disk that no commit will
-	 * clear: a bit enters it when a commit that wrote it as 1 completed
-	 * while it was still set in core, and leaves it when it is cleared in
-	 * core (before that clear can reach the disk).  A mark of a bit in
-	 * @durable is answered at once, whatever the rest of its block does,
-	 * so a hot write never waits for the commit of an unrelated mark.
+	 * @dur says, per block, which set bits are known to be set on disk
+	 * with no commit about to clear them (dirtylog-durable.c): a mark of
+	 * such a bit is answered at once, whatever the rest of its block
+	 * does, so a hot write never waits for the commit of an unrelated
+	 * mark.
 	 */
 	spinlock_t lock;
 	bool failed;
 	unsigned long *bits;		/* 1 = legs may differ */
-	unsigned long *durable;		/* subset of bits, set on disk */
+	unsigned long **dur;		/* per block: NULL, LM_DUR_NONE or a page */
 	u64 nr_dirty;
 	u64 open_seq;
 	u64 durable_seq;
@@ -119,6 +119,19 @@ int lm_io(struct dirtylog *log, blk_opf_t opf, const u64 *blocks,
 /* dirtylog.c */
 int lm_write_bitmap(struct dirtylog *log, const unsigned long *which,
 		    blk_opf_t opf);
+
+/* dirtylog-durable.c; all but alloc and free under log->lock */
+#define LM_DUR_NONE	((unsigned long *)1UL)
+bool lm_dur_test(struct dirtylog *log, unsigned long b, unsigned int off,
+		 unsigned int end);
+void lm_dur_before_set(struct dirtylog *log, unsigned long b);
+void lm_dur_clear(struct dirtylog *log, unsigned long r);
+void lm_dur_forget(struct dirtylog *log, unsigned long b);
+void lm_dur_all(struct dirtylog *log, unsigned long b);
+unsigned long *lm_dur_note(struct dirtylog *log, unsigned long b,
+			   const u64 *words);
+unsigned long **lm_dur_alloc(unsigned long nr_blocks);
+void lm_dur_free(struct dirtylog *log);
 
 /* dirtylog-sb.c */
 int lm_format_bitmap(struct dirtylog *log);

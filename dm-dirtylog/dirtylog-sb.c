@@ -397,6 +397,7 @@ static void lm_load_bad_block(struct dirtylog *log, unsigned long b,
 		DMWARN("%pg: bitmap block %lu %s: treating its regions as dirty",
 		       log->bdev, b, why);
 	bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
+	lm_dur_forget(log, b);
 	log->block_seq[b] = log->open_seq;
 	__set_bit(b, log->changed);
 	__set_bit(b, log->marked);
@@ -413,7 +414,7 @@ static void lm_load_unwritten_block(struct dirtylog *log, unsigned long b)
 	unsigned int nbits = lm_block_nbits(log, b);
 
 	bitmap_set(lm_block_bits(log, b), 0, nbits);
-	bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0, nbits);
+	lm_dur_all(log, b);
 	__set_bit(b, log->committing);
 	log->stats.unwritten_blocks++;
 }
@@ -447,8 +448,7 @@ static void lm_load_block(struct dirtylog *log, unsigned long b, void *buf)
 	/* Also drops any bit past nr_regions in the last block. */
 	bitmap_from_arr64(lm_block_bits(log, b), words, nbits);
 	/* what was read is on disk: durable */
-	bitmap_copy(log->durable + b * LM_LONGS_PER_BLOCK,
-		    lm_block_bits(log, b), nbits);
+	lm_dur_all(log, b);
 }
 
 static int lm_load_bitmap(struct dirtylog *log, char **error)
@@ -520,8 +520,12 @@ static int lm_distrust(struct dirtylog *log, char **error)
 	unsigned long b;
 	int r;
 
-	for (b = 0; b < log->nr_blocks; b++)
+	for (b = 0; b < log->nr_blocks; b++) {
 		bitmap_set(lm_block_bits(log, b), 0, lm_block_nbits(log, b));
+		/* until the write below, or for good if it fails */
+		if (!test_bit(b, log->committing))
+			lm_dur_forget(log, b);
+	}
 	log->nr_dirty = log->nr_regions;
 	/* blocks still unwritten since a lazy format read all dirty already */
 	bitmap_complement(log->committing, log->committing, log->nr_blocks);

@@ -46,24 +46,20 @@ static void lm_encode_block(struct dirtylog *log, unsigned long b, void *buf)
 	hdr->csum = cpu_to_le32(lm_csum(buf));
 }
 
-/*
- * Block @b's image in @buf is on disk: its set bits that are still set in
- * core are durable (a bit cleared since then will be written as 0 by the
- * next commit, and was taken out of @durable when it was cleared).
- */
+/* Block @b's image in @buf is on disk: see lm_dur_note(). */
 static void lm_note_durable(struct dirtylog *log, unsigned long b, void *buf)
 {
 	u64 *words = buf + LM_BITMAP_HEADER_SIZE;
 	unsigned int nbits = lm_block_nbits(log, b);
-	unsigned long *d = log->durable + b * LM_LONGS_PER_BLOCK;
+	unsigned long *drop;
 	unsigned int i;
 
 	for (i = 0; i < DIV_ROUND_UP(nbits, 64); i++)
 		le64_to_cpus(&words[i]);
 	spin_lock_irq(&log->lock);
-	bitmap_from_arr64(d, words, nbits);
-	bitmap_and(d, d, lm_block_bits(log, b), nbits);
+	drop = lm_dur_note(log, b, words);
 	spin_unlock_irq(&log->lock);
+	kfree(drop);
 }
 
 /*
@@ -200,8 +196,7 @@ int lm_format_bitmap(struct dirtylog *log)
 		r = lm_write_bitmap(log, dirty, REQ_OP_WRITE);
 	/* zero or rewritten, every block now reads all set: durable */
 	for (b = 0; !r && b < log->nr_blocks; b++)
-		bitmap_set(log->durable + b * LM_LONGS_PER_BLOCK, 0,
-			   lm_block_nbits(log, b));
+		lm_dur_all(log, b);
 	bitmap_free(dirty);
 	return r;
 }
@@ -422,8 +417,8 @@ static int lm_mark_range_failed(struct dirtylog *log, u64 first, u64 last)
 		off = r - b * LM_BITS_PER_BLOCK;
 		end = min_t(unsigned long, lm_block_nbits(log, b),
 			    last - b * LM_BITS_PER_BLOCK + 1);
-		if (find_next_zero_bit(log->durable + b * LM_LONGS_PER_BLOCK,
-				       end, off) < end)
+		if (find_next_zero_bit(lm_block_bits(log, b), end, off) < end ||
+		    !lm_dur_test(log, b, off, end))
 			ret = -EIO;
 		r = b * LM_BITS_PER_BLOCK + end;
 	}
@@ -455,10 +450,10 @@ int dirtylog_mark_range(struct dirtylog *log, u64 first, u64 last,
 		zero = find_next_zero_bit(bits, end, off);
 		if (zero >= end) {
 			/* all set: wait only if one of them is not durable */
-			if (find_next_zero_bit(log->durable + b * LM_LONGS_PER_BLOCK,
-					       end, off) < end)
+			if (!lm_dur_test(log, b, off, end))
 				seq = max(seq, log->block_seq[b]);
 		} else {
+			lm_dur_before_set(log, b);
 			while (zero < end) {
 				set = find_next_bit(bits, end, zero);
 				bitmap_set(bits, zero, set - zero);
@@ -487,9 +482,9 @@ void dirtylog_clear(struct dirtylog *log, u64 region)
 		return;
 
 	spin_lock_irqsave(&log->lock, flags);
-	/* not durable any more: the next commit may write it as 0 */
-	__clear_bit(r, log->durable);
 	if (test_bit(r, log->bits)) {
+		/* not durable any more: the next commit may write it as 0 */
+		lm_dur_clear(log, r);
 		__clear_bit(r, log->bits);
 		log->nr_dirty--;
 		__set_bit(r / LM_BITS_PER_BLOCK, log->changed);
@@ -507,19 +502,20 @@ u64 dirtylog_mark_nowait(struct dirtylog *log, u64 region)
 {
 	unsigned long r = region, b = r / LM_BITS_PER_BLOCK;
 	unsigned long flags;
+	unsigned int off;
 	u64 seq;
 
 	if (WARN_ON_ONCE(region >= log->nr_regions))
 		return U64_MAX;
 
 	spin_lock_irqsave(&log->lock, flags);
-	if (test_bit(r, log->durable)) {
-		seq = 0;
-	} else if (test_bit(r, log->bits)) {
-		seq = log->block_seq[b];
+	if (test_bit(r, log->bits)) {
+		off = r - b * LM_BITS_PER_BLOCK;
+		seq = lm_dur_test(log, b, off, off + 1) ? 0 : log->block_seq[b];
 	} else if (log->failed) {
 		seq = U64_MAX;
 	} else {
+		lm_dur_before_set(log, b);
 		__set_bit(r, log->bits);
 		log->nr_dirty++;
 		seq = log->open_seq;
@@ -752,7 +748,7 @@ static void lm_free(struct dirtylog *log)
 	bitmap_free(log->changed);
 	bitmap_free(log->marked);
 	kvfree(log->block_seq);
-	kvfree(log->durable);
+	lm_dur_free(log);
 	kvfree(log->bits);
 	kfree(log);
 }
@@ -816,14 +812,13 @@ struct dirtylog *dirtylog_open(struct block_device *bdev,
 
 	log->bits = kvcalloc(BITS_TO_LONGS(log->nr_regions),
 			     sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
-	log->durable = kvcalloc(BITS_TO_LONGS(log->nr_regions),
-				sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
+	log->dur = lm_dur_alloc(log->nr_blocks);
 	log->block_seq = kvcalloc(log->nr_blocks, sizeof(u64), GFP_KERNEL);
 	log->changed = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->marked = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->committing = bitmap_zalloc(log->nr_blocks, GFP_KERNEL);
 	log->sb = kzalloc(LM_BLOCK_SIZE, GFP_KERNEL);
-	if (!log->bits || !log->durable || !log->block_seq || !log->changed ||
+	if (!log->bits || !log->dur || !log->block_seq || !log->changed ||
 	    !log->marked ||
 	    !log->committing || !log->sb)
 		goto nomem;

@@ -164,6 +164,7 @@ struct dirtylog_stats {
 	u64 write_batches;	/* batches of them in flight together */
 	u64 bad_blocks;		/* bitmap blocks found corrupt at load */
 	u64 unwritten_blocks;	/* not written since a lazy format, at load */
+	u64 dur_pages;		/* blocks with marks pending (durable-bit pages) */
 };
 void dirtylog_get_stats(struct dirtylog *log, struct dirtylog_stats *st);
 

@@ -476,11 +476,29 @@ static void t_fresh(void *buf)
 	dirtylog_clear(log, 6);
 	r = t_mark(log, 5, 5, &e);
 	CHECK(r == 0, "a clear in the block keeps other bits durable (%d)", r);
+	/*
+	 * M4: a mark pending in the block (bit 7, not committed) does not
+	 * hold back a durable bit of the same block (bit 5); the block's
+	 * page of durable bits lives only while that mark is pending.
+	 */
+	dirtylog_get_stats(log, &st);
+	CHECK(dirtylog_mark_nowait(log, 7) != 0 &&
+	      dirtylog_mark_nowait(log, 5) == 0,
+	      "a durable bit is answered at once while a mark of its block is pending");
+	dirtylog_get_stats(log, &st2);
+	CHECK(st2.dur_pages == st.dur_pages + 1,
+	      "one durable-bit page while the mark is pending (%llu -> %llu)",
+	      st.dur_pages, st2.dur_pages);
+	r = t_mark(log, 7, 7, &e);
+	dirtylog_get_stats(log, &st2);
+	CHECK(r == -EINPROGRESS && e == 0 && st2.dur_pages == st.dur_pages,
+	      "the commit makes it durable and frees the page (%d, %d, %llu pages)",
+	      r, e, st2.dur_pages);
 	r = t_mark(log, 10, 20, &e);
 	CHECK(r == -EINPROGRESS && e == 0, "mark_range waits (%d, %d)", r, e);
 	r = t_mark(log, 10, 20, &e);
 	CHECK(r == 0, "mark_range of durable bits returns 0 (%d)", r);
-	CHECK(dirtylog_count(log) == T_REGIONS - 1000 + 12,
+	CHECK(dirtylog_count(log) == T_REGIONS - 1000 + 13,
 	      "count after marks (%llu)", dirtylog_count(log));
 
 	for (r = 32000; r <= 33000; r++)
@@ -489,7 +507,7 @@ static void t_fresh(void *buf)
 	r = t_mark(log, 32000, 33000, &e);
 	CHECK(r == -EINPROGRESS && e == 0 &&
 	      dirtylog_next(log, 31999) == 31999 &&
-	      dirtylog_count(log) == T_REGIONS - 1000 + 12,
+	      dirtylog_count(log) == T_REGIONS - 1000 + 13,
 	      "mark_range across blocks (%d, %d)", r, e);
 
 	t_batching(log);
