@@ -549,27 +549,26 @@ int dirtylog_wait(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w)
 EXPORT_SYMBOL_GPL(dirtylog_wait);
 
 /*
- * Copy the in-core bitmap into @dst (nr_regions bits) and return how many
- * bits are set, one block at a time so that the lock is held briefly.
+ * Copy bits [@first, @first + @nbits) of the in-core bitmap into @dst and
+ * return how many are set.  @first is a multiple of BITS_PER_LONG; the
+ * lock is held for the copy only, so keep @nbits to about a block's worth.
  * Process context.
  */
-u64 dirtylog_copy_bits(struct dirtylog *log, unsigned long *dst)
+u64 dirtylog_copy_range(struct dirtylog *log, u64 first, unsigned int nbits,
+			unsigned long *dst)
 {
-	unsigned long b, flags;
-	unsigned int nbits;
-	u64 n = 0;
+	unsigned long r = first, flags;
 
-	for (b = 0; b < log->nr_blocks; b++) {
-		nbits = lm_block_nbits(log, b);
-		spin_lock_irqsave(&log->lock, flags);
-		bitmap_copy(dst + b * LM_LONGS_PER_BLOCK, lm_block_bits(log, b), nbits);
-		spin_unlock_irqrestore(&log->lock, flags);
-		n += bitmap_weight(dst + b * LM_LONGS_PER_BLOCK, nbits);
-		cond_resched();
+	if (WARN_ON_ONCE(r % BITS_PER_LONG || first + nbits > log->nr_regions)) {
+		bitmap_fill(dst, nbits);
+		return nbits;
 	}
-	return n;
+	spin_lock_irqsave(&log->lock, flags);
+	bitmap_copy(dst, log->bits + r / BITS_PER_LONG, nbits);
+	spin_unlock_irqrestore(&log->lock, flags);
+	return bitmap_weight(dst, nbits);
 }
-EXPORT_SYMBOL_GPL(dirtylog_copy_bits);
+EXPORT_SYMBOL_GPL(dirtylog_copy_range);
 
 bool dirtylog_test(struct dirtylog *log, u64 region)
 {

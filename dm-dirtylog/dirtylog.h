@@ -134,8 +134,12 @@ void dirtylog_clear(struct dirtylog *log, u64 region);
 u64 dirtylog_mark_nowait(struct dirtylog *log, u64 region);
 int dirtylog_wait(struct dirtylog *log, u64 seq, struct dirtylog_waiter *w);
 
-/* Copy the in-core bitmap into @dst; returns the bits set.  Sleeps. */
-u64 dirtylog_copy_bits(struct dirtylog *log, unsigned long *dst);
+/*
+ * Copy @nbits bits of the in-core bitmap from @first (a multiple of
+ * BITS_PER_LONG) into @dst; returns the bits set.  Process context.
+ */
+u64 dirtylog_copy_range(struct dirtylog *log, u64 first, unsigned int nbits,
+			unsigned long *dst);
 
 /* Write every changed bitmap block, then wait until durable.  Sleeps. */
 int dirtylog_commit(struct dirtylog *log);

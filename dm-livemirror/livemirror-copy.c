@@ -37,18 +37,6 @@ struct lm_slot *lm_find_slot(struct lm_bucket *b, u64 region)
 }
 
 /*
- * Set N for @region; true when it was clear (the caller must then call
- * lm_need_search(), outside any bucket lock).  Any context.
- */
-bool lm_set_need(struct lm_target *lm, u64 region)
-{
-	if (test_and_set_bit((unsigned long)region, lm->need_copy))
-		return false;
-	atomic64_inc(&lm->nr_need);
-	return true;
-}
-
-/*
  * A bit of N was set at @from: make the search go over it again.  The
  * generation tells a copier that scanned without the lock that its answer
  * may be stale.  Any context; takes copy_lock.
@@ -95,9 +83,8 @@ void lm_need_copy_range(struct lm_target *lm, u64 first, u64 last)
  */
 void lm_need_copy_dirty(struct lm_target *lm)
 {
-	u64 n = dirtylog_copy_bits(lm->log, lm->need_copy);
+	u64 n = lm_need_from_log(lm);
 
-	atomic64_set(&lm->nr_need, n);
 	if (n) {
 		lm_need_search(lm, 0);
 	} else {
@@ -336,7 +323,10 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 	unsigned long flags, gen;
 	unsigned int waiting = 0;
 	u64 from, end, region;
+	int cleared;
 
+	/* before any lock: the clear below may need a page */
+	lm_need_refill(lm);
 	spin_lock_irqsave(&lm->copy_lock, flags);
 	if (lm->active_slots >= READ_ONCE(lm->copy_depth))
 		goto stop;
@@ -345,7 +335,7 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 
 	end = from + min_t(u64, lm->nr_regions - from, LM_SCAN_CHUNK);
-	region = from < end ? find_next_bit(lm->need_copy, end, from) : end;
+	region = from < end ? lm_need_next(lm, from, end) : end;
 	lm_test_delay(LM_TP_SEARCH);
 
 	spin_lock_irqsave(&lm->copy_lock, flags);
@@ -380,14 +370,20 @@ static bool lm_take_region(struct lm_target *lm, bool *pass_done,
 		spin_unlock(&b->lock);
 		goto stop;
 	}
-	if (!test_and_clear_bit((unsigned long)region, lm->need_copy)) {
+	cleared = lm_test_and_clear_need(lm, region);
+	if (cleared < 0) {
+		/* a full chunk of N needs a page: try again after a refill */
+		spin_unlock(&b->lock);
+		*delay = LM_NOMEM_DELAY;
+		goto stop;
+	}
+	if (!cleared) {
 		/* only a slot clears N, and slots are made under copy_lock */
 		spin_unlock(&b->lock);
 		WRITE_ONCE(lm->copy_next, region + 1);
 		spin_unlock_irqrestore(&lm->copy_lock, flags);
 		return true;
 	}
-	atomic64_dec(&lm->nr_need);
 	/* the copy reads the source after the writes already in flight */
 	hlist_for_each_entry(io, &b->writes, node)
 		if (io->region == region)

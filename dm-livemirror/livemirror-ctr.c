@@ -432,9 +432,7 @@ static int lm_alloc_core(struct dm_target *ti, struct lm_target *lm)
 	}
 
 	/* the log has the same limit: dirtylog_open() refuses more regions */
-	lm->need_copy = kvcalloc(BITS_TO_LONGS(lm->nr_regions),
-				 sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
-	if (!lm->need_copy)
+	if (lm_need_alloc(lm))
 		goto nomem;
 
 	lm->nr_groups = (lm->nr_regions + (1 << LM_GROUP_SHIFT) - 1) >> LM_GROUP_SHIFT;
@@ -474,7 +472,7 @@ static void lm_free(struct lm_target *lm)
 		dm_kcopyd_client_destroy(lm->kc);
 	bioset_exit(&lm->bs);
 	kvfree(lm->group_epoch);
-	kvfree(lm->need_copy);
+	lm_need_free(lm);
 	kvfree(lm->buckets);
 	if (lm->shared)
 		lm_put_log(lm, lm->shared);

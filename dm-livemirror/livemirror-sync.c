@@ -200,7 +200,7 @@ static u64 lm_next_dirty(struct lm_target *lm, u64 r)
 		r = dirtylog_next(lm->log, r);
 		if (r >= nr || !lm_needs_copy(lm, r))
 			return r;
-		r = find_next_zero_bit(lm->need_copy, nr, r);
+		r = lm_need_next_zero(lm, r, nr);
 	}
 }
 

@@ -19,7 +19,8 @@
  *
  *   L  the log's bit: "the legs may differ on disk" (dm-dirtylog owns it;
  *      it is durable before any write that could make the legs differ);
- *   N  need_copy: "R still needs a copy" (lm->need_copy, this target's);
+ *   N  need_copy: "R still needs a copy" (lm->need, this target's;
+ *      livemirror-need.c);
  *   S  a copy slot for R exists (the bucket's copies list);
  *   W  the tracked writes in flight to R (the bucket's writes list).
  *
@@ -35,8 +36,12 @@
  * lock, the copy then reading the source after every write in W), and it
  * may be set at any time by anyone: a write that goes to the source only,
  * a failed clone, a finished discard, a failed copy, a resume.  N is a
- * subset of L.  The copy cursor only searches N for the next candidate;
- * it never says whether a region is in sync.
+ * subset of L, save where a setter found no memory at all and put a whole
+ * chunk of N (livemirror-need.c): a region in N whose log bit is clear is
+ * identical on both legs, and is only copied once for nothing, because
+ * every write marks its region before it is issued, whatever its route.
+ * The copy cursor only searches N for the next candidate; it never says
+ * whether a region is in sync.
  */
 #ifndef DM_LIVEMIRROR_H
 #define DM_LIVEMIRROR_H
@@ -67,6 +72,7 @@
 #define LM_MARK_AHEAD		16		/* regions marked per stream commit */
 #define LM_TICK			HZ		/* lazy-clear period */
 #define LM_RETRY_DELAY		(5 * HZ)	/* dest_error retry back-off */
+#define LM_NOMEM_DELAY		(HZ / 10)	/* copier out of memory for N */
 #define LM_MAX_FEATURE_ARGS	21
 #define LM_MAX_USER_ID		150		/* source_id, dest_id, device_id */
 #define LM_DEFAULT_DEST_TIMEOUT	30		/* seconds */
@@ -102,6 +108,21 @@ enum {
  * Per-region hash bucket: in-flight writes (W), active copy slots (S) and
  * the writes held back by the write-after-write interlock.
  */
+/*
+ * A chunk of N (livemirror-need.c): NULL, all set, or a page of bits.  The
+ * page is a struct lm_need_page: an rcu_head, then LM_NEED_LONGS words.
+ */
+#define LM_NEED_LONGS	((PAGE_SIZE - sizeof(struct rcu_head)) / sizeof(long))
+#define LM_NEED_BITS	(LM_NEED_LONGS * BITS_PER_LONG)
+
+struct lm_need_page;
+
+struct lm_need_chunk {
+	spinlock_t lock;		/* innermost; any context */
+	unsigned int count;		/* regions of the chunk in N */
+	struct lm_need_page __rcu *p;
+};
+
 struct lm_bucket {
 	spinlock_t lock;
 	struct hlist_head writes;
@@ -266,9 +287,11 @@ struct lm_target {
 	u8 *group_epoch;
 	u64 nr_groups;
 
-	/* need_copy (N): see the top of this file */
-	unsigned long *need_copy;
-	atomic64_t nr_need;		/* bits set in need_copy */
+	/* N: see the top of this file and livemirror-need.c */
+	struct lm_need_chunk *need;
+	unsigned long nr_need_chunks;
+	struct lm_need_page *need_spare;	/* for a setter out of memory */
+	atomic64_t nr_need;		/* regions in N */
 
 	/* copy pass */
 	spinlock_t copy_lock;
@@ -362,11 +385,15 @@ void lm_status(struct dm_target *ti, status_type_t type,
 int lm_message(struct dm_target *ti, unsigned int argc, char **argv,
 	       char *result, unsigned int maxlen);
 
-/* N of @region (NEEDCOPY); decisions read it under the bucket lock. */
-static inline bool lm_needs_copy(struct lm_target *lm, u64 region)
-{
-	return test_bit((unsigned long)region, lm->need_copy);
-}
+/* livemirror-need.c: N; decisions read it under the bucket lock */
+bool lm_needs_copy(struct lm_target *lm, u64 region);
+int lm_test_and_clear_need(struct lm_target *lm, u64 region);
+u64 lm_need_next(struct lm_target *lm, u64 from, u64 end);
+u64 lm_need_next_zero(struct lm_target *lm, u64 from, u64 end);
+void lm_need_refill(struct lm_target *lm);
+u64 lm_need_from_log(struct lm_target *lm);
+int lm_need_alloc(struct lm_target *lm);
+void lm_need_free(struct lm_target *lm);
 
 static inline u64 lm_region_of(struct lm_target *lm, sector_t sector)
 {
