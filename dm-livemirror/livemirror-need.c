@@ -250,8 +250,22 @@ u64 lm_need_from_log(struct lm_target *lm)
 	struct lm_need_chunk *ch;
 	unsigned long flags, c;
 	unsigned int nbits, n;
-	u64 total = 0;
+	u64 total = dirtylog_count(lm->log);
 
+	/* all dirty (a new migration) or all clean: no bit to copy */
+	if (!total || total == lm->nr_regions) {
+		for (c = 0; c < lm->nr_need_chunks; c++) {
+			ch = &lm->need[c];
+			spin_lock_irqsave(&ch->lock, flags);
+			ch->count = total ? lm_chunk_bits(lm, c) : 0;
+			lm_need_publish(ch, total ? LM_NEED_ALL : NULL);
+			spin_unlock_irqrestore(&ch->lock, flags);
+			cond_resched();
+		}
+		atomic64_set(&lm->nr_need, total);
+		return total;
+	}
+	total = 0;
 	for (c = 0; c < lm->nr_need_chunks; c++) {
 		ch = &lm->need[c];
 		nbits = lm_chunk_bits(lm, c);
