@@ -14,6 +14,9 @@
  *                             (destination only with an all-clean bitmap)
  *   COPYING, CANCELLED, 0  -> source
  * Writes happen only when no live table holds the metadata (O_EXCL).
+ * The LVM fence (lvmfence.h) of the device the metadata is bound to
+ * (device_id dm:LVM-...) follows the decision: destination -> retire the
+ * old LV, source -> disarm an armed fence.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +31,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "idcheck.h"
+#include "lvmfence.h"
 #include "meta.h"
 #include "util.h"
 
@@ -41,7 +45,7 @@ struct rec {
 	uint64_t dirty;		/* dirty regions (PREPARED members only) */
 	enum leg leg;
 	char reason[1024];
-	char action[160];
+	char action[600];
 	int rc;
 };
 
@@ -285,6 +289,20 @@ int cmd_recover(struct lm_args *a)
 			    r->leg == LEG_SOURCE && is_coord == (pass == 1))
 				write_state(r, LM_STATE_COPYING, true);
 		}
+	for (int i = 0; i < n; i++) {
+		struct rec *r = &recs[i];
+		char fence[400];
+
+		if (r->rc || !r->valid || (r->leg != LEG_DEST && r->leg != LEG_SOURCE) ||
+		    strncmp(r->sb.device_id, "dm:LVM-", 7))
+			continue;
+		if (lm_fence_resolve(r->sb.device_id + 3, r->leg == LEG_DEST, false, fence,
+				     sizeof(fence)))
+			r->rc = LM_EXIT_ERROR;
+		else if (fence[0])
+			snprintf(r->action + strlen(r->action), sizeof(r->action) - strlen(r->action),
+				 "%s%s", r->action[0] ? "; " : "", fence);
+	}
 	for (int i = 0; i < n; i++)
 		if (recs[i].rc && !rc)
 			rc = recs[i].rc;

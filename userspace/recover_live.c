@@ -10,7 +10,9 @@
  *   original table live, livemirror loaded -> back (an interrupted start)
  * and remove a hidden source device that nothing uses any more.  Every
  * member of a group must be given together, so that PREPARED members find
- * their coordinator.  Runs under the same locks as switch.
+ * their coordinator.  Runs under the same locks as switch.  The LVM fence
+ * (lvmfence.h) follows the leg: destination -> the old LV is retired,
+ * source -> an armed fence is disarmed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "exitcodes.h"
 #include "guard.h"
 #include "live.h"
+#include "lvmfence.h"
 #include "result.h"
 #include "util.h"
 
@@ -304,6 +307,19 @@ static int cmd_recover_live(struct lm_args *a)
 		/* Only when unused: a live livemirror table still holds it open. */
 		hidden_name_of(&d[i], hidden, sizeof(hidden));
 		remove_hidden(hidden);
+		if (!d[i].rc && (!strcmp(d[i].leg, "dest") || !strcmp(d[i].leg, "source"))) {
+			char fence[400];
+
+			if (lm_fence_resolve(d[i].info.uuid, !strcmp(d[i].leg, "dest"), true, fence,
+					     sizeof(fence))) {
+				d[i].rc = LM_EXIT_ERROR;
+				if (!rc)
+					rc = LM_EXIT_ERROR;
+			} else if (fence[0]) {
+				printf("%s: %s\n", d[i].name, fence);
+				changed = true;
+			}
+		}
 		if (d[i].action)
 			changed = true;
 		all_dest = all_dest && !strcmp(d[i].leg, "dest");

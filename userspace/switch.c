@@ -8,6 +8,8 @@
  *    member, "switch" on the coordinator (THE commit point), "switch" on the rest
  *  4 load the destination-only table (linear over the destination) and resume
  *  5 remove hidden source devices made by `start`
+ *  6 retire the old LVs in LVM's metadata (the LVM fence, lvmfence.h; it
+ *    was armed before step 2, and is disarmed when the switch aborts)
  * Any error before the commit point: abort_prepare + resume the old tables.
  *
  * Every member's migration lock (and LVM's VG lock for LVs) is held from
@@ -33,6 +35,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "live.h"
+#include "lvmfence.h"
 #include "result.h"
 #include "util.h"
 
@@ -46,23 +49,43 @@ struct member {
 	double t_suspend, t_resume;	/* monotonic, for -v: time held suspended */
 	bool was_switched;	/* already switched before we started */
 	bool done;		/* destination-only table already live (a re-run) */
+	struct lm_lv lv;	/* the LVM LV it is, when is_lv */
+	bool is_lv;
+	bool armed;		/* LVM fence armed by us (lvmfence.h) */
+	bool retired;		/* old LV retired in LVM's metadata */
 };
 
 /*
- * LVM rebuilds an LV's table from its own metadata, which still names the
- * old PV: a refresh or reactivation would silently put the LV back on the
- * stale source.  The helper cannot stop LVM, so it says so, loudly.
+ * LVM rebuilds an LV's table from its own metadata, which names the old
+ * PV.  Once the fence retired the LV (lvmfence.h) LVM cannot do that any
+ * more; when it could not, say so, loudly.
  */
-static void warn_if_lvm(const char *name)
+static void warn_if_lvm(const char *name, bool retired)
 {
 	struct lm_dminfo i;
 
-	if (lmdm_info(name, &i) || strncmp(i.uuid, "LVM-", 4))
+	if (retired || lmdm_info(name, &i) || strncmp(i.uuid, "LVM-", 4))
 		return;
-	lm_warn("%s is an LVM logical volume whose LVM metadata still names the old physical "
-		"volume: do not run 'lvchange --refresh', deactivate/activate, resize or pvmove it, "
-		"or the LV goes back to the old data. Move the VM to the destination LV and remove "
-		"this one (see Documentation/livemirror-lvm.rst).", name);
+	lm_warn("%s is an LVM logical volume that LVM's metadata still maps onto the old "
+		"physical volume (the fence did not finish): do not run 'lvchange --refresh', "
+		"deactivate/activate, resize or pvmove it, or the LV goes back to the old data; "
+		"run this 'livemirror switch' again (see Documentation/livemirror-lvm.rst).", name);
+}
+
+/* Finish the LVM fence of a switched member: retire the old LV. */
+static int fence_retire(struct member *m)
+{
+	char action[400];
+	struct lm_dminfo i;
+
+	if (lmdm_info(m->l.name, &i) || !i.exists)
+		return 0;
+	if (lm_fence_resolve(i.uuid, true, true, action, sizeof(action)))
+		return -1;
+	m->retired = true;
+	if (action[0])
+		printf("%s: %s\n", m->l.name, action);
+	return 0;
 }
 
 static int refuse_code(const struct lm_status *s)
@@ -155,6 +178,11 @@ static int check_done(const char *name, struct member *m)
 	m->done = true;
 	m->was_switched = true;
 	m->committed = true;
+	if (fence_retire(m)) {
+		lm_err("%s: switched, but the old LV could not be retired in LVM's metadata: "
+		       "run the same 'livemirror switch' again", name);
+		return LM_EXIT_INCOMPLETE;
+	}
 	if (strcmp(rec.state, "switched")) {
 		snprintf(rec.state, sizeof(rec.state), "switched");
 		lm_record_write(name, &rec);
@@ -309,6 +337,28 @@ int cmd_switch(struct lm_args *a)
 			m[coord].l.name);
 	}
 	lm_result_set("aborted", "source", false);
+
+	/*
+	 * Step 1b: arm the LVM fence before anything is suspended (LVM
+	 * commands must not meet a suspended device): from here on no
+	 * activation can bring an old LV up, whatever crashes.
+	 */
+	for (int i = 0; i < n; i++) {
+		int f;
+
+		if (m[i].was_switched)
+			continue;
+		f = lm_lvm_find(m[i].l.info.uuid, true, &m[i].lv);
+		if (f == 1)
+			continue;
+		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true)) {
+			r = LM_EXIT_ERROR;
+			goto abort;
+		}
+		m[i].is_lv = true;
+		m[i].armed = true;
+		crash_point("after-arm-%d", i);
+	}
 
 	for (int i = 0; i < n; i++)
 		record_state(&m[i], "switching");
@@ -489,6 +539,14 @@ int cmd_switch(struct lm_args *a)
 		}
 		crash_point("after-remove-source-%d", i);
 	}
+	/* Step 6: retire the old LVs in LVM's metadata (lvmfence.h). */
+	for (int i = 0; i < n; i++) {
+		if (!m[i].committed)
+			continue;
+		if (fail_point("retire-%d", i) || fence_retire(&m[i]))
+			late_errors++;
+		crash_point("after-retire-%d", i);
+	}
 	for (int i = 0; i < n; i++) {
 		char dpath[256];
 
@@ -498,7 +556,7 @@ int cmd_switch(struct lm_args *a)
 		       m[i].l.tbl.dest, m[i].was_switched ? ", was already switched" : "");
 		lm_result_device(m[i].l.name, m[i].loaded && !m[i].suspended ? "switched" :
 				 "committed", "dest");
-		warn_if_lvm(m[i].l.name);
+		warn_if_lvm(m[i].l.name, m[i].retired);
 	}
 	if (mismatch)
 		r = LM_EXIT_TABLE_MISMATCH;
@@ -515,6 +573,9 @@ int cmd_switch(struct lm_args *a)
 	goto out;
 abort:
 	rollback(m, n, group);
+	for (int i = 0; i < n; i++)
+		if (m[i].armed && !lm_fence_disarm(&m[i].lv, true))
+			m[i].armed = false;
 	for (int i = 0; i < n; i++) {
 		record_state(&m[i], "migrating");
 		lm_result_device(m[i].l.name, "not-switched", "source");

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The LVM fence (lvmfence.h): LVM commands run as child processes of the
+ * helper, their output captured and shown on failure.  lvm2 itself owns
+ * its metadata format; the only edit made outside lvm2's own commands is
+ * the rename and new uuid of lm_fence_retire, done on vgcfgbackup's text
+ * by lvmtext.c and written back by vgcfgrestore.
+ *
+ * Runs in the helper's main thread only.  LIVEMIRROR_LVM names the lvm
+ * binary (default "lvm" in PATH).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exitcodes.h"
+#include "guard.h"
+#include "lvmfence.h"
+#include "lvmtext.h"
+#include "util.h"
+
+#define OUT_MAX 16384
+#define ARGS_MAX 24
+
+static const char *lvm_bin(void)
+{
+	const char *b = getenv("LIVEMIRROR_LVM");
+
+	return b && *b ? b : "lvm";
+}
+
+/*
+ * Run "lvm <args...>" (NULL-terminated), stdin from /dev/null, stdout and
+ * stderr into out.  Returns the exit status, 127 when lvm cannot run, -1
+ * on a local error.
+ */
+static int lvm_run(bool locked, char *out, size_t len, ...)
+{
+	const char *argv[ARGS_MAX + 4];
+	int argc = 0, fds[2], st;
+	size_t got = 0;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = lvm_bin();
+	va_start(ap, len);
+	argv[argc++] = va_arg(ap, const char *);
+	if (locked)
+		argv[argc++] = "--nolocking";
+	for (const char *a; argc < ARGS_MAX && (a = va_arg(ap, const char *)); )
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	out[0] = 0;
+	fflush(NULL);
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (!pid) {
+		int nul = open("/dev/null", O_RDONLY);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		/* our lock files are CLOEXEC; lvm warns about any other fd */
+		setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (got + 1 >= len) {
+			char sink[512];
+
+			n = read(fds[0], sink, sizeof(sink));
+		} else {
+			n = read(fds[0], out + got, len - 1 - got);
+			if (n > 0)
+				got += (size_t)n;
+		}
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+	}
+	out[got] = 0;
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st))
+		return -1;
+	lm_debug("lvm %s%s: exit %d", argv[1], locked ? " --nolocking" : "", WEXITSTATUS(st));
+	return WEXITSTATUS(st);
+}
+
+/* lvm's output indented, for a message after a failure. */
+static void show_output(const char *out)
+{
+	const char *p = out;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		int n = e ? (int)(e - p) : (int)strlen(p);
+
+		if (n)
+			fprintf(stderr, "  lvm: %.*s\n", n, p);
+		p += n + (e ? 1 : 0);
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static bool has_tag(const char *tags, const char *tag)
+{
+	size_t n = strlen(tag);
+
+	for (const char *p = tags; (p = strstr(p, tag)); p += n)
+		if ((p == tags || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+			return true;
+	return false;
+}
+
+int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
+{
+	char dashed[40], sel[64], *out, *line, *save;
+	int rc;
+
+	memset(lv, 0, sizeof(*lv));
+	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 68 ||
+	    lvmtext_uuid_dashed(dm_uuid + 36, dashed, sizeof(dashed)))
+		return 1;
+	out = malloc(OUT_MAX);
+	if (!out)
+		return LM_EXIT_ERROR;
+	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
+	rc = lvm_run(locked, out, OUT_MAX, "lvs", "-a", "--noheadings", "--binary",
+		     "--separator", "|", "-o", "vg_name,lv_name,lv_uuid,lv_skip_activation,"
+		     "autoactivation,lv_tags", "-S", sel, NULL);
+	if (rc == 127) {
+		/* no lvm on this host: nothing here can reload an LV either */
+		lm_debug("no lvm binary: no LVM fence for %s", dm_uuid);
+		free(out);
+		return 1;
+	}
+	if (rc) {
+		lm_err("cannot ask LVM about the LV with uuid %s ('lvm lvs' exit %d)", dashed, rc);
+		show_output(out);
+		free(out);
+		return LM_EXIT_ERROR;
+	}
+	rc = 1;
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[6], *p = trim(line);
+		int n = 0;
+
+		while (n < 6 && (f[n] = strsep(&p, "|")))
+			n++;
+		if (n < 6 || strcmp(trim(f[2]), dashed))
+			continue;
+		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
+		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
+		snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", dashed);
+		lv->skip = !strcmp(trim(f[3]), "1");
+		lv->autoact = !strcmp(trim(f[4]), "1");
+		lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
+		lv->stale = has_tag(f[5], LM_TAG_STALE);
+		rc = 0;
+	}
+	free(out);
+	return rc;
+}
+
+int lm_fence_arm(const struct lm_lv *lv, bool locked)
+{
+	char name[260], *out = malloc(OUT_MAX);
+	int rc;
+
+	if (!out)
+		return LM_EXIT_ERROR;
+	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
+	/* metadata only: lvchange reloads no table for these (measured on 2.03.16) */
+	rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "y",
+		     "--setautoactivation", "n", "--addtag", LM_TAG_SWITCHING, name, NULL);
+	if (rc) {
+		lm_err("%s: cannot fence the LV in LVM's metadata before the switch ('lvm lvchange' "
+		       "exit %d); nothing switched", name, rc);
+		show_output(out);
+	} else {
+		lm_note("%s: activation skip, autoactivation off and tag %s set before the "
+			"commit", name, LM_TAG_SWITCHING);
+	}
+	free(out);
+	return rc ? LM_EXIT_ERROR : 0;
+}
+
+int lm_fence_disarm(const struct lm_lv *lv, bool locked)
+{
+	char name[260], *out = malloc(OUT_MAX);
+	int rc;
+
+	if (!out)
+		return LM_EXIT_ERROR;
+	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
+	rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "n",
+		     "--setautoactivation", "y", "--deltag", LM_TAG_SWITCHING, name, NULL);
+	if (rc) {
+		lm_err("%s: the switch did not commit (the source stays authoritative) but the "
+		       "LV's activation skip could not be cleared ('lvm lvchange' exit %d): run "
+		       "'livemirror recover' or 'lvchange -kn --setautoactivation y --deltag %s %s'",
+		       name, rc, LM_TAG_SWITCHING, name);
+		show_output(out);
+	}
+	free(out);
+	return rc ? LM_EXIT_ERROR : 0;
+}
+
+static char *read_all(const char *path)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > (64 << 20)) {
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+static int write_all(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len);
+	if (close(fd) || n != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+static int new_lvm_uuid(char *out, size_t len)
+{
+	static const char set[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	uint8_t rnd[32];
+	char raw[33];
+
+	if (random_bytes(rnd, sizeof(rnd)))
+		return -1;
+	for (int i = 0; i < 32; i++)
+		raw[i] = set[rnd[i] % 62];
+	raw[32] = 0;
+	return lvmtext_uuid_dashed(raw, out, len);
+}
+
+int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t nlen)
+{
+	char name[260], before[300], after[300], stale[LVMTEXT_NAME_MAX + 32], id[40], why[256];
+	char *out = malloc(OUT_MAX), *text = NULL, *edited = NULL;
+	int rc = LM_EXIT_ERROR, x;
+
+	if (!out)
+		return LM_EXIT_ERROR;
+	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
+	snprintf(before, sizeof(before), "%s/lvm-%s.before", lm_rundir(), lv->vg);
+	snprintf(after, sizeof(after), "%s/lvm-%s.after", lm_rundir(), lv->vg);
+	if (mkdir(lm_rundir(), 0700) && errno != EEXIST) {
+		lm_err("cannot create %s: %s", lm_rundir(), strerror(errno));
+		goto out;
+	}
+	x = lvm_run(locked, out, OUT_MAX, "vgcfgbackup", "-f", before, lv->vg, NULL);
+	text = x ? NULL : read_all(before);
+	if (!text) {
+		lm_err("%s: cannot read VG %s's metadata ('lvm vgcfgbackup' exit %d)", name,
+		       lv->vg, x);
+		show_output(out);
+		goto out;
+	}
+	/* the first free name of <lv>_livemirror_stale, _2, _3 ... */
+	for (int i = 1; i < 100; i++) {
+		if (i == 1)
+			snprintf(stale, sizeof(stale), "%s%s", lv->lv, LM_STALE_SUFFIX);
+		else
+			snprintf(stale, sizeof(stale), "%s%s_%d", lv->lv, LM_STALE_SUFFIX, i);
+		if (!lvmtext_has_lv(text, stale))
+			break;
+	}
+	if (strlen(stale) >= LVMTEXT_NAME_MAX) {
+		lm_err("%s: the name %s is too long for LVM: rename the LV shorter first", name,
+		       stale);
+		goto out;
+	}
+	if (new_lvm_uuid(id, sizeof(id))) {
+		lm_err("no random bytes for a new LVM uuid");
+		goto out;
+	}
+	edited = lvmtext_retire(text, &(struct lvmtext_retire){
+		.lvuuid = lv->lvuuid, .oldname = lv->lv, .newname = stale, .newid = id,
+		.tag_from = LM_TAG_SWITCHING, .tag_to = LM_TAG_STALE }, why, sizeof(why));
+	if (!edited) {
+		lm_err("%s: cannot retire the old LV in VG %s's metadata: %s", name, lv->vg, why);
+		goto out;
+	}
+	if (write_all(after, edited)) {
+		lm_err("cannot write %s: %s", after, strerror(errno));
+		goto out;
+	}
+	crash_point("before-vgcfgrestore");
+	/* -y: lvm asks because the VG has active LVs; their tables are not touched */
+	x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, lv->vg, NULL);
+	if (x) {
+		lm_err("%s: writing VG %s's metadata with the old LV retired failed "
+		       "('lvm vgcfgrestore' exit %d)", name, lv->vg, x);
+		show_output(out);
+		goto out;
+	}
+	crash_point("after-vgcfgrestore");
+	lm_note("%s: LVM's LV renamed %s/%s and given a new uuid: no LVM command can load it "
+		"into the switched device again", name, lv->vg, stale);
+	if (newname)
+		snprintf(newname, nlen, "%s/%s", lv->vg, stale);
+	unlink(after);
+	unlink(before);
+	rc = 0;
+out:
+	free(edited);
+	free(text);
+	free(out);
+	return rc;
+}
+
+int lm_fence_resolve(const char *dm_uuid, bool dest, bool locked, char *action, size_t len)
+{
+	struct lm_lv lv;
+	char stale[300];
+	int r = lm_lvm_find(dm_uuid, locked, &lv);
+
+	if (action && len)
+		action[0] = 0;
+	if (r == 1)
+		return 0;
+	if (r)
+		return r;
+	if (dest) {
+		r = lm_fence_retire(&lv, locked, stale, sizeof(stale));
+		if (!r && action)
+			snprintf(action, len, "LVM: %s/%s retired as %s", lv.vg, lv.lv, stale);
+		return r;
+	}
+	if (!lv.switching)
+		return 0;
+	r = lm_fence_disarm(&lv, locked);
+	if (!r && action)
+		snprintf(action, len, "LVM: %s/%s activation skip cleared", lv.vg, lv.lv);
+	return r;
+}

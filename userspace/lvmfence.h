@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The LVM fence: after a switch, no LVM command and no reboot may put a
+ * migrated LV back on its old PV (Documentation/livemirror-lvm.rst,
+ * "The fence").  Two steps around the switch's commit point:
+ *
+ *  arm     before the first suspend: activation skip, autoactivation off
+ *          and the tag livemirror_switching on the LV (a metadata commit,
+ *          no table reload).  Undone by disarm when the switch aborts.
+ *  retire  after the commit: the LV is renamed <lv>_livemirror_stale and
+ *          given a new LVM uuid (vgcfgbackup, edit, vgcfgrestore), tag
+ *          livemirror_stale.  LVM then knows no LV by the uuid of the live
+ *          device: refresh, (de)activation, resize, pvmove and snapshots
+ *          cannot reload it; the old extents stay allocated to the stale
+ *          LV until 'livemirror lvm-finish' (or lvremove) frees them.
+ *
+ * `recover` finishes or undoes whichever step a crash left, from the
+ * metadata's decision (lm_fence_resolve).  Callers that hold LVM's VG lock
+ * (guard.h) pass locked = true: the LVM commands then run with
+ * --nolocking, the lock being ours.
+ */
+#ifndef LM_LVMFENCE_H
+#define LM_LVMFENCE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LM_TAG_SWITCHING "livemirror_switching"
+#define LM_TAG_STALE "livemirror_stale"
+#define LM_STALE_SUFFIX "_livemirror_stale"
+
+struct lm_lv {
+	char vg[128];
+	char lv[128];
+	char lvuuid[40];	/* dashed */
+	bool skip;		/* activation skip set */
+	bool autoact;		/* autoactivation enabled */
+	bool switching;		/* tagged livemirror_switching */
+	bool stale;		/* tagged livemirror_stale */
+};
+
+/*
+ * The LV that a dm uuid ("LVM-<vg uuid><lv uuid>", optional suffix) names
+ * in LVM's metadata.  0 found, 1 none (not an LVM uuid, or LVM knows no
+ * such LV), LM_EXIT_ERROR when LVM cannot be asked.
+ */
+int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *out);
+
+int lm_fence_arm(const struct lm_lv *lv, bool locked);
+int lm_fence_disarm(const struct lm_lv *lv, bool locked);
+/* newname (may be NULL) receives "vg/lv_livemirror_stale". */
+int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t len);
+
+/*
+ * After a decision, for the device whose dm uuid is given: dest -> retire
+ * the LV if LVM still knows it; source -> disarm it if armed.  What was
+ * done goes to action (may be NULL).  0, or LM_EXIT_ERROR.
+ */
+int lm_fence_resolve(const char *dm_uuid, bool dest, bool locked, char *action, size_t len);
+#endif
