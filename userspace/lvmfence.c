@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
-#include "guard.h"
 #include "lvmfence.h"
 #include "lvmtext.h"
 #include "util.h"
@@ -280,6 +279,19 @@ static int write_all(const char *path, const char *text)
 	return 0;
 }
 
+/* A fresh 0700 directory for vgcfgbackup's file (TMPDIR, else /tmp). */
+static int private_dir(char *dir, size_t len)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/livemirror-lvm.XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(dir))
+		return 0;
+	lm_err("cannot create a directory in %s: %s", t && *t ? t : "/tmp", strerror(errno));
+	dir[0] = 0;
+	return -1;
+}
+
 static int new_lvm_uuid(char *out, size_t len)
 {
 	static const char set[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -296,19 +308,17 @@ static int new_lvm_uuid(char *out, size_t len)
 
 int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t nlen)
 {
-	char name[260], before[300], after[300], stale[LVMTEXT_NAME_MAX + 32], id[40], why[256];
+	char name[260], dir[200] = "", before[300], after[300], stale[LVMTEXT_NAME_MAX + 32], id[40], why[256];
 	char *out = malloc(OUT_MAX), *text = NULL, *edited = NULL;
 	int rc = LM_EXIT_ERROR, x;
 
 	if (!out)
 		return LM_EXIT_ERROR;
 	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
-	snprintf(before, sizeof(before), "%s/lvm-%s.before", lm_rundir(), lv->vg);
-	snprintf(after, sizeof(after), "%s/lvm-%s.after", lm_rundir(), lv->vg);
-	if (mkdir(lm_rundir(), 0700) && errno != EEXIST) {
-		lm_err("cannot create %s: %s", lm_rundir(), strerror(errno));
+	if (private_dir(dir, sizeof(dir)))
 		goto out;
-	}
+	snprintf(before, sizeof(before), "%s/before", dir);
+	snprintf(after, sizeof(after), "%s/after", dir);
 	x = lvm_run(locked, out, OUT_MAX, "vgcfgbackup", "-f", before, lv->vg, NULL);
 	text = x ? NULL : read_all(before);
 	if (!text) {
@@ -360,10 +370,18 @@ int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t n
 		"into the switched device again", name, lv->vg, stale);
 	if (newname)
 		snprintf(newname, nlen, "%s/%s", lv->vg, stale);
-	unlink(after);
-	unlink(before);
 	rc = 0;
 out:
+	if (dir[0]) {
+		/* kept after a failure: the edited text tells what was attempted */
+		if (!rc) {
+			unlink(after);
+			unlink(before);
+			rmdir(dir);
+		} else {
+			lm_note("VG metadata before and after the edit kept in %s", dir);
+		}
+	}
 	free(edited);
 	free(text);
 	free(out);

@@ -307,7 +307,9 @@ static int cmd_recover_live(struct lm_args *a)
 		/* Only when unused: a live livemirror table still holds it open. */
 		hidden_name_of(&d[i], hidden, sizeof(hidden));
 		remove_hidden(hidden);
-		if (!d[i].rc && (!strcmp(d[i].leg, "dest") || !strcmp(d[i].leg, "source"))) {
+		/* "source" of a device that is not livemirror is a guess: leave the fence */
+		if (!d[i].rc && (!strcmp(d[i].leg, "dest") ||
+				 (!strcmp(d[i].leg, "source") && d[i].is_lm))) {
 			char fence[400];
 
 			if (lm_fence_resolve(d[i].info.uuid, !strcmp(d[i].leg, "dest"), true, fence,

@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The LVM fence (Documentation/livemirror-lvm.rst, "The fence"; issue 16
+# item 1).  An LV of vg_old is moved to an LV of vg_new and switched; then
+# every LVM command that rebuilds an LV's table from LVM's metadata is run
+# against it, and after each the device must still serve the destination's
+# data (checksums of data written after the switch), or the command must
+# fail, or nothing must activate.  Then a "reboot" (every device of the VGs
+# removed, pvscan autoactivation, vgchange -ay): the old data must not come
+# up under the LV's name.  Then kills of the switch at the fence's steps:
+# 'livemirror recover --live' leaves LVM and the decision in agreement.
+. "$(dirname "$0")/lib.sh"
+lm_require_guest
+lm_plan 38
+LM=$LM_HELPER
+H=$LM_HELPER_TEST
+lm_load_modules || { lm_fail "modules load"; lm_exit; }
+lm_lvm_setup
+modprobe loop
+
+for i in 1 2 3; do
+	truncate -s 160M /run/fpv$i.img
+	loop[i]=$(losetup --find --show /run/fpv$i.img) || { lm_fail "loop device"; lm_exit; }
+	lm_on_exit "losetup -d ${loop[i]}; rm -f /run/fpv$i.img"
+done
+lm_on_exit "vgremove -f -q vg_old vg_new >/dev/null 2>&1"
+lm_on_exit "dmsetup remove_all >/dev/null 2>&1"
+q() { "$@" >/dev/null 2>&1; }
+q pvcreate -q "${loop[1]}" "${loop[2]}" "${loop[3]}"
+q vgcreate -q vg_old "${loop[1]}" "${loop[3]}"
+q vgcreate -q vg_new "${loop[2]}"
+
+# new_move NAME: vg_old/NAME (random data) and its destination and metadata
+# in vg_new; prints nothing, fails the test on error.
+new_move() {
+	q lvcreate -q -y -L 24M -n "$1" vg_old "${loop[1]}" &&
+		q lvcreate -q -y -L 24M -n "$1" vg_new &&
+		q lvcreate -q -y -L 4M -n "$1_meta" vg_new &&
+		dd if=/dev/urandom of="/dev/vg_old/$1" bs=1M count=24 oflag=direct status=none
+}
+# start_synced NAME [helper]: start under the LV's device and wait for sync.
+start_synced() {
+	"${2:-$LM}" start "vg_old-$1" --meta "/dev/vg_new/$1_meta" --dest "/dev/vg_new/$1" \
+		>/dev/null 2>&1 && "$LM" wait "vg_old-$1" --timeout 120 >/dev/null 2>&1
+}
+sum() { dd if="$1" bs=1M iflag=direct status=none | md5sum | cut -d' ' -f1; }
+old_pv=$(lsblk -dno MAJ:MIN "${loop[1]}" | tr -d ' ')
+# maps_old_pv DM: does DM's table (or any table under it) map the old PV?
+maps_old_pv() { dmsetup deps -o devno "$1" 2>/dev/null | grep -q "(${old_pv/:/, })"; }
+
+# ---- a switch, then every command of the list -------------------------------
+new_move vmdisk || { lm_fail "LVs"; lm_exit; }
+lm_ok "migration of vg_old/vmdisk started and synced" start_synced vmdisk
+sleep 600 </dev/mapper/vg_old-vmdisk &	# the VM: keeps the device open
+holder=$!
+lm_on_exit "kill $holder 2>/dev/null"
+OUT=$($LM switch vg_old-vmdisk 2>&1)
+lm_eq "switch" 0 $?
+lm_diag "$OUT"
+lm_ok "lvs: the old LV is retired as vmdisk_livemirror_stale, tagged livemirror_stale" \
+	bash -c "lvs --noheadings -o lv_tags vg_old/vmdisk_livemirror_stale | grep -q livemirror_stale"
+lm_ok "the retired LV keeps the old extents, with activation skip" \
+	bash -c "lvs --noheadings -o lv_attr vg_old/vmdisk_livemirror_stale | grep -q 'k *$'"
+# the VM writes after the switch: only the destination has this
+dd if=/dev/urandom of=/dev/mapper/vg_old-vmdisk bs=1M count=24 oflag=direct status=none
+want=$(sum /dev/mapper/vg_old-vmdisk)
+lm_eq "the device serves the destination's data after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
+
+# check DESC CMD...: after CMD the device still serves the post-switch data
+# and maps nothing on the old PV (CMD may fail: that is fail-closed too).
+check() {
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$(sum /dev/mapper/vg_old-vmdisk 2>/dev/null)" = "$want" ] &&
+		! maps_old_pv vg_old-vmdisk; then
+		lm_pass "$desc: still the destination's data (command exit $rc)"
+	else
+		lm_fail "$desc: the LV went back to the old data (command exit $rc)"
+		printf '#   %s\n' "$out" "$(dmsetup table vg_old-vmdisk 2>&1)"
+	fi
+}
+check "lvchange --refresh" lvchange --refresh vg_old/vmdisk
+check "vgchange --refresh" vgchange --refresh vg_old
+check "lvchange -ay" lvchange -ay vg_old/vmdisk
+check "lvchange -aey" lvchange -aey vg_old/vmdisk
+check "vgchange -ay" vgchange -ay vg_old
+check "pvscan --cache -aay" pvscan --cache -aay
+check "lvextend -L +4M" lvextend -L +4M vg_old/vmdisk
+check "lvconvert --type raid1 -m1" lvconvert -y --type raid1 -m1 vg_old/vmdisk "${loop[3]}"
+check "lvcreate -s" lvcreate -s -L 4M -n snap vg_old/vmdisk
+check "pvmove of the old PV" pvmove -i0 "${loop[1]}" "${loop[3]}"
+check "lvchange -an (VM running)" lvchange -an vg_old/vmdisk
+check "vgchange -an (VM running)" vgchange -an vg_old
+lm_not "no LV of vg_old maps the old data under the name vmdisk" \
+	bash -c "lvs --noheadings -o lv_name vg_old | grep -qx ' *vmdisk'"
+lm_eq "livemirror recover --live says destination and changes nothing" 0 \
+	"$($LM recover --live vg_old-vmdisk >/dev/null 2>&1; echo $?)"
+
+# ---- the "reboot": every device gone, then activation as at boot ----------
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+dmsetup remove vg_old-vmdisk
+q vgchange -an vg_old
+q vgchange -an vg_new
+q pvscan --cache -aay
+q vgchange -ay
+lm_not "after a reboot, autoactivation brings nothing up on the old PV" \
+	bash -c "dmsetup table | grep -q ' $old_pv '"
+lm_not "lvchange -aey vg_old/vmdisk (the hypervisor's start) finds no LV" \
+	lvchange -aey vg_old/vmdisk
+lm_eq "the destination LV has the data written after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
+q lvchange -ay -K vg_old/vmdisk_livemirror_stale
+expect_rc "guard on the retired LV activated by hand (-K): stale" 15 \
+	$LM guard /dev/vg_old/vmdisk_livemirror_stale
+q lvchange -an vg_old/vmdisk_livemirror_stale
+
+# ---- kills at the fence's steps --------------------------------------------
+# kill_at STEP WANTLEG: a fresh move killed at STEP, then recover --live.
+kill_at() {
+	local step=$1 leg=$2 name=k$3 rec
+	new_move "$name" && start_synced "$name" || { lm_fail "$step: setup"; return; }
+	LIVEMIRROR_CRASH_AT=$step "$H" switch "vg_old-$name" >/dev/null 2>&1
+	lm_eq "killed at $step (exit 99)" 99 $?
+	rec=$($LM recover --live "vg_old-$name" 2>&1)
+	if [ "$leg" = dest ]; then
+		lm_ok "killed at $step: recover finishes: destination, the old LV retired" \
+			bash -c "grep -q 'dest authoritative' <<<\"\$1\" &&
+				lvs vg_old/${name}_livemirror_stale >/dev/null 2>&1 &&
+				! lvs vg_old/$name >/dev/null 2>&1" _ "$rec"
+	else
+		lm_ok "killed at $step: recover rolls back: source, the fence disarmed" \
+			bash -c "grep -q 'source authoritative' <<<\"\$1\" &&
+				[ \"\$(lvs --noheadings -o lv_tags vg_old/$name | tr -d ' ')\" = '' ] &&
+				! lvs --noheadings -o lv_attr vg_old/$name | grep -q 'k *$'" _ "$rec"
+		q $LM cancel "vg_old-$name"
+	fi
+	[ "$leg" = dest ] || return 0
+	dd if=/dev/urandom of="/dev/mapper/vg_old-$name" bs=1M count=4 oflag=direct status=none
+	local w
+	w=$(sum "/dev/mapper/vg_old-$name")
+	q lvchange --refresh "vg_old/$name"
+	lm_eq "killed at $step: after recover, a refresh cannot bring the old data back" "$w" \
+		"$(sum "/dev/mapper/vg_old-$name")"
+}
+kill_at after-arm-0 source 1
+kill_at after-suspend source 2
+kill_at after-commit dest 3
+kill_at before-vgcfgrestore dest 4
+kill_at after-vgcfgrestore dest 5
+
+# A switch that fails before its commit disarms the fence.
+new_move f6 && start_synced f6 || lm_fail "fail-point setup"
+LIVEMIRROR_FAIL_AT=commit "$H" switch vg_old-f6 >/dev/null 2>&1
+lm_eq "a switch that fails at its commit exits 1" 1 $?
+lm_ok "... and leaves the LV as it was (no skip flag, no tag)" \
+	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f6 | tr -d ' ')\" ] &&
+		! lvs --noheadings -o lv_attr vg_old/f6 | grep -q 'k *$'"
+lm_exit
