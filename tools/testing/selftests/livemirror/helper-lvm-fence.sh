@@ -55,9 +55,9 @@ lm_ok "migration of vg_old/vmdisk started and synced" start_synced vmdisk
 sleep 600 </dev/mapper/vg_old-vmdisk &	# the VM: keeps the device open
 holder=$!
 lm_on_exit "kill $holder 2>/dev/null"
-OUT=$($LM switch vg_old-vmdisk 2>&1)
+swout=$($LM switch vg_old-vmdisk 2>&1)
 lm_eq "switch" 0 $?
-lm_diag "$OUT"
+lm_diag "$swout"
 lm_ok "lvs: the old LV is retired as vmdisk_livemirror_stale, tagged livemirror_stale" \
 	bash -c "lvs --noheadings -o lv_tags vg_old/vmdisk_livemirror_stale | grep -q livemirror_stale"
 lm_ok "the retired LV keeps the old extents, with activation skip" \
@@ -66,6 +66,10 @@ lm_ok "the retired LV keeps the old extents, with activation skip" \
 dd if=/dev/urandom of=/dev/mapper/vg_old-vmdisk bs=1M count=24 oflag=direct status=none
 want=$(sum /dev/mapper/vg_old-vmdisk)
 lm_eq "the device serves the destination's data after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
+q lvchange -ay -K vg_old/vmdisk_livemirror_stale
+expect_rc "guard on the retired LV activated by hand (-K): stale" 15 \
+	$LM guard /dev/vg_old/vmdisk_livemirror_stale
+q lvchange -an vg_old/vmdisk_livemirror_stale
 
 # check DESC CMD...: after CMD the device still serves the post-switch data
 # and maps nothing on the old PV (CMD may fail: that is fail-closed too).
@@ -111,10 +115,6 @@ lm_not "after a reboot, autoactivation brings nothing up on the old PV" \
 lm_not "lvchange -aey vg_old/vmdisk (the hypervisor's start) finds no LV" \
 	lvchange -aey vg_old/vmdisk
 lm_eq "the destination LV has the data written after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
-q lvchange -ay -K vg_old/vmdisk_livemirror_stale
-expect_rc "guard on the retired LV activated by hand (-K): stale" 15 \
-	$LM guard /dev/vg_old/vmdisk_livemirror_stale
-q lvchange -an vg_old/vmdisk_livemirror_stale
 
 # ---- kills at the fence's steps --------------------------------------------
 # kill_at STEP WANTLEG: a fresh move killed at STEP, then recover --live.
