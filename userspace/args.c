@@ -110,6 +110,14 @@ const struct lm_cmd lm_commands[] = {
 	  "destination of a cancelled one.  For hypervisor hooks before a VM starts.\n"
 	  "Uses the helper's state records; --scan also reads every livemirror\n"
 	  "metadata on this host (after a reboot the records are gone)." },
+	{ "lvmove", 2, LM_MAX_POS, COMMON | O(OPT_JSON) | O(OPT_THROTTLE) | O(OPT_REGION), 0,
+	  "VG/LV PV... [--throttle MiBs] [--region-size SIZE] [--json]",
+	  "Move the active LV VG/LV onto the PVs given, of its own VG, while it is in\n"
+	  "use, and end as pvmove ends: LVM's metadata names the new extents, the LV's\n"
+	  "table is LVM's own linear mapping, the old extents are free.  Allocates\n"
+	  "VG/LV_lmdst and VG/LV_lmmeta, migrates, switches (the LVM fence swaps the\n"
+	  "extents in LVM's metadata) and removes both.  Run it again after a crash.\n"
+	  "pause, resume and throttle work on the LV's dm device meanwhile." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",

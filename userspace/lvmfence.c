@@ -41,22 +41,19 @@ static const char *lvm_bin(void)
  * stderr into out.  Returns the exit status, 127 when lvm cannot run, -1
  * on a local error.
  */
-static int lvm_run(bool locked, char *out, size_t len, ...)
+int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args)
 {
 	const char *argv[ARGS_MAX + 4];
 	int argc = 0, fds[2], st;
 	size_t got = 0;
-	va_list ap;
 	pid_t pid;
 
 	argv[argc++] = lvm_bin();
-	va_start(ap, len);
-	argv[argc++] = va_arg(ap, const char *);
+	argv[argc++] = args[0];
 	if (locked)
 		argv[argc++] = "--nolocking";
-	for (const char *a; argc < ARGS_MAX && (a = va_arg(ap, const char *)); )
-		argv[argc++] = a;
-	va_end(ap);
+	for (int i = 1; argc < ARGS_MAX && args[i]; i++)
+		argv[argc++] = args[i];
 	argv[argc] = NULL;
 	out[0] = 0;
 	fflush(NULL);
@@ -108,6 +105,21 @@ static int lvm_run(bool locked, char *out, size_t len, ...)
 		return -1;
 	lm_debug("lvm %s%s: exit %d", argv[1], locked ? " --nolocking" : "", WEXITSTATUS(st));
 	return WEXITSTATUS(st);
+}
+
+/* lvm_runv with the arguments listed (NULL-terminated). */
+static int lvm_run(bool locked, char *out, size_t len, ...)
+{
+	const char *args[ARGS_MAX + 1];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	for (const char *a; n < ARGS_MAX && (a = va_arg(ap, const char *)); )
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	return lm_lvm_runv(locked, out, len, args);
 }
 
 /* lvm's output indented, for a message after a failure. */
@@ -191,6 +203,7 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		lv->autoact = !strcmp(trim(f[4]), "1");
 		lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
 		lv->stale = has_tag(f[5], LM_TAG_STALE);
+		lv->moved = has_tag(f[5], LM_TAG_MOVED);
 		rc = 0;
 	}
 	free(out);
@@ -388,19 +401,177 @@ out:
 	return rc;
 }
 
-int lm_fence_resolve(const char *dm_uuid, bool dest, bool locked, char *action, size_t len)
+/*
+ * Run one lvm command on vg/lv: the arguments given (NULL-terminated),
+ * then "vg/lv".  0 or its exit status, the output shown on failure.
+ */
+static int lvm_on(bool locked, const char *what, const char *vg, const char *lv, ...)
 {
-	struct lm_lv lv;
+	const char *args[ARGS_MAX + 1];
+	char name[260], *out = malloc(OUT_MAX);
+	int rc, n = 0;
+	va_list ap;
+
+	if (!out)
+		return -1;
+	snprintf(name, sizeof(name), "%s/%s", vg, lv);
+	va_start(ap, lv);
+	for (const char *x; n < ARGS_MAX - 1 && (x = va_arg(ap, const char *)); )
+		args[n++] = x;
+	va_end(ap);
+	args[n++] = name;
+	args[n] = NULL;
+	rc = lm_lvm_runv(locked, out, OUT_MAX, args);
+	if (rc) {
+		lm_err("%s: %s failed ('lvm %s' exit %d)", name, what, args[0], rc);
+		show_output(out);
+	}
+	free(out);
+	return rc;
+}
+
+/*
+ * A move within one VG (lvmfence.h, "swap"): LV a takes b's segments, b
+ * a's (tags livemirror_moved on a, livemirror_stale on b); then a's table
+ * is refreshed from LVM's metadata (linear over the new extents, which
+ * hold the same data as b), b, which now owns the old extents, removed,
+ * and a's fence cleared last.  Each step can be repeated after a crash.
+ */
+static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked, char *action,
+		      size_t len)
+{
+	char dir[200] = "", before[300], after[300], why[256], *out = NULL, *text = NULL;
+	char *edited = NULL;
+	int rc = LM_EXIT_ERROR, x;
+
+	if (!a->moved) {
+		out = malloc(OUT_MAX);
+		if (!out || private_dir(dir, sizeof(dir)))
+			goto out;
+		snprintf(before, sizeof(before), "%s/before", dir);
+		snprintf(after, sizeof(after), "%s/after", dir);
+		x = lvm_run(locked, out, OUT_MAX, "vgcfgbackup", "-f", before, a->vg, NULL);
+		text = x ? NULL : read_all(before);
+		if (!text) {
+			lm_err("%s/%s: cannot read VG %s's metadata ('lvm vgcfgbackup' exit %d)",
+			       a->vg, a->lv, a->vg, x);
+			show_output(out);
+			goto out;
+		}
+		edited = lvmtext_swap(text, &(struct lvmtext_swap){
+			.uuid_a = a->lvuuid, .uuid_b = b->lvuuid, .tag_a_from = LM_TAG_SWITCHING,
+			.tag_a_to = LM_TAG_MOVED, .tag_b_to = LM_TAG_STALE }, why, sizeof(why));
+		if (!edited) {
+			lm_err("%s/%s: cannot give it the extents of %s in LVM's metadata: %s",
+			       a->vg, a->lv, b->lv, why);
+			goto out;
+		}
+		if (write_all(after, edited)) {
+			lm_err("cannot write %s: %s", after, strerror(errno));
+			goto out;
+		}
+		crash_point("before-swap");
+		x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, a->vg, NULL);
+		if (x) {
+			lm_err("%s/%s: writing VG %s's metadata with the extents swapped failed "
+			       "('lvm vgcfgrestore' exit %d)", a->vg, a->lv, a->vg, x);
+			show_output(out);
+			goto out;
+		}
+		crash_point("after-swap");
+	}
+	/* LVM's own table now: linear over the new extents, the same data as b */
+	if (lvm_on(locked, "refresh onto the new extents", a->vg, a->lv, "lvchange", "--refresh",
+		   NULL))
+		goto out;
+	crash_point("after-refresh");
+	/* before the fence goes: a's tag livemirror_moved tells a re-run what is left */
+	if (lvm_on(locked, "removing the old extents' LV", a->vg, b->lv, "lvremove", "-y", NULL))
+		goto out;
+	crash_point("after-lvremove");
+	if (lvm_on(locked, "clearing the fence", a->vg, a->lv, "lvchange", "-y",
+		   "--setactivationskip", "n", "--setautoactivation", "y", "--deltag", LM_TAG_MOVED,
+		   NULL))
+		goto out;
+	crash_point("after-unfence");
+	if (action)
+		snprintf(action, len, "LVM: %s/%s now maps the new extents (LVM's own table); %s "
+			 "removed with the old extents", a->vg, a->lv, b->lv);
+	lm_note("%s/%s moved within VG %s: LVM's metadata names the new extents", a->vg, a->lv,
+		a->vg);
+	rc = 0;
+out:
+	if (dir[0]) {
+		if (!rc) {
+			unlink(after);
+			unlink(before);
+			rmdir(dir);
+		} else {
+			lm_note("VG metadata before and after the edit kept in %s", dir);
+		}
+	}
+	free(edited);
+	free(text);
+	free(out);
+	return rc;
+}
+
+/* Is the destination (dm uuid) an LV of the same VG as the device? */
+static bool same_vg(const char *dm_uuid, const char *dest_uuid)
+{
+	return dest_uuid && !strncmp(dest_uuid, "LVM-", 4) && strlen(dest_uuid) >= 68 &&
+	       !strncmp(dm_uuid, dest_uuid, 36);
+}
+
+int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
+		     char *action, size_t len, bool *moved)
+{
+	struct lm_lv lv, b;
 	char stale[300];
 	int r = lm_lvm_find(dm_uuid, locked, &lv);
 
 	if (action && len)
 		action[0] = 0;
+	if (moved)
+		*moved = false;
 	if (r == 1)
 		return 0;
 	if (r)
 		return r;
 	if (dest) {
+		bool same = same_vg(dm_uuid, dest_uuid);
+
+		r = same ? lm_lvm_find(dest_uuid, locked, &b) : 1;
+		if (r != 0 && r != 1)
+			return r;
+		if (r == 0) {
+			r = fence_swap(&lv, &b, locked, action, len);
+			if (!r && moved)
+				*moved = true;
+			return r;
+		}
+		if (lv.moved) {	/* swapped; b already removed: the fence is left */
+			if (lvm_on(locked, "refresh onto the new extents", lv.vg, lv.lv, "lvchange",
+				   "--refresh", NULL) ||
+			    lvm_on(locked, "clearing the fence", lv.vg, lv.lv, "lvchange", "-y",
+				   "--setactivationskip", "n", "--setautoactivation", "y",
+				   "--deltag", LM_TAG_MOVED, NULL))
+				return LM_EXIT_ERROR;
+			if (moved)
+				*moved = true;
+			return 0;
+		}
+		/*
+		 * A move within the VG whose destination LV is gone and whose
+		 * fence is cleared is finished: LVM's metadata is right.  Any
+		 * other LV still known by the switched device's uuid maps stale
+		 * extents (armed by us, or switched by a helper before the fence).
+		 */
+		if (same && !lv.switching) {
+			if (moved)
+				*moved = true;
+			return 0;
+		}
 		r = lm_fence_retire(&lv, locked, stale, sizeof(stale));
 		if (!r && action)
 			snprintf(action, len, "LVM: %s/%s retired as %s", lv.vg, lv.lv, stale);

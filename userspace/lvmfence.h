@@ -14,6 +14,12 @@
  *          cannot reload it; the old extents stay allocated to the stale
  *          LV until 'livemirror lvm-finish' (or lvremove) frees them.
  *
+ * When the destination is an LV of the same VG, retire is a swap instead:
+ * the LV takes the destination LV's segments (tag livemirror_moved), the
+ * destination LV the old ones; then the LV is refreshed (LVM's own linear
+ * table over the new extents), its fence cleared, and the destination LV,
+ * which now owns the old extents, removed: pvmove's end state.
+ *
  * `recover` finishes or undoes whichever step a crash left, from the
  * metadata's decision (lm_fence_resolve).  Callers that hold LVM's VG lock
  * (guard.h) pass locked = true: the LVM commands then run with
@@ -26,6 +32,7 @@
 
 #define LM_TAG_SWITCHING "livemirror_switching"
 #define LM_TAG_STALE "livemirror_stale"
+#define LM_TAG_MOVED "livemirror_moved"
 #define LM_STALE_SUFFIX "_livemirror_stale"
 
 struct lm_lv {
@@ -36,7 +43,15 @@ struct lm_lv {
 	bool autoact;		/* autoactivation enabled */
 	bool switching;		/* tagged livemirror_switching */
 	bool stale;		/* tagged livemirror_stale */
+	bool moved;		/* tagged livemirror_moved (a swap was written) */
 };
+
+/*
+ * Run "lvm ARGS..." (args NULL-terminated, args[0] the lvm command; with
+ * locked, --nolocking follows it), stdin /dev/null, stdout and stderr into
+ * out.  The exit status, 127 when lvm cannot run, -1 on a local error.
+ */
+int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args);
 
 /*
  * The LV that a dm uuid ("LVM-<vg uuid><lv uuid>", optional suffix) names
@@ -51,9 +66,12 @@ int lm_fence_disarm(const struct lm_lv *lv, bool locked);
 int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t len);
 
 /*
- * After a decision, for the device whose dm uuid is given: dest -> retire
- * the LV if LVM still knows it; source -> disarm it if armed.  What was
- * done goes to action (may be NULL).  0, or LM_EXIT_ERROR.
+ * After a decision, for the device whose dm uuid is given (dest_uuid: the
+ * dm uuid of its destination, may be NULL): dest -> retire the LV (or swap,
+ * same VG) if LVM still knows it; source -> disarm it if armed.  What was
+ * done goes to action (may be NULL); *moved (may be NULL) is set when the
+ * swap of a move within one VG finished.  0, or LM_EXIT_ERROR.
  */
-int lm_fence_resolve(const char *dm_uuid, bool dest, bool locked, char *action, size_t len);
+int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
+		     char *action, size_t len, bool *moved);
 #endif

@@ -274,3 +274,87 @@ int lvmtext_uuid_dashed(const char *raw32, char *out, size_t len)
 	out[o] = 0;
 	return 0;
 }
+
+/* The part of an LV section from its segment_count line to its close. */
+static int seg_span(const struct lv_span *s, const char **a, const char **b, char *why,
+		    size_t len)
+{
+	for (const char *p = s->body; p < s->close; p = line_end(p))
+		if (!strncmp(p, "\t\t\tsegment_count = ", 19)) {
+			*a = p;
+			*b = s->close;
+			return 0;
+		}
+	why_set(why, len, "LV %s: no segment_count line", s->name);
+	return -1;
+}
+
+/* Emit the lines [from, to) of an LV section, its tags line edited. */
+static int put_retagged(struct sbuf *b, const char *from, const char *to, const char *tag_from,
+			const char *tag_to)
+{
+	bool tagged = false;
+
+	for (const char *p = from; p < to; p = line_end(p)) {
+		size_t n = (size_t)(line_end(p) - p);
+
+		if (tag_to && !strncmp(p, "\t\t\ttags = [", 11)) {
+			if (edit_tags(b, p, n, tag_from, tag_to))
+				return -1;
+			tagged = true;
+			continue;
+		}
+		if (tag_to && !tagged && !strncmp(p, "\t\t\tcreation_time", 16)) {
+			puts_(b, "\t\t\ttags = [\"");
+			puts_(b, tag_to);
+			puts_(b, "\"]\n");
+			tagged = true;
+		}
+		put(b, p, n);
+	}
+	return tagged || !tag_to ? 0 : -1;
+}
+
+char *lvmtext_swap(const char *text, const struct lvmtext_swap *w, char *why, size_t len)
+{
+	struct lv_span x, y, *first, *second;
+	const char *xa, *xb, *ya, *yb, *fa, *fb, *sa, *sb2;
+	const char *ftf, *ftt, *stf, *stt;
+	struct sbuf b = { 0 };
+
+	if (find_lv(text, w->uuid_a, &x, why, len) || find_lv(text, w->uuid_b, &y, why, len))
+		return NULL;
+	if (referenced(text, &x) || referenced(text, &y)) {
+		why_set(why, len, "LV %s or %s is used by another LV of its VG", x.name, y.name);
+		return NULL;
+	}
+	if (seg_span(&x, &xa, &xb, why, len) || seg_span(&y, &ya, &yb, why, len))
+		return NULL;
+	/* write them in file order, each with the other's segments */
+	first = x.head < y.head ? &x : &y;
+	second = first == &x ? &y : &x;
+	fa = first == &x ? xa : ya;
+	fb = first == &x ? xb : yb;
+	sa = first == &x ? ya : xa;
+	sb2 = first == &x ? yb : xb;
+	ftf = first == &x ? w->tag_a_from : NULL;
+	ftt = first == &x ? w->tag_a_to : w->tag_b_to;
+	stf = first == &x ? NULL : w->tag_a_from;
+	stt = first == &x ? w->tag_b_to : w->tag_a_to;
+	put(&b, text, (size_t)(first->head - text));
+	if (put_retagged(&b, first->head, fa, ftf, ftt))
+		goto bad;
+	put(&b, sa, (size_t)(sb2 - sa));
+	put(&b, first->close, (size_t)(second->head - first->close));
+	if (put_retagged(&b, second->head, sa, stf, stt))
+		goto bad;
+	put(&b, fa, (size_t)(fb - fa));
+	puts_(&b, second->close);
+	if (!b.d)
+		why_set(why, len, "out of memory");
+	return b.d;
+bad:
+	why_set(why, len, "cannot edit the tags of LV %s or %s", x.name, y.name);
+	free(b.d);
+	return NULL;
+}

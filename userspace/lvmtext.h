@@ -27,6 +27,21 @@ struct lvmtext_retire {
  */
 char *lvmtext_retire(const char *text, const struct lvmtext_retire *r, char *why, size_t len);
 
+struct lvmtext_swap {
+	const char *uuid_a, *uuid_b;	/* dashed uuids of the two LVs */
+	const char *tag_a_from;		/* A's tag replaced (NULL: none) */
+	const char *tag_a_to;		/* ... by this one */
+	const char *tag_b_to;		/* added to B */
+};
+
+/*
+ * The metadata with the segments (segment_count and every segmentN) of
+ * LVs A and B exchanged, names, ids and flags kept, tags edited: a move
+ * within one VG, done in LVM's own terms (A now maps B's extents).  Both
+ * must have the same size (the caller checks).  NULL with why when refused.
+ */
+char *lvmtext_swap(const char *text, const struct lvmtext_swap *w, char *why, size_t len);
+
 /* Is there an LV section of that name? */
 bool lvmtext_has_lv(const char *text, const char *name);
 

@@ -296,8 +296,9 @@ int cmd_recover(struct lm_args *a)
 		if (r->rc || !r->valid || (r->leg != LEG_DEST && r->leg != LEG_SOURCE) ||
 		    strncmp(r->sb.device_id, "dm:LVM-", 7))
 			continue;
-		if (lm_fence_resolve(r->sb.device_id + 3, r->leg == LEG_DEST, false, fence,
-				     sizeof(fence)))
+		if (lm_fence_resolve(r->sb.device_id + 3, !strncmp(r->sb.dest_id, "dm:", 3) ?
+				     r->sb.dest_id + 3 : NULL, r->leg == LEG_DEST, false, fence,
+				     sizeof(fence), NULL))
 			r->rc = LM_EXIT_ERROR;
 		else if (fence[0])
 			snprintf(r->action + strlen(r->action), sizeof(r->action) - strlen(r->action),

@@ -23,6 +23,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "guard.h"
+#include "idcheck.h"
 #include "live.h"
 #include "lvmfence.h"
 #include "result.h"
@@ -310,10 +311,16 @@ static int cmd_recover_live(struct lm_args *a)
 		/* "source" of a device that is not livemirror is a guess: leave the fence */
 		if (!d[i].rc && (!strcmp(d[i].leg, "dest") ||
 				 (!strcmp(d[i].leg, "source") && d[i].is_lm))) {
-			char fence[400];
+			char fence[400], did[LM_ID_LEN] = "";
+			struct lm_record rec;
+			const char *dest = d[i].is_lm ? d[i].l.tbl.dest :
+					   !lm_record_read(d[i].name, &rec) ? rec.dest : "";
 
-			if (lm_fence_resolve(d[i].info.uuid, !strcmp(d[i].leg, "dest"), true, fence,
-					     sizeof(fence))) {
+			if (!dest[0] || lm_dm_leg_id(dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
+				did[0] = 0;
+			if (lm_fence_resolve(d[i].info.uuid, did[0] ? did + 3 : NULL,
+					     !strcmp(d[i].leg, "dest"), true, fence, sizeof(fence),
+					     NULL)) {
 				d[i].rc = LM_EXIT_ERROR;
 				if (!rc)
 					rc = LM_EXIT_ERROR;

@@ -34,6 +34,7 @@
 #include "exitcodes.h"
 #include "guard.h"
 #include "hook.h"
+#include "idcheck.h"
 #include "live.h"
 #include "lvmfence.h"
 #include "result.h"
@@ -53,6 +54,7 @@ struct member {
 	bool is_lv;
 	bool armed;		/* LVM fence armed by us (lvmfence.h) */
 	bool retired;		/* old LV retired in LVM's metadata */
+	bool moved;		/* ... by a swap: LVM's own table is live (same VG) */
 };
 
 /*
@@ -75,12 +77,15 @@ static void warn_if_lvm(const char *name, bool retired)
 /* Finish the LVM fence of a switched member: retire the old LV. */
 static int fence_retire(struct member *m)
 {
-	char action[400];
+	char action[400], did[LM_ID_LEN];
 	struct lm_dminfo i;
 
 	if (lmdm_info(m->l.name, &i) || !i.exists)
 		return 0;
-	if (lm_fence_resolve(i.uuid, true, true, action, sizeof(action)))
+	if (lm_dm_leg_id(m->l.tbl.dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
+		did[0] = 0;
+	if (lm_fence_resolve(i.uuid, did[0] ? did + 3 : NULL, true, true, action, sizeof(action),
+			     &m->moved))
 		return -1;
 	m->retired = true;
 	if (action[0])
@@ -150,6 +155,13 @@ static int check_done(const char *name, struct member *m)
 	struct lmdm_table dt;
 	bool same;
 
+	if (!lm_record_read(name, &rec) && !strcmp(rec.state, "moved")) {
+		/* a move within one VG, finished: LVM's own table is live */
+		snprintf(m->l.name, sizeof(m->l.name), "%s", name);
+		snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
+		m->done = m->was_switched = m->committed = m->retired = m->moved = true;
+		return 0;
+	}
 	if (lm_record_read(name, &rec) ||
 	    (strcmp(rec.state, "switched") && strcmp(rec.state, "switching"))) {
 		if (!strcmp(rec.state, "cancelled"))
@@ -162,6 +174,14 @@ static int check_done(const char *name, struct member *m)
 		return LM_EXIT_ERROR;
 	same = lm_live_table_is(name, &dt);
 	lmdm_table_free(&dt);
+	if (!same) {
+		struct lm_dminfo di;
+		struct lm_lv lv;
+
+		/* a move within the VG after its swap: LVM's own table over the new extents */
+		if (!lmdm_info(name, &di) && !lm_lvm_find(di.uuid, true, &lv) && lv.moved)
+			same = true;
+	}
 	snprintf(m->l.name, sizeof(m->l.name), "%s", name);
 	snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
 	if (!same && !strcmp(rec.state, "switching")) {
@@ -545,6 +565,8 @@ int cmd_switch(struct lm_args *a)
 			continue;
 		if (fail_point("retire-%d", i) || fence_retire(&m[i]))
 			late_errors++;
+		else if (m[i].moved)
+			record_state(&m[i], "moved");
 		crash_point("after-retire-%d", i);
 	}
 	for (int i = 0; i < n; i++) {

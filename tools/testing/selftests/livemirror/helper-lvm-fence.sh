@@ -20,7 +20,7 @@ lm_lvm_setup
 modprobe loop
 
 for i in 1 2 3; do
-	truncate -s 160M /run/fpv$i.img
+	truncate -s 400M /run/fpv$i.img
 	loop[i]=$(losetup --find --show /run/fpv$i.img) || { lm_fail "loop device"; lm_exit; }
 	lm_on_exit "losetup -d ${loop[i]}; rm -f /run/fpv$i.img"
 done
@@ -34,10 +34,10 @@ q vgcreate -q vg_new "${loop[2]}"
 # new_move NAME: vg_old/NAME (random data) and its destination and metadata
 # in vg_new; prints nothing, fails the test on error.
 new_move() {
-	q lvcreate -q -y -L 24M -n "$1" vg_old "${loop[1]}" &&
-		q lvcreate -q -y -L 24M -n "$1" vg_new &&
+	q lvcreate -q -y -L 16M -n "$1" vg_old "${loop[1]}" &&
+		q lvcreate -q -y -L 16M -n "$1" vg_new &&
 		q lvcreate -q -y -L 4M -n "$1_meta" vg_new &&
-		dd if=/dev/urandom of="/dev/vg_old/$1" bs=1M count=24 oflag=direct status=none
+		dd if=/dev/urandom of="/dev/vg_old/$1" bs=1M count=16 oflag=direct status=none
 }
 # start_synced NAME [helper]: start under the LV's device and wait for sync.
 start_synced() {
@@ -63,7 +63,7 @@ lm_ok "lvs: the old LV is retired as vmdisk_livemirror_stale, tagged livemirror_
 lm_ok "the retired LV keeps the old extents, with activation skip" \
 	bash -c "lvs --noheadings -o lv_attr vg_old/vmdisk_livemirror_stale | grep -q 'k *$'"
 # the VM writes after the switch: only the destination has this
-dd if=/dev/urandom of=/dev/mapper/vg_old-vmdisk bs=1M count=24 oflag=direct status=none
+dd if=/dev/urandom of=/dev/mapper/vg_old-vmdisk bs=1M count=16 oflag=direct status=none
 want=$(sum /dev/mapper/vg_old-vmdisk)
 lm_eq "the device serves the destination's data after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
 q lvchange -ay -K vg_old/vmdisk_livemirror_stale
@@ -132,9 +132,10 @@ kill_at() {
 	else
 		lm_ok "killed at $step: recover rolls back: source, the fence disarmed" \
 			bash -c "grep -q 'source authoritative' <<<\"\$1\" &&
-				[ \"\$(lvs --noheadings -o lv_tags vg_old/$name | tr -d ' ')\" = '' ] &&
-				! lvs --noheadings -o lv_attr vg_old/$name | grep -q 'k *$'" _ "$rec"
+				[ \"\$(lvs --noheadings -o lv_tags vg_old/$name 2>/dev/null | tr -d ' ')\" = '' ] &&
+				! lvs --noheadings -o lv_attr vg_old/$name 2>/dev/null | grep -q 'k *$'" _ "$rec"
 		q $LM cancel "vg_old-$name"
+		q dmsetup remove "vg_old-$name"
 	fi
 	[ "$leg" = dest ] || return 0
 	dd if=/dev/urandom of="/dev/mapper/vg_old-$name" bs=1M count=4 oflag=direct status=none
@@ -155,6 +156,6 @@ new_move f6 && start_synced f6 || lm_fail "fail-point setup"
 LIVEMIRROR_FAIL_AT=commit "$H" switch vg_old-f6 >/dev/null 2>&1
 lm_eq "a switch that fails at its commit exits 1" 1 $?
 lm_ok "... and leaves the LV as it was (no skip flag, no tag)" \
-	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f6 | tr -d ' ')\" ] &&
-		! lvs --noheadings -o lv_attr vg_old/f6 | grep -q 'k *$'"
+	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f6 2>/dev/null | tr -d ' ')\" ] &&
+		! lvs --noheadings -o lv_attr vg_old/f6 2>/dev/null | grep -q 'k *$'"
 lm_exit
