@@ -4,6 +4,7 @@
  * the given id is renamed, re-identified and re-tagged, and nothing else in
  * the file changes; anything unexpected is refused.
  */
+#define _GNU_SOURCE
 #include "lvmtext.h"
 #include "tap.h"
 
@@ -106,6 +107,39 @@ int main(void)
 		   "refused: another LV refers to it (%s)", why);
 	}
 	ok(!lvmtext_retire("garbage", &r, why, sizeof(why)), "refused: not LVM text (%s)", why);
+
+	/* the swap of a move within one VG */
+	{
+		struct lvmtext_swap w = {
+			.uuid_a = "ypSxMH-1yqs-hIXj-e4Zz-ww4a-goAc-eP9Lhj",
+			.uuid_b = "s1BOZI-7Sk8-KJdi-MSIv-zfrg-tjUd-31Itsi",
+			.tag_a_from = "livemirror_switching", .tag_a_to = "livemirror_moved",
+			.tag_b_to = "livemirror_stale",
+		};
+		char *v = lvmtext_swap(vg, &w, why, sizeof(why));
+		const char *a = v ? strstr(v, "\t\tvmdisk {") : NULL;
+		const char *b = v ? strstr(v, "\t\tother {") : NULL;
+
+		ok(v && a && b, "swap: accepted, both LVs keep their names (%s)", v ? "" : why);
+		/* vmdisk comes first in the file: its section is [a, b) */
+		{
+			const char *seg = v ? strstr(v, "\t\t\t\t\t\"pv0\", 0\n") : NULL;
+
+			ok(a && b && a < b && seg && seg > b,
+			   "the old segment (pv0, 0) moved to the second LV");
+			ok(a && b && !memmem(a, (size_t)(b - a), "segment1 {", 10),
+			   "the first LV has the second's segments (none here)");
+		}
+		ok(v && strstr(v, "\t\t\tid = \"ypSxMH-1yqs-hIXj-e4Zz-ww4a-goAc-eP9Lhj\"\n") &&
+		   strstr(v, "tags = [\"livemirror_moved\", \"x2\"]") &&
+		   strstr(v, "tags = [\"livemirror_stale\"]"), "ids kept, tags moved and stale");
+		is_int(v ? (long long)strlen(v) : 0, (long long)strlen(vg) - 4 +
+		       (long long)strlen("\t\t\ttags = [\"livemirror_stale\"]\n"),
+		       "nothing else changed (length)");
+		free(v);
+		w.uuid_b = "nonono-nono-nono-nono-nono-nono-nonono";
+		ok(!lvmtext_swap(vg, &w, why, sizeof(why)), "swap refused: no such LV (%s)", why);
+	}
 	ok(!lvmtext_uuid_dashed("ypSxMH1yqshIXje4Zzww4agoAceP9Lhj", dashed, sizeof(dashed)) &&
 	   !strcmp(dashed, "ypSxMH-1yqs-hIXj-e4Zz-ww4a-goAc-eP9Lhj"), "dm uuid part -> LVM form");
 	printf("1..%d\n", tap_n);
