@@ -173,8 +173,9 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		return LM_EXIT_ERROR;
 	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
 	rc = lvm_run(locked, out, OUT_MAX, "lvs", "-a", "--noheadings", "--binary",
-		     "--separator", "|", "-o", "vg_name,lv_name,lv_uuid,lv_skip_activation,"
-		     "autoactivation,lv_tags", "-S", sel, NULL);
+		     "--units", "s", "--nosuffix", "--separator", "|", "-o",
+		     "vg_name,lv_name,lv_uuid,lv_skip_activation,autoactivation,lv_tags,lv_size",
+		     "-S", sel, NULL);
 	if (rc == 127) {
 		/* no lvm on this host: nothing here can reload an LV either */
 		lm_debug("no lvm binary: no LVM fence for %s", dm_uuid);
@@ -189,13 +190,14 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 	}
 	rc = 1;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[6], *p = trim(line);
+		char *f[7], *p = trim(line);
 		int n = 0;
 
-		while (n < 6 && (f[n] = strsep(&p, "|")))
+		while (n < 7 && (f[n] = strsep(&p, "|")))
 			n++;
-		if (n < 6 || strcmp(trim(f[2]), dashed))
+		if (n < 7 || strcmp(trim(f[2]), dashed))
 			continue;
+		lv->sectors = strtoull(trim(f[6]), NULL, 10);
 		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
 		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
 		snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", dashed);
@@ -544,6 +546,13 @@ int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool
 		r = same ? lm_lvm_find(dest_uuid, locked, &b) : 1;
 		if (r != 0 && r != 1)
 			return r;
+		if (r == 0 && b.sectors != lv.sectors && !lv.moved) {
+			/* a swap would resize the LV under its user: retire it instead */
+			lm_note("%s/%s: the destination %s has another size: the old LV is retired, "
+				"not swapped", lv.vg, lv.lv, b.lv);
+			r = 1;
+			same = false;
+		}
 		if (r == 0) {
 			r = fence_swap(&lv, &b, locked, action, len);
 			if (!r && moved)

@@ -39,6 +39,7 @@ struct lm_lv {
 	char vg[128];
 	char lv[128];
 	char lvuuid[40];	/* dashed */
+	unsigned long long sectors;	/* its size */
 	bool skip;		/* activation skip set */
 	bool autoact;		/* autoactivation enabled */
 	bool switching;		/* tagged livemirror_switching */
