@@ -118,6 +118,12 @@ const struct lm_cmd lm_commands[] = {
 	  "VG/LV_lmdst and VG/LV_lmmeta, migrates, switches (the LVM fence swaps the\n"
 	  "extents in LVM's metadata) and removes both.  Run it again after a crash.\n"
 	  "pause, resume and throttle work on the LV's dm device meanwhile." },
+	{ "lvm-finish", 1, 1, COMMON | O(OPT_JSON) | O(OPT_META), O(OPT_META),
+	  "VG/LV --meta M [--json]",
+	  "After a switch across VGs, once the consumer reopened the new LV or stopped:\n"
+	  "remove the switched device VG-LV, the retired LV VG/LV_livemirror_stale (the\n"
+	  "old extents) and the metadata LV M.  Refused (exit 4) while VG-LV is open,\n"
+	  "and (exit 3) unless M says switched." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",

@@ -65,8 +65,9 @@ lm_ok "the migration reaches synced while the writers run" $LM wait "$src_dm" --
 sw_out=$($LM switch "$src_dm" 2>&1)
 lm_eq "switch while the writers run" 0 $?
 lm_diag "$sw_out"
-lm_ok "switch warns that LVM's metadata still names the old PV" \
-	bash -c "grep -q 'LVM logical volume' <<<\"\$1\"" _ "$sw_out"
+lm_ok "switch retires the old LV in LVM's metadata (the fence)" \
+	bash -c "grep -q 'retired as vg_old/vmdisk_livemirror_stale' <<<\"\$1\" &&
+		lvs vg_old/vmdisk_livemirror_stale >/dev/null 2>&1" _ "$sw_out"
 sleep 3
 touch /tmp/stop
 wait $files_writer; frc=$?

@@ -12,7 +12,7 @@
 # 'livemirror recover --live' leaves LVM and the decision in agreement.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 38
+lm_plan 45
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -103,6 +103,11 @@ lm_not "no LV of vg_old maps the old data under the name vmdisk" \
 lm_eq "livemirror recover --live says destination and changes nothing" 0 \
 	"$($LM recover --live vg_old-vmdisk >/dev/null 2>&1; echo $?)"
 
+expect_rc "lvm-finish while the VM still has the switched device open: refused" 4 \
+	$LM lvm-finish vg_old/vmdisk --meta /dev/vg_new/vmdisk_meta
+lm_ok "... and nothing was removed" bash -c "dmsetup info vg_old-vmdisk >/dev/null &&
+	lvs vg_old/vmdisk_livemirror_stale vg_new/vmdisk_meta >/dev/null 2>&1"
+
 # ---- the "reboot": every device gone, then activation as at boot ----------
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 dmsetup remove vg_old-vmdisk
@@ -115,6 +120,16 @@ lm_not "after a reboot, autoactivation brings nothing up on the old PV" \
 lm_not "lvchange -aey vg_old/vmdisk (the hypervisor's start) finds no LV" \
 	lvchange -aey vg_old/vmdisk
 lm_eq "the destination LV has the data written after the switch" "$want" "$(sum /dev/vg_new/vmdisk)"
+expect_rc "lvm-finish once the VM is gone" 0 \
+	$LM lvm-finish vg_old/vmdisk --meta /dev/vg_new/vmdisk_meta
+lm_ok "... the retired LV and the metadata LV are removed, the old extents free" \
+	bash -c "! lvs vg_old/vmdisk_livemirror_stale >/dev/null 2>&1 &&
+		! lvs vg_new/vmdisk_meta >/dev/null 2>&1 &&
+		[ \"\$(pvs --noheadings -o pv_used ${loop[1]} ${loop[3]} | tr -d ' \n')\" = 00 ]"
+lm_eq "... and the new LV still has the data written after the switch" "$want" \
+	"$(sum /dev/vg_new/vmdisk)"
+expect_rc "lvm-finish without readable metadata: refused" 6 \
+	$LM lvm-finish vg_old/k9 --meta /dev/vg_new/nosuch
 
 # ---- kills at the fence's steps --------------------------------------------
 # kill_at STEP WANTLEG: a fresh move killed at STEP, then recover --live.
@@ -150,6 +165,8 @@ kill_at after-suspend source 2
 kill_at after-commit dest 3
 kill_at before-vgcfgrestore dest 4
 kill_at after-vgcfgrestore dest 5
+expect_rc "lvm-finish of a migration that never switched: refused" 3 \
+	$LM lvm-finish vg_old/k1 --meta /dev/vg_new/k1_meta
 
 # A switch that fails before its commit disarms the fence.
 new_move f6 && start_synced f6 || lm_fail "fail-point setup"
