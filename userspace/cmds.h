@@ -16,6 +16,7 @@ int cmd_recover(struct lm_args *a);
 int cmd_recover_scan(struct lm_args *a);	/* recover --scan (scan.c) */
 int cmd_recover_any(struct lm_args *a);	/* recover, or recover --live */
 int cmd_guard(struct lm_args *a);		/* stale.c */
+int cmd_boot(struct lm_args *a);		/* boot.c */
 int cmd_meta_dump(struct lm_args *a);
 int cmd_meta_check(struct lm_args *a);
 int cmd_meta_repair(struct lm_args *a);

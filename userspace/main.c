@@ -31,6 +31,7 @@ static const struct {
 	{ "cancel", cmd_cancel, true },
 	{ "recover", cmd_recover_any, true },
 	{ "guard", cmd_guard, true },
+	{ "boot", cmd_boot, true },
 	{ "metadata dump", cmd_meta_dump, false },
 	{ "metadata check", cmd_meta_check, false },
 	{ "metadata repair", cmd_meta_repair, false },
