@@ -124,6 +124,17 @@ const struct lm_cmd lm_commands[] = {
 	  "remove the switched device VG-LV, the retired LV VG/LV_livemirror_stale (the\n"
 	  "old extents) and the metadata LV M.  Refused (exit 4) while VG-LV is open,\n"
 	  "and (exit 3) unless M says switched." },
+	{ "boot", 0, 0, COMMON | O(OPT_JSON) | O(OPT_LOCK_TIMEOUT), 0, "[--json] [--lock-timeout S]",
+	  "At boot, after LVM activation and before anything opens the volumes\n"
+	  "(livemirror-boot.service): find every livemirror metadata on this host\n"
+	  "(as recover --scan) and handle each migration by its state.  COPYING:\n"
+	  "resumed with start under the device its metadata names, if active, over\n"
+	  "the same metadata and destination (ids checked; the log trusted only when\n"
+	  "the last table never detached, else every region copied again).\n"
+	  "SWITCHED: reported, nothing activated; exit 15 when the device is active\n"
+	  "but does not map the destination (the stale source).  PREPARED: decided by\n"
+	  "recover, then as the state it wrote.  Exit 0 when everything was handled,\n"
+	  "else the first migration's non-zero exit; each one says what to do next." },
 	{ "metadata dump", 1, 1, COMMON | O(OPT_JSON) | O(OPT_XML), 0, "M [--json|--xml]",
 	  "Print superblock slots, identity, state and dirty regions." },
 	{ "metadata check", 1, 1, COMMON, 0, "M",

@@ -18,6 +18,7 @@ int cmd_recover_any(struct lm_args *a);	/* recover, or recover --live */
 int cmd_guard(struct lm_args *a);		/* stale.c */
 int cmd_lvmove(struct lm_args *a);		/* lvmove.c */
 int cmd_lvm_finish(struct lm_args *a);		/* lvmfinish.c */
+int cmd_boot(struct lm_args *a);		/* boot.c */
 int cmd_meta_dump(struct lm_args *a);
 int cmd_meta_check(struct lm_args *a);
 int cmd_meta_repair(struct lm_args *a);

@@ -33,6 +33,7 @@ static const struct {
 	{ "guard", cmd_guard, true },
 	{ "lvmove", cmd_lvmove, true },
 	{ "lvm-finish", cmd_lvm_finish, true },
+	{ "boot", cmd_boot, true },
 	{ "metadata dump", cmd_meta_dump, false },
 	{ "metadata check", cmd_meta_check, false },
 	{ "metadata repair", cmd_meta_repair, false },
