@@ -174,7 +174,8 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
 	rc = lvm_run(locked, out, OUT_MAX, "lvs", "-a", "--noheadings", "--binary",
 		     "--units", "s", "--nosuffix", "--separator", "|", "-o",
-		     "vg_name,lv_name,lv_uuid,lv_skip_activation,autoactivation,lv_tags,lv_size",
+		     "vg_name,lv_name,lv_uuid,lv_skip_activation,autoactivation,lv_tags,lv_size,"
+		     "vg_lock_type,lv_active_exclusively",
 		     "-S", sel, NULL);
 	if (rc == 127) {
 		/* no lvm on this host: nothing here can reload an LV either */
@@ -190,13 +191,15 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 	}
 	rc = 1;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[7], *p = trim(line);
+		char *f[9], *p = trim(line);
 		int n = 0;
 
-		while (n < 7 && (f[n] = strsep(&p, "|")))
+		while (n < 9 && (f[n] = strsep(&p, "|")))
 			n++;
-		if (n < 7 || strcmp(trim(f[2]), dashed))
+		if (n < 9 || strcmp(trim(f[2]), dashed))
 			continue;
+		lv->shared = trim(f[7])[0] && strcmp(trim(f[7]), "none") &&
+			     strcmp(trim(f[8]), "1");
 		lv->sectors = strtoull(trim(f[6]), NULL, 10);
 		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
 		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
@@ -592,4 +595,21 @@ int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool
 	if (!r && action)
 		snprintf(action, len, "LVM: %s/%s activation skip cleared", lv.vg, lv.lv);
 	return r;
+}
+
+int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what)
+{
+	struct lm_lv lv;
+	int r = lm_lvm_find(dm_uuid, locked, &lv);
+
+	if (r == 1)
+		return 0;
+	if (r)
+		return r;
+	if (!lv.shared)
+		return 0;
+	lm_err("%s/%s is in a shared VG (lvmlockd) and not activated exclusively: refusing to "
+	       "%s; livemirror supports exclusive activation only (lvchange -aey), because "
+	       "another host could write the old extents behind the mirror", lv.vg, lv.lv, what);
+	return LM_EXIT_BUSY;
 }

@@ -45,6 +45,7 @@ struct lm_lv {
 	bool switching;		/* tagged livemirror_switching */
 	bool stale;		/* tagged livemirror_stale */
 	bool moved;		/* tagged livemirror_moved (a swap was written) */
+	bool shared;		/* in a lockd VG and not active exclusively */
 };
 
 /*
@@ -60,6 +61,13 @@ int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args);
  * such LV), LM_EXIT_ERROR when LVM cannot be asked.
  */
 int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *out);
+
+/*
+ * Shared VGs (lvmlockd): exclusive activation (-aey) is the supported mode.
+ * LM_EXIT_BUSY with a message when the device is an LV activated otherwise
+ * in a shared VG; what names the refused action.  0 otherwise.
+ */
+int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what);
 
 int lm_fence_arm(const struct lm_lv *lv, bool locked);
 int lm_fence_disarm(const struct lm_lv *lv, bool locked);

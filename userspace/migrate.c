@@ -14,6 +14,7 @@
 #include "guard.h"
 #include "idcheck.h"
 #include "live.h"
+#include "lvmfence.h"
 #include "result.h"
 #include "util.h"
 
@@ -198,6 +199,9 @@ int cmd_start(struct lm_args *a)
 		lm_err("%s is suspended; resume it first", name);
 		return LM_EXIT_BUSY;
 	}
+	r = lm_lvm_refuse_shared(info.uuid, true, "start a migration under it");
+	if (r)
+		return r;
 	if (info.inactive_table) {
 		lm_err("%s has an inactive table loaded (another tool is working on it)", name);
 		return LM_EXIT_BUSY;

@@ -371,6 +371,10 @@ int cmd_switch(struct lm_args *a)
 		f = lm_lvm_find(m[i].l.info.uuid, true, &m[i].lv);
 		if (f == 1)
 			continue;
+		if (!f && m[i].lv.shared) {
+			r = lm_lvm_refuse_shared(m[i].l.info.uuid, true, "switch it");
+			goto abort;
+		}
 		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true)) {
 			r = LM_EXIT_ERROR;
 			goto abort;
