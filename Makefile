@@ -28,7 +28,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
-.PHONY: all modules helper tools deps check demo bench install clean checkpatch \
+.PHONY: all modules helper tools deps check demo bench install clean checkpatch lvm-kills \
 	ksft debug-kernel soak stress race powercut test-modules knobs
 
 all: modules helper
@@ -152,6 +152,13 @@ race: deps
 	tools/vm/run-in-guest --timeout $$(( $(LM_RACE_ITERS) * 20 + 600 )) --mem 3072 --smp 2 \
 	  --env LM_RACE_ITERS=$(LM_RACE_ITERS) --env LM_RACE_MAX_S=$$(( $(LM_RACE_ITERS) * 20 )) \
 	  -- build/ksft/livemirror/helper-race.sh
+
+# lvmove killed at each of its nine steps (make check kills it at four), about
+# two minutes a step under TCG.
+lvm-kills: deps
+	$(MAKE) all ksft
+	tools/vm/run-in-guest --timeout 2400 --mem 2048 --smp 2 --env LM_LVMOVE_KILLS=all \
+	  -- build/ksft/livemirror/helper-lvmove.sh
 
 # The guest power cut mid-copy and the boot-time restart with trust_log
 # (tools/tests/powercut-restart.sh, two guest boots, about 3 minutes); make
