@@ -301,6 +301,16 @@ static void do_copying(struct mig *g, const struct lm_args *a)
 
 	g->authoritative = "source";
 	g->attached = g->sb.flags & LM_SB_FLAG_ATTACHED;
+	/* a switch killed before its commit left the LV armed: the source decides */
+	if (!strncmp(g->sb.device_id, "dm:LVM-", 7)) {
+		char fence[400];
+
+		if (lm_fence_resolve(g->sb.device_id + 3, NULL, false, false, fence, sizeof(fence),
+				     NULL))
+			g->rc = LM_EXIT_ERROR;
+		else if (fence[0])
+			lm_note("%s: %s", g->path, fence);
+	}
 	for (int i = 0; i < 3; i++)
 		if (lm_id_kind(ids[i], LM_ID_LEN) != LM_ID_STRONG) {
 			g->action = "left";
