@@ -15,14 +15,15 @@ step "Loading dm-dirtylog and dm-livemirror; two disks, two volume groups"
 lm_load_modules || die "cannot load the modules"
 lm_lvm_setup
 modprobe loop
-for i in 1 2; do
+for i in 1 2 3; do
 	truncate -s 300M /tmp/disk$i.img
 	disk[i]=$(losetup --find --show /tmp/disk$i.img) || die "loop device"
 	lm_on_exit "losetup -d ${disk[i]}"
 done
 lm_on_exit "vgremove -f -q vg_old vg_new"
-pvcreate -q "${disk[1]}" "${disk[2]}" && vgcreate -q vg_old "${disk[1]}" && vgcreate -q vg_new "${disk[2]}" || die "VGs"
-lvcreate -q -y -L 192M -n vmdisk vg_old || die "source LV"
+pvcreate -q "${disk[1]}" "${disk[2]}" "${disk[3]}" && vgcreate -q vg_old "${disk[1]}" "${disk[3]}" &&
+	vgcreate -q vg_new "${disk[2]}" || die "VGs"
+lvcreate -q -y -L 192M -n vmdisk vg_old "${disk[1]}" || die "source LV"
 lvs -o lv_name,vg_name,lv_size,devices
 
 step "The VM disk vg_old/vmdisk: ext4, mounted, with files and a writer"
@@ -71,13 +72,17 @@ step "livemirror switch: suspend, check in sync, record the decision, go to vg_n
 $LM switch vg_old-vmdisk || die "switch failed"
 echo "vg_old-vmdisk's table now (vg_new/vmdisk alone):"
 dmsetup table vg_old-vmdisk
+echo "LVM's view: the old LV is retired (new name, new uuid, activation skip), so that"
+echo "no LVM command can load the old PV's data into vg_old-vmdisk again:"
+lvs -o lv_name,vg_name,lv_attr,lv_tags,devices vg_old vg_new
+echo "$ lvchange --refresh vg_old/vmdisk"
+lvchange --refresh vg_old/vmdisk 2>&1 | sed 's/^/  /'
 sleep 3
 
 step "Stop the writer; unmount"
 touch /tmp/demo.stop
 wait $writer || die "the writer saw an error"
 umount /tmp/vm
-dmsetup remove vg_old-vmdisk
 
 step "The new LV alone: fsck, checksums, fio verify"
 fsck.ext4 -fn /dev/vg_new/vmdisk >/tmp/fsck.log 2>&1 && echo "fsck -fn: clean" || { cat /tmp/fsck.log; die "fsck found problems"; }
@@ -88,6 +93,25 @@ fio "${FIOJOB[@]}" --verify_only=1 --output=/tmp/fio-verify.log >/dev/null 2>&1 
 	{ cat /tmp/fio-verify.log; die "fio verify failed"; }
 umount /tmp/vm
 $LM recover --meta /dev/vg_new/vmdisk_meta
-step "Done: the VM disk moved to vg_new while mounted and written; nobody reopened it."
-echo "Next, in LVM's terms, see Documentation/livemirror-lvm.rst."
+step "livemirror lvm-finish: the VM has moved to vg_new/vmdisk; clean up vg_old"
+$LM lvm-finish vg_old/vmdisk --meta /dev/vg_new/vmdisk_meta || die "lvm-finish"
+lvs -o lv_name,vg_name,devices vg_old vg_new
+
+step "A move within one VG: livemirror lvmove ends as pvmove ends"
+lvcreate -q -y -L 64M -n data vg_old "${disk[1]}" || die "LV data"
+dd if=/dev/urandom of=/dev/vg_old/data bs=1M count=64 oflag=direct status=none
+sum=$(md5sum </dev/vg_old/data)
+echo "before:"
+lvs -o lv_name,vg_name,devices vg_old
+sleep 600 </dev/vg_old/data &	# a user that keeps it open throughout
+holder=$!
+$LM lvmove vg_old/data "${disk[3]}" || die "lvmove"
+echo "after (the LV's table is LVM's own linear mapping over the new PV):"
+lvs -a -o lv_name,vg_name,devices vg_old
+dmsetup table vg_old-data
+pvs -o pv_name,vg_name,pv_used "${disk[1]}" "${disk[3]}"
+[ "$(md5sum </dev/vg_old/data)" = "$sum" ] && echo "data: checksum matches" || die "data differs"
+kill $holder
+step "Done: one VM disk moved to another VG and one LV to another PV, while in use."
+echo "See Documentation/livemirror-lvm.rst."
 lm_run_cleanups
