@@ -50,8 +50,9 @@ static void remove_hidden(const char *hidden)
 {
 	struct lm_dminfo hi;
 
-	if (!hidden[0] || lmdm_info(hidden, &hi) || !hi.exists ||
-	    strncmp(hi.uuid, LM_SRC_UUID_PREFIX, strlen(LM_SRC_UUID_PREFIX)) || hi.open_count)
+	/* ours: LMSRC-<uuid>, or an LV's private layer LVM-<uuid>-lmsrc (live.h) */
+	if (!hidden[0] || lmdm_info(hidden, &hi) || !hi.exists || !lm_is_hidden_uuid(hi.uuid) ||
+	    hi.open_count)
 		return;
 	if (lmdm_remove(hidden))
 		lm_warn("could not remove hidden source %s: %s", hidden, lmdm_last_error());

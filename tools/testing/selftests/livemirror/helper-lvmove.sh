@@ -139,7 +139,8 @@ kill_at() {
 		lm_pass "killed at $step, lvmove again: ends like pvmove, data intact"
 	else
 		lm_fail "killed at $step (exit $rc), lvmove again: not finished or data differs"
-		printf '#   %s\n' "$OUT2" "$(dmsetup table "vg-$lv")" "$(lvs -a -o +devices,tags vg 2>&1)"
+		printf '#   %s\n' "$OUT2" "$(dmsetup table "vg-$lv")" "$(lvs -a -o +devices,tags vg 2>&1)" \
+			"$(dmsetup ls)" "want $w got $(sum "/dev/mapper/vg-$lv")"
 	fi
 	kill $holder 2>/dev/null
 	wait $holder 2>/dev/null
