@@ -178,8 +178,9 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		     "vg_lock_type,lv_active_exclusively",
 		     "-S", sel, NULL);
 	if (rc == 127) {
-		/* no lvm on this host: nothing here can reload an LV either */
-		lm_debug("no lvm binary: no LVM fence for %s", dm_uuid);
+		/* no lvm here: nothing here can reload an LV, but say so */
+		lm_warn("%s looks like an LVM LV but '%s' cannot be run: no LVM fence (set "
+			"LIVEMIRROR_LVM to the lvm binary)", dm_uuid, lvm_bin());
 		free(out);
 		return 1;
 	}
@@ -198,8 +199,9 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 			n++;
 		if (n < 9 || strcmp(trim(f[2]), dashed))
 			continue;
-		lv->shared = trim(f[7])[0] && strcmp(trim(f[7]), "none") &&
-			     strcmp(trim(f[8]), "1");
+		/* lv_active_exclusively is 1 for any locally active LV in 2.03.16 */
+		snprintf(lv->lock_type, sizeof(lv->lock_type), "%s", trim(f[7]));
+		lv->shared = lv->lock_type[0] && strcmp(lv->lock_type, "none");
 		lv->sectors = strtoull(trim(f[6]), NULL, 10);
 		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
 		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
@@ -324,7 +326,8 @@ static int new_lvm_uuid(char *out, size_t len)
 	return lvmtext_uuid_dashed(raw, out, len);
 }
 
-int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t nlen)
+/* dry: vgcfgrestore --test, nothing written (lm_fence_check) */
+static int retire_impl(const struct lm_lv *lv, bool locked, bool dry, char *newname, size_t nlen)
 {
 	char name[260], dir[200] = "", before[300], after[300], stale[LVMTEXT_NAME_MAX + 32], id[40], why[256];
 	char *out = malloc(OUT_MAX), *text = NULL, *edited = NULL;
@@ -374,13 +377,21 @@ int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t n
 		lm_err("cannot write %s: %s", after, strerror(errno));
 		goto out;
 	}
-	crash_point("before-vgcfgrestore");
+	if (!dry)
+		crash_point("before-vgcfgrestore");
 	/* -y: lvm asks because the VG has active LVs; their tables are not touched */
-	x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, lv->vg, NULL);
+	x = dry ? lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "--test", "-y", "-f", after,
+			  lv->vg, NULL) :
+		  lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, lv->vg, NULL);
 	if (x) {
-		lm_err("%s: writing VG %s's metadata with the old LV retired failed "
-		       "('lvm vgcfgrestore' exit %d)", name, lv->vg, x);
+		lm_err("%s: %s VG %s's metadata with the old LV retired failed ('lvm vgcfgrestore%s'"
+		       " exit %d)%s", name, dry ? "a trial write of" : "writing", lv->vg,
+		       dry ? " --test" : "", x, dry ? "; nothing switched" : "");
 		show_output(out);
+		goto out;
+	}
+	if (dry) {
+		rc = 0;
 		goto out;
 	}
 	crash_point("after-vgcfgrestore");
@@ -404,6 +415,11 @@ out:
 	free(text);
 	free(out);
 	return rc;
+}
+
+int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t nlen)
+{
+	return retire_impl(lv, locked, false, newname, nlen);
 }
 
 /*
@@ -442,8 +458,8 @@ static int lvm_on(bool locked, const char *what, const char *vg, const char *lv,
  * hold the same data as b), b, which now owns the old extents, removed,
  * and a's fence cleared last.  Each step can be repeated after a crash.
  */
-static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked, char *action,
-		      size_t len)
+static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked, bool dry,
+		      char *action, size_t len)
 {
 	char dir[200] = "", before[300], after[300], why[256], *out = NULL, *text = NULL;
 	char *edited = NULL;
@@ -473,6 +489,19 @@ static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked,
 		}
 		if (write_all(after, edited)) {
 			lm_err("cannot write %s: %s", after, strerror(errno));
+			goto out;
+		}
+		if (dry) {
+			x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "--test", "-y", "-f", after,
+				    a->vg, NULL);
+			if (x) {
+				lm_err("%s/%s: a trial write of VG %s's metadata with the extents "
+				       "swapped failed ('lvm vgcfgrestore --test' exit %d); nothing "
+				       "switched", a->vg, a->lv, a->vg, x);
+				show_output(out);
+			} else {
+				rc = 0;
+			}
 			goto out;
 		}
 		crash_point("before-swap");
@@ -528,6 +557,19 @@ static bool same_vg(const char *dm_uuid, const char *dest_uuid)
 	       !strncmp(dm_uuid, dest_uuid, 36);
 }
 
+/*
+ * Only lvmove's own destination (<lv>_lmdst) is swapped and removed: any
+ * other LV given as --dest belongs to its user and is kept (the old LV is
+ * retired instead).
+ */
+static bool swappable(const struct lm_lv *lv, const struct lm_lv *b)
+{
+	char want[LVMTEXT_NAME_MAX + 16];
+
+	snprintf(want, sizeof(want), "%s_lmdst", lv->lv);
+	return !strcmp(b->lv, want) && b->sectors == lv->sectors;
+}
+
 int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
 		     char *action, size_t len, bool *moved)
 {
@@ -549,15 +591,12 @@ int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool
 		r = same ? lm_lvm_find(dest_uuid, locked, &b) : 1;
 		if (r != 0 && r != 1)
 			return r;
-		if (r == 0 && b.sectors != lv.sectors && !lv.moved) {
-			/* a swap would resize the LV under its user: retire it instead */
-			lm_note("%s/%s: the destination %s has another size: the old LV is retired, "
-				"not swapped", lv.vg, lv.lv, b.lv);
+		if (r == 0 && !lv.moved && !swappable(&lv, &b)) {
 			r = 1;
 			same = false;
 		}
 		if (r == 0) {
-			r = fence_swap(&lv, &b, locked, action, len);
+			r = fence_swap(&lv, &b, locked, false, action, len);
 			if (!r && moved)
 				*moved = true;
 			return r;
@@ -608,8 +647,24 @@ int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what)
 		return r;
 	if (!lv.shared)
 		return 0;
-	lm_err("%s/%s is in a shared VG (lvmlockd) and not activated exclusively: refusing to "
-	       "%s; livemirror supports exclusive activation only (lvchange -aey), because "
-	       "another host could write the old extents behind the mirror", lv.vg, lv.lv, what);
+	lm_err("%s/%s is in a shared VG (lvmlockd, lock type %s): refusing to %s; the LVM fence "
+	       "cannot take lvmlockd's cluster locks yet, and lvm2 2.03 reports every locally "
+	       "active LV as exclusive, so a shared activation (-asy) elsewhere cannot be ruled "
+	       "out (see livemirror-lvm.rst, Shared VGs)", lv.vg, lv.lv, lv.lock_type, what);
 	return LM_EXIT_BUSY;
+}
+
+int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked)
+{
+	struct lm_lv lv, b;
+	int r = lm_lvm_find(dm_uuid, locked, &lv);
+
+	if (r == 1)
+		return 0;
+	if (r)
+		return r;
+	if (same_vg(dm_uuid, dest_uuid) && !lm_lvm_find(dest_uuid, locked, &b) &&
+	    swappable(&lv, &b))
+		return fence_swap(&lv, &b, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
+	return retire_impl(&lv, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
 }

@@ -45,7 +45,8 @@ struct lm_lv {
 	bool switching;		/* tagged livemirror_switching */
 	bool stale;		/* tagged livemirror_stale */
 	bool moved;		/* tagged livemirror_moved (a swap was written) */
-	bool shared;		/* in a lockd VG and not active exclusively */
+	bool shared;		/* in a lockd VG (lvmlockd) */
+	char lock_type[16];
 };
 
 /*
@@ -68,6 +69,14 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *out);
  * in a shared VG; what names the refused action.  0 otherwise.
  */
 int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what);
+
+/*
+ * Before the arm: the edit the commit will need (retire or swap), tried with
+ * vgcfgrestore --test, so that a VG whose metadata cannot take it (a thin
+ * pool, a missing PV, a snapshot of the LV, a name too long) refuses the
+ * switch while the source is still authoritative.  0, or LM_EXIT_ERROR.
+ */
+int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked);
 
 int lm_fence_arm(const struct lm_lv *lv, bool locked);
 int lm_fence_disarm(const struct lm_lv *lv, bool locked);

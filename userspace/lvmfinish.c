@@ -81,6 +81,18 @@ int cmd_lvm_finish(struct lm_args *a)
 		result(a->json, a->pos[0], "refused", LM_EXIT_NOT_SYNCED);
 		return LM_EXIT_NOT_SYNCED;
 	}
+	if (!strncmp(sb.device_id, "dm:LVM-", 7)) {
+		struct lm_lv old;
+		int f = lm_lvm_find(sb.device_id + 3, false, &old);
+
+		if (f != 1) {
+			lm_err("lvm-finish: LVM still knows the switched LV (%s/%s) by its uuid: the "
+			       "fence did not finish; run 'livemirror recover --meta %s' first; "
+			       "nothing removed", f ? "?" : old.vg, f ? "?" : old.lv, a->meta[0]);
+			result(a->json, a->pos[0], "refused", LM_EXIT_ERROR);
+			return LM_EXIT_ERROR;
+		}
+	}
 	if (!lmdm_info(dm, &info) && info.exists && info.open_count) {
 		lm_err("lvm-finish: %s is still open (%d): its consumer still uses the switched "
 		       "device; repoint it at the new LV (or stop it) first; nothing removed", dm,

@@ -221,8 +221,15 @@ int cmd_lvmove(struct lm_args *a)
 		struct lm_sbinfo sb;
 		bool have_meta = lv_exists(m.vg, m.meta);
 
-		if (have_meta && !lv_exists(m.vg, m.dst))
-			goto cleanup;
+		if (have_meta && !lv_exists(m.vg, m.dst)) {
+			if (!meta_read_best(metapath, &sb) && sb.state == LM_STATE_SWITCHED)
+				goto cleanup;
+			lm_err("%s/%s: %s exists but %s does not, and the migration is not switched: "
+			       "remove %s (lvremove) and run lvmove again", m.vg, m.lv, m.meta, m.dst,
+			       metapath);
+			rc = LM_EXIT_ERROR;
+			goto out;
+		}
 		if (have_meta && !meta_read_best(metapath, &sb) && sb.state == LM_STATE_SWITCHED)
 			goto do_switch;
 	}

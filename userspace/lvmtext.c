@@ -122,7 +122,14 @@ static bool referenced(const char *text, const struct lv_span *s)
 
 	snprintf(q, sizeof(q), "\"%s\"", s->name);
 	while ((p = strstr(p, q))) {
-		if (p < s->head || p >= s->end)
+		const char *l = line_start(text, p);
+
+		while (*l == '\t')
+			l++;
+		/* values that are not references to an LV: hosts, tags, text */
+		if ((p < s->head || p >= s->end) && strncmp(l, "creation_host", 13) &&
+		    strncmp(l, "tags", 4) && strncmp(l, "description", 11) &&
+		    strncmp(l, "system_id", 9) && strncmp(l, "contents", 8))
 			return true;
 		p++;
 	}

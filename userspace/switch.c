@@ -232,7 +232,7 @@ static void record_state(const struct member *m, const char *state)
 int cmd_switch(struct lm_args *a)
 {
 	int n = a->npos, r = 0, coord = 0, late_errors = 0, ndone = 0, mismatch = 0;
-	bool group = n > 1, all_switched = true;
+	bool group = n > 1, all_switched = true, commit_unknown = false;
 	const char **names;
 	uint32_t cookie = 0;
 	uint8_t gid[LM_UUID_LEN];
@@ -375,6 +375,13 @@ int cmd_switch(struct lm_args *a)
 			r = lm_lvm_refuse_shared(m[i].l.info.uuid, true, "switch it");
 			goto abort;
 		}
+		if (!f) {
+			char did[LM_ID_LEN];
+
+			if (lm_dm_leg_id(m[i].l.tbl.dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
+				did[0] = 0;
+			f = lm_fence_check(m[i].l.info.uuid, did[0] ? did + 3 : NULL, true);
+		}
 		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true)) {
 			r = LM_EXIT_ERROR;
 			goto abort;
@@ -422,8 +429,9 @@ int cmd_switch(struct lm_args *a)
 			int e = errno;
 
 			/* Did it become durable anyway? The status tells. */
-			if (lm_live_refresh_status(&m[0].l) ||
-			    strcmp(m[0].l.st.state, "switched")) {
+			if (lm_live_refresh_status(&m[0].l))
+				commit_unknown = true;
+			if (commit_unknown || strcmp(m[0].l.st.state, "switched")) {
 				lm_err("%s: switch message failed: %s (%s); old table resumed",
 				       m[0].l.name, lmdm_last_error(), strerror(e));
 				r = LM_EXIT_ERROR;
@@ -461,8 +469,9 @@ int cmd_switch(struct lm_args *a)
 		if (fail_point("commit") || lmdm_message(m[coord].l.name, "switch")) {
 			int e = errno;
 
-			if (lm_live_refresh_status(&m[coord].l) ||
-			    strcmp(m[coord].l.st.state, "switched")) {
+			if (lm_live_refresh_status(&m[coord].l))
+				commit_unknown = true;
+			if (commit_unknown || strcmp(m[coord].l.st.state, "switched")) {
 				lm_err("%s: switch (commit) failed on the coordinator: %s (%s); "
 				       "group switch aborted", m[coord].l.name, lmdm_last_error(),
 				       strerror(e));
@@ -599,9 +608,13 @@ int cmd_switch(struct lm_args *a)
 	goto out;
 abort:
 	rollback(m, n, group);
-	for (int i = 0; i < n; i++)
+	/* an unknown commit outcome keeps the fence: recover decides from the metadata */
+	for (int i = 0; i < n && !commit_unknown; i++)
 		if (m[i].armed && !lm_fence_disarm(&m[i].lv, true))
 			m[i].armed = false;
+	if (commit_unknown)
+		lm_err("the switch's commit outcome is unknown (the status could not be read): "
+		       "the LVM fence stays armed; run 'livemirror recover --live'");
 	for (int i = 0; i < n; i++) {
 		record_state(&m[i], "migrating");
 		lm_result_device(m[i].l.name, "not-switched", "source");
