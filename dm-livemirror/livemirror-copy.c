@@ -162,6 +162,7 @@ static unsigned long lm_throttle_delay(struct lm_target *lm)
 static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
 {
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, slot->region)];
+	u64 region = slot->region;	/* the slot may be taken again once free */
 	struct bio_list bios;
 	unsigned long flags;
 	bool again = false, late;
@@ -185,14 +186,14 @@ static void lm_slot_end(struct lm_target *lm, struct lm_slot *slot, bool failed)
 		WRITE_ONCE(lm->copy_jiffies, lm->copy_jiffies + jiffies - lm->busy_since);
 	spin_unlock_irqrestore(&lm->copy_lock, flags);
 	if (!failed)
-		atomic64_add(lm_region_len(lm, slot->region) << SECTOR_SHIFT,
+		atomic64_add(lm_region_len(lm, region) << SECTOR_SHIFT,
 			     &lm->copied_bytes);
 	wake_up_all(&lm->slots_wait);
 
 	if (late)
 		lm_late_put(lm);
 	if (again)
-		lm_need_search(lm, slot->region);
+		lm_need_search(lm, region);
 	/* the deferred writes now find the region DIRTY: mirrored */
 	lm_defer_bios(lm, &bios);
 	lm_copy_kick(lm);

@@ -441,10 +441,17 @@ static bool lm_route_unmarked(struct lm_io *io)
 	return true;
 }
 
-/* The marks of the bio are durable (or failed): issue it. */
+/*
+ * The marks of the bio are durable (or failed): issue it.  Once the
+ * source clone is submitted, @io may be done and freed (a source-only
+ * write completes with it; from the worker nothing holds it back), and
+ * its memory may already carry the next guest write: decide the
+ * destination clone before, never read @io again after.
+ */
 static void lm_issue(struct lm_io *io, int mark_err)
 {
 	struct lm_target *lm = io->lm;
+	bool to_dest;
 
 	io->status = BLK_STS_OK;
 	io->dst_failed = false;
@@ -462,10 +469,12 @@ static void lm_issue(struct lm_io *io, int mark_err)
 		lm_need_copy(lm, io->region);
 	}
 
-	atomic_set(&io->pending, io->to_dest ? 2 : 1);
+	to_dest = io->to_dest;
+	atomic_set(&io->pending, to_dest ? 2 : 1);
 	/* the source clone goes first; a rescuer bioset keeps this safe */
 	lm_submit_clone(lm, io, lm->src->bdev);
-	if (io->to_dest)
+	/* with to_dest, pending holds @io until the destination clone ends */
+	if (to_dest)
 		lm_submit_clone(lm, io, lm->dst->bdev);
 }
 
@@ -539,6 +548,7 @@ static bool lm_waw_conflict(struct lm_bucket *b, struct lm_io *io, bool any)
 void lm_route_write(struct lm_target *lm, struct lm_io *io)
 {
 	struct lm_bucket *b = &lm->buckets[lm_bucket_of(lm, io->region)];
+	u64 region = io->region;	/* @io may be gone once marked */
 	struct lm_slot *slot;
 	unsigned long flags;
 	bool to_dest, failed, newly = false;
@@ -575,7 +585,7 @@ void lm_route_write(struct lm_target *lm, struct lm_io *io)
 	spin_unlock_irqrestore(&b->lock, flags);
 
 	if (newly)
-		lm_need_search(lm, io->region);
+		lm_need_search(lm, region);
 	if (r != -EINPROGRESS)
 		lm_issue(io, r);
 }

@@ -227,6 +227,7 @@ struct run {
 	uint64_t seed;
 	unsigned int phase, nthreads;
 	uint64_t ops_per_thread;
+	bool no_range;		/* LM_STRESS_NO_RANGE=1 */
 	uint64_t hot[4];	/* hot windows (sector starts), 256 KiB each */
 	pthread_mutex_t lock;
 	struct inflight fl[MAX_THREADS];
@@ -361,6 +362,9 @@ static void *worker_main(void *arg)
 
 		k = p < 68 ? OP_WRITE : p < 74 ? OP_DISCARD : p < 80 ? OP_ZERO :
 		    p < 86 ? OP_FLUSH : OP_READ;
+		/* LM_STRESS_NO_RANGE=1 (experiments): writes instead of discards and zeroouts */
+		if ((k == OP_DISCARD || k == OP_ZERO) && r->no_range)
+			k = OP_WRITE;
 		atomic_fetch_add(&r->count[k], 1);
 		if (k == OP_FLUSH) {
 			if (fdatasync(r->fd))
@@ -454,6 +458,7 @@ static int cmd_run(char **av)
 		return 2;
 	pthread_mutex_init(&r->lock, NULL);
 	r->ops_per_thread = (ops + r->nthreads - 1) / r->nthreads;
+	r->no_range = getenv("LM_STRESS_NO_RANGE") && atoi(getenv("LM_STRESS_NO_RANGE"));
 	hs = splitmix(r->seed ^ 0x484f54ULL ^ r->phase) | 1;	/* the phase's hot windows */
 	for (int i = 0; i < 4; i++)
 		r->hot[i] = rnd_below(&hs, r->nsect - 2 * MAX_IO / SECTOR);

@@ -91,8 +91,16 @@ op_retries() {
 	for ((i = 0; i < 10; i++)); do ctl retry dmsetup message st 0 retry; sleep 0.02; done
 }
 CTL_OPS=(suspend reload pause throttle depth desterr suspend throttle retries retries)
+# LM_STRESS_CTL (experiments): the control ops to draw from, e.g. "suspend"
+# or "reload pause throttle depth retries"; "none": no control ops at all.
+if [ -n "${LM_STRESS_CTL:-}" ]; then
+	read -ra CTL_OPS <<<"$LM_STRESS_CTL"
+	[ "$LM_STRESS_CTL" = none ] && CTL_OPS=()
+	lm_diag "control ops: ${CTL_OPS[*]:-none}"
+fi
 control_loop() {
 	RANDOM=$1
+	[ ${#CTL_OPS[@]} = 0 ] && return 0
 	while [ ! -e "$W/stop" ]; do
 		"op_${CTL_OPS[RANDOM % ${#CTL_OPS[@]}]}"
 		sleep "0.0$((RANDOM % 10))"
