@@ -549,10 +549,13 @@ static int run_recover(struct boot *b, const struct lm_args *a, char **json)
 
 static void print_human(const struct mig *g)
 {
-	printf("%s: log %s, %s%s: %s%s%s\n", g->path, g->uuid[0] ? g->uuid : "-",
-	       g->found_state, g->valid && strcmp(g->found_state, lm_state_name(g->sb.state)) ?
+	printf("%s: log %s, %s%s: %s", g->path, g->uuid[0] ? g->uuid : "-", g->found_state,
+	       g->valid && strcmp(g->found_state, lm_state_name(g->sb.state)) ?
 	       (g->sb.state == LM_STATE_SWITCHED ? " -> switched" : " -> copying") : "",
-	       g->action, g->rc ? " (exit " : "", g->rc ? lm_exit_name(g->rc) : "");
+	       g->action);
+	if (g->rc)
+		printf(" (exit %d, %s)", g->rc, lm_exit_name(g->rc));
+	putchar('\n');
 	printf("    %s\n", g->reason);
 	if (g->advice[0])
 		printf("    next: %s\n", g->advice);
