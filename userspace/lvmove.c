@@ -154,10 +154,9 @@ static int inspect(struct move *m, char *out)
 		return LM_EXIT_NOT_FOUND;
 	}
 	/* lvmlockd: a shared activation may be in use on other hosts (issue 16 item 5) */
-	if (f[2][0] && strcmp(f[3], "1") && strcmp(f[3], "active exclusively")) {
-		lm_err("%s is in a shared VG (lock type %s) and not activated exclusively: "
-		       "livemirror supports exclusive activation only (lvchange -aey); other "
-		       "hosts could write the old extents behind the mirror", name, f[2]);
+	if (f[2][0] && strcmp(f[2], "none")) {
+		lm_err("%s is in a shared VG (lock type %s): refused in this release (see "
+		       "livemirror-lvm.rst, Shared VGs); move it with pvmove", name, f[2]);
 		return LM_EXIT_BUSY;
 	}
 	if (strcmp(f[4], "linear") && strcmp(f[4], "striped") && strcmp(f[4], "livemirror")) {
