@@ -83,6 +83,11 @@ step "Stop the writer; unmount"
 touch /tmp/demo.stop
 wait $writer || die "the writer saw an error"
 umount /tmp/vm
+$LM recover --meta /dev/vg_new/vmdisk_meta
+
+step "livemirror lvm-finish: nothing has vg_old-vmdisk open any more; clean up vg_old"
+$LM lvm-finish vg_old/vmdisk --meta /dev/vg_new/vmdisk_meta || die "lvm-finish"
+lvs -o lv_name,vg_name,devices vg_old vg_new
 
 step "The new LV alone: fsck, checksums, fio verify"
 fsck.ext4 -fn /dev/vg_new/vmdisk >/tmp/fsck.log 2>&1 && echo "fsck -fn: clean" || { cat /tmp/fsck.log; die "fsck found problems"; }
@@ -92,10 +97,6 @@ fio "${FIOJOB[@]}" --verify_only=1 --output=/tmp/fio-verify.log >/dev/null 2>&1 
 	echo "fio --verify_only: every block of fio.dat verifies" ||
 	{ cat /tmp/fio-verify.log; die "fio verify failed"; }
 umount /tmp/vm
-$LM recover --meta /dev/vg_new/vmdisk_meta
-step "livemirror lvm-finish: the VM has moved to vg_new/vmdisk; clean up vg_old"
-$LM lvm-finish vg_old/vmdisk --meta /dev/vg_new/vmdisk_meta || die "lvm-finish"
-lvs -o lv_name,vg_name,devices vg_old vg_new
 
 step "A move within one VG: livemirror lvmove ends as pvmove ends"
 lvcreate -q -y -L 64M -n data vg_old "${disk[1]}" || die "LV data"
