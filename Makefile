@@ -153,7 +153,7 @@ race: deps
 	  --env LM_RACE_ITERS=$(LM_RACE_ITERS) --env LM_RACE_MAX_S=$$(( $(LM_RACE_ITERS) * 20 )) \
 	  -- build/ksft/livemirror/helper-race.sh
 
-# lvmove killed at each of its nine steps (make check kills it at four), about
+# lvmove killed at each of its nine steps (make check kills it at two), about
 # two minutes a step under TCG.
 lvm-kills: deps
 	$(MAKE) all ksft
