@@ -107,6 +107,22 @@ int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args)
 	return WEXITSTATUS(st);
 }
 
+void lm_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (int part = 0; part < 2; part++) {
+		for (const char *p = part ? lv : vg; *p && o + 3 < len; p++) {
+			if (*p == '-')
+				out[o++] = '-';
+			out[o++] = *p;
+		}
+		if (!part && o + 2 < len)
+			out[o++] = '-';
+	}
+	out[o] = 0;
+}
+
 /* lvm_runv with the arguments listed (NULL-terminated). */
 static int lvm_run(bool locked, char *out, size_t len, ...)
 {
@@ -312,6 +328,27 @@ static int private_dir(char *dir, size_t len)
 	return -1;
 }
 
+/*
+ * The end of an edit: its directory removed after success, kept after a
+ * failure (the texts before and after tell what was attempted).
+ */
+static void edit_dir_done(const char *dir, bool ok)
+{
+	char path[300];
+
+	if (!dir[0])
+		return;
+	if (!ok) {
+		lm_note("VG metadata before and after the edit kept in %s", dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/before", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/after", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int new_lvm_uuid(char *out, size_t len)
 {
 	static const char set[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -401,16 +438,7 @@ static int retire_impl(const struct lm_lv *lv, bool locked, bool dry, char *newn
 		snprintf(newname, nlen, "%s/%s", lv->vg, stale);
 	rc = 0;
 out:
-	if (dir[0]) {
-		/* kept after a failure: the edited text tells what was attempted */
-		if (!rc) {
-			unlink(after);
-			unlink(before);
-			rmdir(dir);
-		} else {
-			lm_note("VG metadata before and after the edit kept in %s", dir);
-		}
-	}
+	edit_dir_done(dir, !rc);
 	free(edited);
 	free(text);
 	free(out);
@@ -535,15 +563,7 @@ static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked,
 		a->vg);
 	rc = 0;
 out:
-	if (dir[0]) {
-		if (!rc) {
-			unlink(after);
-			unlink(before);
-			rmdir(dir);
-		} else {
-			lm_note("VG metadata before and after the edit kept in %s", dir);
-		}
-	}
+	edit_dir_done(dir, !rc);
 	free(edited);
 	free(text);
 	free(out);

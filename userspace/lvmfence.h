@@ -56,6 +56,9 @@ struct lm_lv {
  */
 int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args);
 
+/* The dm name LVM gives VG/LV: "vg-lv", a '-' inside either name doubled. */
+void lm_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len);
+
 /*
  * The LV that a dm uuid ("LVM-<vg uuid><lv uuid>", optional suffix) names
  * in LVM's metadata.  0 found, 1 none (not an LVM uuid, or LVM knows no

@@ -46,7 +46,6 @@ int cmd_lvm_finish(struct lm_args *a)
 	const char *slash = strchr(a->pos[0], '/');
 	struct lm_sbinfo sb;
 	struct lm_dminfo info;
-	size_t o = 0;
 	int rc;
 
 	if (!slash || slash == a->pos[0] || !slash[1] || strchr(slash + 1, '/') ||
@@ -56,16 +55,7 @@ int cmd_lvm_finish(struct lm_args *a)
 	}
 	snprintf(vg, sizeof(vg), "%.*s", (int)(slash - a->pos[0]), a->pos[0]);
 	snprintf(lv, sizeof(lv), "%s", slash + 1);
-	for (int part = 0; part < 2; part++) {
-		for (const char *p = part ? lv : vg; *p && o + 3 < sizeof(dm); p++) {
-			if (*p == '-')
-				dm[o++] = '-';
-			dm[o++] = *p;
-		}
-		if (!part)
-			dm[o++] = '-';
-	}
-	dm[o] = 0;
+	lm_lvm_dm_name(vg, lv, dm, sizeof(dm));
 	snprintf(stale, sizeof(stale), "%s/%s%s", vg, lv, LM_STALE_SUFFIX);
 
 	if (meta_read_best(a->meta[0], &sb)) {

@@ -84,23 +84,6 @@ static int lvm(char *out, const char *const *args)
 	return r;
 }
 
-/* "vg-lv" with '-' doubled inside names, as LVM names dm devices. */
-static void dm_name(const char *vg, const char *lv, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (int part = 0; part < 2; part++) {
-		for (const char *p = part ? lv : vg; *p && o + 3 < len; p++) {
-			if (*p == '-')
-				out[o++] = '-';
-			out[o++] = *p;
-		}
-		if (!part && o + 2 < len)
-			out[o++] = '-';
-	}
-	out[o] = 0;
-}
-
 static bool lv_exists(const char *vg, const char *lv)
 {
 	char name[300], *out = malloc(OUT_MAX);
@@ -167,6 +150,24 @@ static int inspect(struct move *m, char *out)
 	return 0;
 }
 
+/* lvcreate -L size -n name VG on the PVs given (a->pos[1..]). */
+static int lvcreate_on(const struct move *m, const struct lm_args *a, const char *name,
+		       const char *size, char *out)
+{
+	const char *args[LM_MAX_POS + 12] = { "lvcreate", "-q", "-y", "-L", size, "-n", name,
+					      m->vg };
+	int n = 8;
+
+	for (int i = 1; i < a->npos; i++)
+		args[n++] = a->pos[i];
+	args[n] = NULL;
+	if (!lvm(out, args))
+		return 0;
+	lm_err("%s/%s: cannot allocate %s/%s on %s%s", m->vg, m->lv, m->vg, name, a->pos[1],
+	       a->npos > 2 ? " ..." : "");
+	return -1;
+}
+
 static void result(const struct move *m, int rc)
 {
 	if (!m->json)
@@ -199,7 +200,7 @@ int cmd_lvmove(struct lm_args *a)
 		free(out);
 		return LM_EXIT_USAGE;
 	}
-	dm_name(m.vg, m.lv, m.dm, sizeof(m.dm));
+	lm_lvm_dm_name(m.vg, m.lv, m.dm, sizeof(m.dm));
 	snprintf(m.dst, sizeof(m.dst), "%s_lmdst", m.lv);
 	snprintf(m.meta, sizeof(m.meta), "%s_lmmeta", m.lv);
 	snprintf(dstpath, sizeof(dstpath), "/dev/%s/%s", m.vg, m.dst);
@@ -236,49 +237,20 @@ int cmd_lvmove(struct lm_args *a)
 	/* 1: allocate (or find what an earlier run allocated) */
 	m.step = "allocate";
 	if (!lv_exists(m.vg, m.dst)) {
-		const char *args[LM_MAX_POS + 12];
-		int n = 0;
-
 		snprintf(size, sizeof(size), "%" PRIu64 "s", m.sectors);
-		args[n++] = "lvcreate";
-		args[n++] = "-q";
-		args[n++] = "-y";
-		args[n++] = "-L";
-		args[n++] = size;
-		args[n++] = "-n";
-		args[n++] = m.dst;
-		args[n++] = m.vg;
-		for (int i = 1; i < a->npos; i++)
-			args[n++] = a->pos[i];
-		args[n] = NULL;
-		if (lvm(out, args)) {
-			lm_err("%s/%s: cannot allocate the destination on %s%s", m.vg, m.lv,
-			       a->pos[1], a->npos > 2 ? " ..." : "");
+		if (lvcreate_on(&m, a, m.dst, size, out)) {
 			rc = LM_EXIT_ERROR;
 			goto out;
 		}
 		crash_point("after-alloc-dest");
 	}
 	if (!lv_exists(m.vg, m.meta)) {
-		const char *args[LM_MAX_POS + 12];
-		/* one bit per region plus a few blocks: 4 MiB covers 16 TiB at 512 KiB */
-		uint64_t mb = 4 + m.sectors / (1ull << 35);
-		int n = 0;
+		uint64_t region = a->region_sectors ? a->region_sectors : LM_DEFAULT_REGION_SECTORS;
 
-		snprintf(size, sizeof(size), "%" PRIu64 "m", mb);
-		args[n++] = "lvcreate";
-		args[n++] = "-q";
-		args[n++] = "-y";
-		args[n++] = "-L";
-		args[n++] = size;
-		args[n++] = "-n";
-		args[n++] = m.meta;
-		args[n++] = m.vg;
-		for (int i = 1; i < a->npos; i++)
-			args[n++] = a->pos[i];
-		args[n] = NULL;
-		if (lvm(out, args)) {
-			lm_err("%s/%s: cannot allocate the metadata LV", m.vg, m.lv);
+		/* what 'metadata measure' says, rounded up by lvcreate to whole extents */
+		snprintf(size, sizeof(size), "%" PRIu64 "b",
+			 meta_bytes_needed(nr_regions_for(m.sectors, region)));
+		if (lvcreate_on(&m, a, m.meta, size, out)) {
 			rc = LM_EXIT_ERROR;
 			goto out;
 		}
