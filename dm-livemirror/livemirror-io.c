@@ -262,8 +262,13 @@ static struct bio *lm_dst_clone(struct lm_target *lm, struct bio *src)
 	struct bio *clone;
 	unsigned int i, last;
 
-	bio_for_each_bvec(bv, src, iter)
-		nr++;
+	/*
+	 * A write-zeroes inside one region is mirrored like a write, but it
+	 * has a size and no bvec table: only a bio with data has vectors.
+	 */
+	if (bio_has_data(src))
+		bio_for_each_bvec(bv, src, iter)
+			nr++;
 	clone = bio_alloc_bioset(lm->dst->bdev, nr, src->bi_opf, GFP_NOIO, &lm->bs);
 	clone->bi_iter.bi_sector = src->bi_iter.bi_sector;
 	clone->bi_ioprio = src->bi_ioprio;
@@ -473,6 +478,8 @@ static void lm_issue(struct lm_io *io, int mark_err)
 	atomic_set(&io->pending, to_dest ? 2 : 1);
 	/* the source clone goes first; a rescuer bioset keeps this safe */
 	lm_submit_clone(lm, io, lm->src->bdev);
+	/* test build: hold the worker where @io may already be gone */
+	lm_test_delay_in(&lm->worker, LM_TP_ISSUE);
 	/* with to_dest, pending holds @io until the destination clone ends */
 	if (to_dest)
 		lm_submit_clone(lm, io, lm->dst->bdev);

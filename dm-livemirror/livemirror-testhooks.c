@@ -7,8 +7,10 @@
  * (0: every pass), so that a test can delay one search and not the copier
  * for ever.
  *
- * Contexts: lm_test_delay() runs wherever its point is; both points are in
- * process context (the copier's work item, a message ioctl), so it sleeps.
+ * Contexts: lm_test_delay() runs wherever its point is; every point is in
+ * process context (the copier's work item, a message ioctl, the worker:
+ * lm_test_delay_in() skips map(), which reaches lm_issue() too), so it
+ * sleeps.
  */
 #include <linux/module.h>
 #include <linux/delay.h>
@@ -79,6 +81,7 @@ void lm_test_delay(enum lm_test_point p)
 		if (!left)
 			return;
 	} while (left > 0 && atomic_cmpxchg(&lm_tp_left, left, left - 1) != left);
-	pr_info("livemirror: test build: delaying point %d by %u ms\n", p, ms);
+	pr_info_ratelimited("livemirror: test build: delaying point %d by %u ms\n",
+			    p, ms);
 	msleep(ms);
 }

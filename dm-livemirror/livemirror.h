@@ -422,19 +422,30 @@ void lm_device_identity(struct dm_target *ti, const char *given, char *buf);
 
 /*
  * livemirror-testhooks.c: delay points that widen race windows for the
- * guest tests (the copier's lockless search, a switch's force clear).
+ * guest tests (the copier's lockless search, a switch's force clear, the
+ * worker between a write's two clones).
  * They exist only in the test build (make test-modules, LM_TEST_HOOKS),
  * never in the module that is installed.
  */
 enum lm_test_point {
 	LM_TP_SEARCH,		/* after the copier's search, before re-checking */
 	LM_TP_MAKE_CLEAN,	/* switch/prepare: checked, before the force clear */
+	LM_TP_ISSUE,		/* lm_issue() from the worker, after the source clone */
 	LM_TP_NR
 };
 #ifdef LM_TEST_HOOKS
 void lm_test_delay(enum lm_test_point p);
+/* Delay @p only when the caller runs as work item @work (it may sleep). */
+static inline void lm_test_delay_in(struct work_struct *work,
+				    enum lm_test_point p)
+{
+	if (current_work() == work)
+		lm_test_delay(p);
+}
 #else
 static inline void lm_test_delay(enum lm_test_point p) { }
+static inline void lm_test_delay_in(struct work_struct *work,
+				    enum lm_test_point p) { }
 #endif
 
 #endif /* DM_LIVEMIRROR_H */
