@@ -282,8 +282,25 @@ void crash_point(const char *fmt, ...)
 	if (trace && *trace && strcmp(trace, "0"))
 		fprintf(stderr, "crash-point: %s\n", name);
 	if (want && !strcmp(want, name)) {
+		const char *hold = getenv("LIVEMIRROR_CRASH_HOLD");
+
 		fprintf(stderr, "%s: crash injected at %s\n", LM_PROG, name);
 		fflush(NULL);
+		if (hold && *hold) {
+			/* a power cut: tell the test, then stop until it comes */
+			int fd = open(hold, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd >= 0) {
+				bool ok = write(fd, name, strlen(name)) >= 0;
+
+				fsync(fd);
+				close(fd);
+				if (!ok)
+					_exit(99);
+			}
+			for (;;)
+				pause();
+		}
 		_exit(99);
 	}
 }

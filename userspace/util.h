@@ -49,7 +49,10 @@ void label_from_uuid(const char *uuid, char *out, size_t len);
  *
  * Crash injection: when LIVEMIRROR_CRASH_AT equals the formatted step name,
  * _exit(99) right here.  Steps are also listed by LIVEMIRROR_CRASH_TRACE=1
- * (each step printed to stderr as "crash-point: NAME").
+ * (each step printed to stderr as "crash-point: NAME").  With
+ * LIVEMIRROR_CRASH_HOLD=FILE the step's name is written to FILE and the
+ * helper stops there instead, for a test that cuts the power (kills the
+ * guest) at exactly that step.
  *
  * Failure injection: true when LIVEMIRROR_FAIL_AT equals the formatted step
  * name; the caller then takes its error path (tests of the rollback).

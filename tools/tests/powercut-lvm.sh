@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Power cuts during 'livemirror lvmove', each followed by a reboot that runs
+# what a host's boot runs (issue 16: "a power cut at every step of lvmove
+# and of the switch's LVM part, with a reboot that runs the boot command";
+# "a reboot mid-migration with autoactivation", lvm2#136).
+#
+# For each step: two sparse PV images survive two guest boots.  Boot 1
+# (tools/tests/powercut/lvm-guest.sh cut STEP) moves a mounted, written
+# ext4 LV from vda to vdb with the test helper held at STEP; when the guest
+# asks ($run/boot1/cut-now), this script kills qemu with SIGKILL: no sync,
+# no flush, no clean exit of anything.  Boot 2 (lvm-guest.sh boot STEP):
+# vgchange -aay must return, 'livemirror boot' must handle the migration,
+# the hypervisor's lvchange -aey must give an LV with every file that was
+# durable before the cut, lvmove run again must end like pvmove, and
+# refreshes must leave the data alone.
+#
+# PC_LVM_STEPS: the steps (default: mid-copy and after-commit, the two make
+# check runs; "all": every step of lvmove and of the switch's LVM part).
+# PC_KEEP=1 keeps the run directories.  TAP output.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+run=$top/tools/vm/run-in-guest
+moddir=${LM_MODDIR:-$top}
+steps=${PC_LVM_STEPS:-mid-copy after-commit}
+[ "$steps" = all ] && steps="mid-copy after-alloc-meta after-start after-arm-0 after-suspend \
+	after-commit after-resume before-swap after-swap after-refresh after-lvremove after-unfence"
+tmo=1
+[ "${LM_KERNEL:-default}" = debug ] && tmo=4
+T0=$(date +%s)
+
+skip() { echo "1..0 # SKIP $*"; exit 0; }
+tools/kernel/kernel-info kver >/dev/null 2>&1 || skip "no guest kernel (make deps)"
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
+for f in "$moddir/dm-livemirror/dm-livemirror.ko" "$moddir/dm-dirtylog/dm-dirtylog.ko" \
+	userspace/livemirror userspace/livemirror-test; do
+	[ -e "$f" ] || skip "$f is not built (make all tools)"
+done
+
+n=0 fail=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+diag() { printf '# %s\n' "$@"; }
+guest_tap() {
+	local tap=$1 want=$2 what=$3 got=0 line desc
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"ok "*) desc=${line#ok }; desc=${desc#* }; ok "$what: $desc"; got=$((got + 1)) ;;
+		"not ok "*) desc=${line#not ok }; desc=${desc#* }; nok "$what: $desc"; got=$((got + 1)) ;;
+		"#"*) echo "#   $line" ;;
+		esac
+	done < <(cat "$tap" 2>/dev/null)
+	for ((; got < want; got++)); do nok "$what: a check did not report (the guest ended early)"; done
+}
+
+nsteps=$(wc -w <<<"$steps")
+echo "TAP version 13"
+echo "1..$((nsteps * 15))"
+base=$top/build/vm/runs/powercut-lvm-${LM_KERNEL:-default}
+rm -rf "$base"
+mkdir -p "$base"
+[ "${PC_KEEP:-0}" = 1 ] || trap '[ "$fail" = 0 ] && rm -rf "$base"' EXIT
+envs=(--env "LM_MODDIR=$moddir")
+
+for step in $steps; do
+	dir=$base/$step
+	mkdir -p "$dir"
+	truncate -s 256M "$dir/pv1.img" "$dir/pv2.img"
+	t1=$(date +%s)
+	"$run" --timeout $((600 * tmo)) --smp 2 --out "$dir/boot1" --disk "$dir/pv1.img" \
+		--disk "$dir/pv2.img" "${envs[@]}" -- \
+		bash -c "tools/tests/powercut/lvm-guest.sh cut $step 2>&1 | tee \$LM_OUT/tap" \
+		>"$dir/boot1.log" 2>&1 &
+	rig=$!
+	cut_by=""
+	while kill -0 "$rig" 2>/dev/null; do
+		if [ -e "$dir/boot1/cut-now" ] && [ -z "$cut_by" ]; then
+			# run-in-guest -> timeout -> qemu: kill qemu itself.
+			tpid=$(pgrep -P "$rig" -x timeout | head -n1)
+			qpid=${tpid:+$(pgrep -P "$tpid" | head -n1)}
+			[ -n "$qpid" ] && kill -KILL "$qpid" && cut_by="SIGKILL of qemu at $(cat "$dir/boot1/cut-now")"
+		fi
+		sleep 0.1
+	done
+	wait "$rig"
+	rc1=$?
+	[ -e "$dir/boot1/cut-self" ] && cut_by=$(sed 's/^# //' "$dir/boot1/cut-self")
+	guest_tap "$dir/boot1/tap" 4 "$step, boot 1"
+	check "$step: boot 1 ended by the power cut (${cut_by:-no cut}; run-in-guest exit $rc1, $(( $(date +%s) - t1 )) s)" \
+		test "$rc1" = 124 -a ! -e "$dir/boot1/rc" -a -n "$cut_by"
+	mkdir -p "$dir/boot2"
+	cp "$dir/boot1/durable" "$dir/boot2/durable" 2>/dev/null
+	t2=$(date +%s)
+	"$run" --timeout $((900 * tmo)) --smp 2 --out "$dir/boot2" --disk "$dir/pv1.img" \
+		--disk "$dir/pv2.img" "${envs[@]}" -- \
+		bash -c "tools/tests/powercut/lvm-guest.sh boot $step 2>&1 | tee \$LM_OUT/tap" \
+		>"$dir/boot2.log" 2>&1
+	rc2=$?
+	guest_tap "$dir/boot2/tap" 9 "$step, boot 2"
+	grep 'run-in-guest:' "$dir/boot2.log" | sed 's/^/# /'
+	check "$step: boot 2 ended normally with a clean kernel log (exit $rc2, $(( $(date +%s) - t2 )) s)" \
+		test "$rc2" = 0
+done
+diag "total $(( $(date +%s) - T0 )) s for: $steps"
+[ "$n" = $((nsteps * 15)) ] || nok "the plan: $n results instead of $((nsteps * 15))"
+[ "$fail" = 0 ] || diag "$fail failed; consoles, logs and images kept in $base"
+[ "$fail" = 0 ]
