@@ -157,7 +157,7 @@ race: deps
 # two minutes a step under TCG.
 lvm-kills: deps
 	$(MAKE) all ksft
-	tools/vm/run-in-guest --timeout 2400 --mem 2048 --smp 2 --env LM_LVMOVE_KILLS=all \
+	tools/vm/run-in-guest --timeout 3000 --mem 2048 --smp 2 --env LM_LVMOVE_KILLS=all \
 	  -- build/ksft/livemirror/helper-lvmove.sh
 
 # The guest power cut mid-copy and the boot-time restart with trust_log

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dm.h"
 #include "exitcodes.h"
 #include "lvmfence.h"
 #include "lvmtext.h"
@@ -479,6 +480,68 @@ static int lvm_on(bool locked, const char *what, const char *vg, const char *lv,
 	return rc;
 }
 
+/* Is @word one of the space-separated words of @s? */
+static bool has_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = s; (p = strstr(p, word)); p += n)
+		if ((p == s || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
+/*
+ * Before the swap: while the switched LV's table stacks on b's device, the
+ * swap would leave b's device mapping the new extents under metadata that
+ * names the old ones, and a refresh of b (killed helper, admin) would put
+ * the LV on the old data.  So the LV takes b's own table first (the same
+ * extents, one layer less), and b's device is deactivated: from then on no
+ * command on b can reach the LV.  Nothing to do when b is not active.
+ */
+static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b, bool locked)
+{
+	char an[300], bn[300], devno[24];
+	struct lm_dminfo ai, bi;
+	struct lmdm_table at, bt = { 0 };
+	bool stacked = false;
+	int rc = LM_EXIT_ERROR;
+
+	lm_lvm_dm_name(a->vg, a->lv, an, sizeof(an));
+	lm_lvm_dm_name(b->vg, b->lv, bn, sizeof(bn));
+	if (lmdm_info(bn, &bi) || !bi.exists)
+		return 0;
+	snprintf(devno, sizeof(devno), "%u:%u", bi.major, bi.minor);
+	if (!lmdm_info(an, &ai) && ai.exists && !lmdm_get_table(an, false, &at)) {
+		for (int i = 0; i < at.n; i++)
+			stacked |= has_word(at.t[i].params, devno);
+		lmdm_table_free(&at);
+	}
+	if (stacked) {
+		if (lmdm_get_table(bn, false, &bt)) {
+			lm_err("%s: cannot read its table: %s", bn, lmdm_last_error());
+			return LM_EXIT_ERROR;
+		}
+		if (lmdm_table_length(&bt) != a->sectors || lmdm_load(an, &bt) ||
+		    lmdm_suspend(an) || lmdm_resume(an)) {
+			lm_err("%s: cannot map %s's extents directly: %s", an, bn,
+			       lmdm_last_error());
+			lmdm_clear(an);
+			lmdm_resume(an);
+			goto out;
+		}
+		crash_point("after-unstack");
+	}
+	if (lvm_on(locked, "deactivating the destination LV", b->vg, b->lv, "lvchange", "-an",
+		   NULL))
+		goto out;
+	rc = 0;
+out:
+	if (stacked)
+		lmdm_table_free(&bt);
+	return rc;
+}
+
 /*
  * A move within one VG (lvmfence.h, "swap"): LV a takes b's segments, b
  * a's (tags livemirror_moved on a, livemirror_stale on b); then a's table
@@ -532,6 +595,8 @@ static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked,
 			}
 			goto out;
 		}
+		if (unlink_dest(a, b, locked))
+			goto out;
 		crash_point("before-swap");
 		x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, a->vg, NULL);
 		if (x) {

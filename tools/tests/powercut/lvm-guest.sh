@@ -14,7 +14,8 @@
 #                            the test helper held at STEP
 #                            (LIVEMIRROR_CRASH_HOLD), or STEP mid-copy: a
 #                            throttled copy about half done.  Then ask the
-#                            host for the power cut ($LM_OUT/cut-now).
+#                            host for the power cut ($LM_OUT/cut-now); the
+#                            writer is still writing.
 #   lvm-guest.sh boot STEP   boot 2: what a host's boot does, in order:
 #                            autoactivation (vgchange -aay, which must not
 #                            hang: lvm2#136), 'livemirror boot', then the
@@ -32,7 +33,7 @@ lm_diag() { printf '# [%3d s] %s\n' "$SECONDS" "$@"; }
 
 phase_cut() {
 	local step=$1 n=0
-	lm_plan 4
+	lm_plan 3
 	lm_ok "modules load" lm_load_modules
 	lm_lvm_setup
 	q pvcreate -q /dev/vda /dev/vdb && q vgcreate -q pcvg /dev/vda /dev/vdb &&
@@ -54,7 +55,7 @@ phase_cut() {
 		done
 	) &
 	sleep 2
-	local args=() env=(LIVEMIRROR_CRASH_AT="$step" LIVEMIRROR_CRASH_HOLD="$LM_OUT/cut-now")
+	local args=() env=(LIVEMIRROR_CRASH_AT="$step" LIVEMIRROR_CRASH_HOLD="$LM_OUT/held")
 	[ "$step" = mid-copy ] && args=(--throttle 2) env=()
 	env "${env[@]}" "$H" lvmove pcvg/vmdisk /dev/vdb "${args[@]}" >"$LM_OUT/lvmove.log" 2>&1 &
 	local mv=$! t
@@ -66,17 +67,18 @@ phase_cut() {
 			[ "$nr" -gt 0 ] && [ $((ins * 2)) -ge "$nr" ] && break
 			sleep 0.1
 		done
-		dmsetup status pcvg-vmdisk >"$LM_OUT/cut-status"
-		echo mid-copy >"$LM_OUT/cut-now"
+		dmsetup status pcvg-vmdisk >"$LM_OUT/held"
 	fi
-	for ((t = 0; t < 1800 && ! -e $LM_OUT/cut-now; t++)); do
+	for ((t = 0; t < 1800 && ! -e $LM_OUT/held; t++)); do
 		kill -0 $mv 2>/dev/null || break
 		sleep 0.1
 	done
-	lm_ok "lvmove reached $step (the helper holds there)" test -e "$LM_OUT/cut-now"
-	lm_diag "cut requested; journal: $(wc -l <"$J") durable files" \
+	# TAP first: nothing the guest prints after the request reaches the host.
+	lm_diag "journal: $(wc -l <"$J") durable files" \
 		"$(dmsetup table | grep pcvg | sed 's/^/table: /')"
-	lm_pass "waiting for the host's power cut"
+	lm_ok "lvmove reached $step (the helper holds there)" test -e "$LM_OUT/held"
+	sync
+	echo "$step" >"$LM_OUT/cut-now"
 	sleep "${PC_CUT_WAIT:-20}"
 	echo "# the host did not cut within ${PC_CUT_WAIT:-20} s: sysrq reset" >"$LM_OUT/cut-self"
 	echo b >/proc/sysrq-trigger

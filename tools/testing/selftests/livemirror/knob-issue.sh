@@ -52,7 +52,8 @@ dmesg -c >/dev/null
 (
 	end=$((SECONDS + SECS)) i=0
 	while [ $SECONDS -lt $end ]; do
-		off=$(((48 << 20) + (RANDOM % 256) * 65536))
+		# two regions each: a range op, so source only, from the worker
+		off=$(((48 << 20) + (RANDOM % 255) * 65536 + 32768))
 		if ((i++ % 2)); then
 			blkdiscard -o $off -l 65536 /dev/mapper/ki
 		else
