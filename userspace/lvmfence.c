@@ -7,7 +7,8 @@
  * by lvmtext.c and written back by vgcfgrestore.
  *
  * Runs in the helper's main thread only.  LIVEMIRROR_LVM names the lvm
- * binary (default "lvm" in PATH).
+ * binary (default "lvm" in PATH, else /usr/sbin/lvm, else /sbin/lvm).  An
+ * LV with no lvm to run fails closed: no switch, no fence step skipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -79,6 +80,11 @@ int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args)
 		/* our lock files are CLOEXEC; lvm warns about any other fd */
 		setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
 		execvp(argv[0], (char *const *)argv);
+		/* a boot unit or cron job may have no sbin in PATH */
+		if (!getenv("LIVEMIRROR_LVM")) {
+			execv("/usr/sbin/lvm", (char *const *)argv);
+			execv("/sbin/lvm", (char *const *)argv);
+		}
 		_exit(127);
 	}
 	close(fds[1]);
@@ -195,11 +201,16 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		     "vg_lock_type,lv_active_exclusively",
 		     "-S", sel, NULL);
 	if (rc == 127) {
-		/* no lvm here: nothing here can reload an LV, but say so */
-		lm_warn("%s looks like an LVM LV but '%s' cannot be run: no LVM fence (set "
-			"LIVEMIRROR_LVM to the lvm binary)", dm_uuid, lvm_bin());
+		/*
+		 * An LV that LVM made, and no lvm to fence it with: fail closed,
+		 * as LVM (another PATH, another host of the VG) could bring it
+		 * back on the old extents after a switch.
+		 */
+		lm_err("%s is an LVM LV but '%s' cannot be run (not in PATH, /usr/sbin or /sbin): "
+		       "the LVM fence needs it; set LIVEMIRROR_LVM to the lvm binary", dm_uuid,
+		       lvm_bin());
 		free(out);
-		return 1;
+		return LM_EXIT_ERROR;
 	}
 	if (rc) {
 		lm_err("cannot ask LVM about the LV with uuid %s ('lvm lvs' exit %d)", dashed, rc);
