@@ -585,7 +585,10 @@ int cmd_switch(struct lm_args *a)
 	for (int i = 0; i < n; i++) {
 		char dpath[256];
 
-		if (dev_path(m[i].l.tbl.dest, dpath, sizeof(dpath)))
+		/* a move within the VG removed the destination LV: no node to name */
+		if (m[i].moved)
+			snprintf(dpath, sizeof(dpath), "LVM's new extents");
+		else if (dev_path(m[i].l.tbl.dest, dpath, sizeof(dpath)))
 			snprintf(dpath, sizeof(dpath), "%s", m[i].l.tbl.dest);
 		printf("%s: switched to the destination %s (%s)%s\n", m[i].l.name, dpath,
 		       m[i].l.tbl.dest, m[i].was_switched ? ", was already switched" : "");

@@ -118,6 +118,14 @@ phase_boot() {
 	rc=$?
 	lm_diag "livemirror boot: exit $rc: $(head -c 600 "$LM_OUT/boot.json")" "$(head -5 "$LM_OUT/boot.err")"
 	lm_ok "livemirror boot handles the migration (exit $rc)" test $rc = 0
+	if dmsetup table pcvg-vmdisk 2>/dev/null | grep -q livemirror; then
+		# what the crash costs: the regions copied again
+		local d nr rs
+		d=$(lm_field pcvg-vmdisk dirty) nr=$(lm_field pcvg-vmdisk nr_regions)
+		rs=$(dmsetup table pcvg-vmdisk | awk '{print $8}')
+		lm_diag "restarted: $d of $nr regions to copy again ($((d * rs / 2)) KiB of $((nr * rs / 2)) KiB)"
+		echo "recopy_kib=$((d * rs / 2)) total_kib=$((nr * rs / 2))" >"$LM_OUT/recopy"
+	fi
 	# The hypervisor starts the VM: its activation of the LV.
 	q lvchange -aey pcvg/vmdisk
 	lm_diag "tables: $(dmsetup table | grep pcvg | paste -sd';')"
