@@ -3,12 +3,8 @@
  * Locks, the suspended-window critical section, the live-table check and
  * the state record (guard.h).
  *
- * Lock files follow lvm2's own protocol (lib/misc/lvm-flock.c), so that
- * the helper and LVM's tools exclude each other on a VG: open with
- * O_CREAT|O_APPEND|O_RDWR, flock(), then check that the path still names
- * the inode we locked (LVM unlinks lock files when it releases them) and
- * retry if not.  An exclusive VG lock first takes "V_<vg>:aux", as LVM
- * does with prioritise_write_locks, so that readers cannot starve it.
+ * Lock files follow lvm2's own protocol (lvmlock.c); the migration locks
+ * in LIVEMIRROR_RUNDIR are taken the same way.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,10 +23,9 @@
 #include "exitcodes.h"
 #include "footprint.h"
 #include "guard.h"
+#include "lvmlock.h"
 #include "table.h"
 #include "util.h"
-
-double lm_lock_timeout = -1;
 
 #define MAX_LOCKS 160
 static struct {
@@ -46,61 +41,6 @@ const char *lm_rundir(void)
 	return d && *d ? d : "/run/livemirror";
 }
 
-static const char *lvm_lockdir(void)
-{
-	const char *d = getenv("LIVEMIRROR_LVM_LOCKDIR");
-
-	return d && *d ? d : "/run/lock/lvm";
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Take an exclusive flock on path, polling until the deadline. */
-static int flock_path(const char *path, double deadline, int *out_fd, const char *what)
-{
-	bool told = false;
-
-	for (;;) {
-		struct stat a, b;
-		int fd = open(path, O_CREAT | O_APPEND | O_RDWR | O_CLOEXEC, 0600);
-
-		if (fd < 0) {
-			lm_err("cannot open lock file %s: %s", path, strerror(errno));
-			return LM_EXIT_ERROR;
-		}
-		if (!flock(fd, LOCK_EX | LOCK_NB)) {
-			if (!stat(path, &a) && !fstat(fd, &b) && a.st_ino == b.st_ino &&
-			    a.st_dev == b.st_dev) {
-				*out_fd = fd;
-				return 0;
-			}
-			close(fd);	/* unlinked under us: lock the new file */
-			continue;
-		}
-		close(fd);
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			lm_err("cannot lock %s: %s", path, strerror(errno));
-			return LM_EXIT_ERROR;
-		}
-		if (now_mono() >= deadline) {
-			lm_err("%s is locked by another command (lock file %s); gave up after "
-			       "%.1f s (--lock-timeout)", what, path,
-			       lm_lock_timeout < 0 ? LM_LOCK_TIMEOUT_DEFAULT : lm_lock_timeout);
-			return LM_EXIT_LOCKED;
-		}
-		if (!told) {
-			lm_debug("waiting for the lock of %s (%s)", what, path);
-			told = true;
-		}
-		sleep_ms(10);
-	}
-}
-
 static int push_lock(const char *path, double deadline, const char *what)
 {
 	int fd, r;
@@ -112,24 +52,13 @@ static int push_lock(const char *path, double deadline, const char *what)
 		lm_err("too many locks");
 		return LM_EXIT_ERROR;
 	}
-	r = flock_path(path, deadline, &fd, what);
+	r = lm_flock_path(path, deadline, &fd, what);
 	if (r)
 		return r;
 	locks[nlocks].fd = fd;
 	snprintf(locks[nlocks].path, sizeof(locks[nlocks].path), "%s", path);
 	nlocks++;
 	return 0;
-}
-
-/* Like lvm2's _undo_flock: remove the file if nobody else waits on it. */
-static void undo_flock(const char *path, int fd)
-{
-	struct stat a, b;
-
-	if (!flock(fd, LOCK_EX | LOCK_NB) && !stat(path, &a) && !fstat(fd, &b) &&
-	    a.st_ino == b.st_ino)
-		unlink(path);
-	close(fd);
 }
 
 /* The VG name of an LVM dm name "vg-lv" ("-" inside names doubled). */
@@ -215,21 +144,21 @@ int lm_lock_devices(const char *const *names, int n, bool vg)
 	if (nvg && !r) {
 		struct stat st;
 
-		if (stat(lvm_lockdir(), &st))
-			r = ensure_dir(lvm_lockdir());
+		if (stat(lm_lvm_lockdir(), &st))
+			r = ensure_dir(lm_lvm_lockdir());
 	}
 	for (int i = 0; i < nvg && !r; i++) {
 		char aux[320];
 		int afd;
 
-		snprintf(path, sizeof(path), "%s/V_%s", lvm_lockdir(), vgs[i]);
+		snprintf(path, sizeof(path), "%s/V_%s", lm_lvm_lockdir(), vgs[i]);
 		snprintf(aux, sizeof(aux), "%s:aux", path);
 		snprintf(what, sizeof(what), "LVM volume group %s", vgs[i]);
-		r = flock_path(aux, deadline, &afd, what);
+		r = lm_flock_path(aux, deadline, &afd, what);
 		if (r)
 			break;
 		r = push_lock(path, deadline, what);
-		undo_flock(aux, afd);
+		lm_undo_flock(aux, afd);
 	}
 	free(sorted);
 	return r;
@@ -239,9 +168,9 @@ void lm_unlock_all(void)
 {
 	while (nlocks > 0) {
 		nlocks--;
-		if (!strncmp(locks[nlocks].path, lvm_lockdir(), strlen(lvm_lockdir()))) {
+		if (!strncmp(locks[nlocks].path, lm_lvm_lockdir(), strlen(lm_lvm_lockdir()))) {
 			flock(locks[nlocks].fd, LOCK_UN);
-			undo_flock(locks[nlocks].path, locks[nlocks].fd);
+			lm_undo_flock(locks[nlocks].path, locks[nlocks].fd);
 		} else {
 			close(locks[nlocks].fd);
 		}

@@ -13,10 +13,7 @@
 #include <stddef.h>
 
 #include "dm.h"
-
-/* Seconds to wait for a lock (--lock-timeout); < 0 means the default. */
-extern double lm_lock_timeout;
-#define LM_LOCK_TIMEOUT_DEFAULT 60.0
+#include "lvmlock.h"
 
 /* Directory of lock files and state records (LIVEMIRROR_RUNDIR overrides). */
 const char *lm_rundir(void);

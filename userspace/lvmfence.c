@@ -25,6 +25,7 @@
 #include "dm.h"
 #include "exitcodes.h"
 #include "lvmfence.h"
+#include "lvmlock.h"
 #include "lvmtext.h"
 #include "util.h"
 
@@ -666,8 +667,8 @@ static bool swappable(const struct lm_lv *lv, const struct lm_lv *b)
 	return !strcmp(b->lv, want) && b->sectors == lv->sectors;
 }
 
-int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
-		     char *action, size_t len, bool *moved)
+static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
+		   char *action, size_t len, bool *moved)
 {
 	struct lm_lv lv, b;
 	char stale[300];
@@ -729,6 +730,36 @@ int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool
 	r = lm_fence_disarm(&lv, locked);
 	if (!r && action)
 		snprintf(action, len, "LVM: %s/%s activation skip cleared", lv.vg, lv.lv);
+	return r;
+}
+
+/*
+ * A caller without LVM's VG lock (recover, boot, lvmove's clean-up) gets it
+ * here for the whole resolve: a vgcfgbackup and the vgcfgrestore of its
+ * edit are two lvm commands, and a change another command made between
+ * them would be overwritten.
+ */
+int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
+		     char *action, size_t len, bool *moved)
+{
+	struct lm_lv lv;
+	int r, fd;
+
+	if (locked)
+		return resolve(dm_uuid, dest_uuid, dest, true, action, len, moved);
+	r = lm_lvm_find(dm_uuid, false, &lv);
+	if (r) {
+		if (action && len)
+			action[0] = 0;
+		if (moved)
+			*moved = false;
+		return r == 1 ? 0 : r;
+	}
+	r = lm_vg_lock(lv.vg, &fd);
+	if (r)
+		return r;
+	r = resolve(dm_uuid, dest_uuid, dest, true, action, len, moved);
+	lm_vg_unlock(lv.vg, fd);
 	return r;
 }
 
