@@ -29,7 +29,7 @@ LM=$LM_HELPER
 H=$LM_HELPER_TEST
 J=$LM_OUT/durable
 q() { "$@" >/dev/null 2>&1; }
-lm_diag() { printf '# [%3d s] %s\n' "$SECONDS" "$@"; }
+lm_diag() { local l; for l in "$@"; do printf '# [%3d s] %s\n' "$SECONDS" "$l"; done; }
 
 phase_cut() {
 	local step=$1 n=0
@@ -69,7 +69,8 @@ phase_cut() {
 		done
 		dmsetup status pcvg-vmdisk >"$LM_OUT/held"
 	fi
-	for ((t = 0; t < 1800 && ! -e $LM_OUT/held; t++)); do
+	for ((t = 0; t < 1800; t++)); do
+		[ -e "$LM_OUT/held" ] && break
 		kill -0 $mv 2>/dev/null || break
 		sleep 0.1
 	done
