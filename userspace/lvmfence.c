@@ -240,7 +240,45 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
 		lv->stale = has_tag(f[5], LM_TAG_STALE);
 		lv->moved = has_tag(f[5], LM_TAG_MOVED);
+		lv->prior_skip = has_tag(f[5], LM_TAG_PRIOR_SKIP);
+		lv->prior_noauto = has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
 		rc = 0;
+	}
+	free(out);
+	return rc;
+}
+
+/*
+ * Clear the fence of lv (its tag @tag: livemirror_switching, or
+ * livemirror_moved after a swap) and put back the activation skip and
+ * autoactivation the arm found.  lvm's exit status; its output in out.
+ */
+static int unfence(const struct lm_lv *lv, bool locked, const char *tag, char *out)
+{
+	char name[260];
+
+	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
+	/* --deltag of a tag the LV lacks is harmless: repeat the fence's own */
+	return lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip",
+		       lv->prior_skip ? "y" : "n", "--setautoactivation",
+		       lv->prior_noauto ? "n" : "y", "--deltag", tag,
+		       "--deltag", lv->prior_skip ? LM_TAG_PRIOR_SKIP : tag,
+		       "--deltag", lv->prior_noauto ? LM_TAG_PRIOR_NOAUTO : tag, name, NULL);
+}
+
+/* unfence() with the output shown on failure. */
+static int unfence_show(const struct lm_lv *lv, bool locked, const char *tag)
+{
+	char *out = malloc(OUT_MAX);
+	int rc;
+
+	if (!out)
+		return LM_EXIT_ERROR;
+	rc = unfence(lv, locked, tag, out);
+	if (rc) {
+		lm_err("%s/%s: clearing the fence failed ('lvm lvchange' exit %d)", lv->vg, lv->lv,
+		       rc);
+		show_output(out);
 	}
 	free(out);
 	return rc;
@@ -254,9 +292,20 @@ int lm_fence_arm(const struct lm_lv *lv, bool locked)
 	if (!out)
 		return LM_EXIT_ERROR;
 	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
-	/* metadata only: lvchange reloads no table for these (measured on 2.03.16) */
-	rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "y",
-		     "--setautoactivation", "n", "--addtag", LM_TAG_SWITCHING, name, NULL);
+	/*
+	 * Metadata only: lvchange reloads no table for these (measured on
+	 * 2.03.16).  Armed already (a re-run): the flags are ours, the prior
+	 * tags from the first arm stay.
+	 */
+	{
+		bool first = !lv->switching;
+
+		rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "y",
+			     "--setautoactivation", "n", "--addtag", LM_TAG_SWITCHING,
+			     "--addtag", first && lv->skip ? LM_TAG_PRIOR_SKIP : LM_TAG_SWITCHING,
+			     "--addtag", first && !lv->autoact ? LM_TAG_PRIOR_NOAUTO :
+			     LM_TAG_SWITCHING, name, NULL);
+	}
 	if (rc) {
 		lm_err("%s: cannot fence the LV in LVM's metadata before the switch ('lvm lvchange' "
 		       "exit %d); nothing switched", name, rc);
@@ -277,8 +326,7 @@ int lm_fence_disarm(const struct lm_lv *lv, bool locked)
 	if (!out)
 		return LM_EXIT_ERROR;
 	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
-	rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "n",
-		     "--setautoactivation", "y", "--deltag", LM_TAG_SWITCHING, name, NULL);
+	rc = unfence(lv, locked, LM_TAG_SWITCHING, out);
 	if (rc) {
 		lm_err("%s: the switch did not commit (the source stays authoritative) but the "
 		       "LV's activation skip could not be cleared ('lvm lvchange' exit %d): run "
@@ -628,9 +676,7 @@ static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked,
 	if (lvm_on(locked, "removing the old extents' LV", a->vg, b->lv, "lvremove", "-y", NULL))
 		goto out;
 	crash_point("after-lvremove");
-	if (lvm_on(locked, "clearing the fence", a->vg, a->lv, "lvchange", "-y",
-		   "--setactivationskip", "n", "--setautoactivation", "y", "--deltag", LM_TAG_MOVED,
-		   NULL))
+	if (unfence_show(a, locked, LM_TAG_MOVED))
 		goto out;
 	crash_point("after-unfence");
 	if (action)
@@ -701,9 +747,7 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
 		if (lv.moved) {	/* swapped; b already removed: the fence is left */
 			if (lvm_on(locked, "refresh onto the new extents", lv.vg, lv.lv, "lvchange",
 				   "--refresh", NULL) ||
-			    lvm_on(locked, "clearing the fence", lv.vg, lv.lv, "lvchange", "-y",
-				   "--setactivationskip", "n", "--setautoactivation", "y",
-				   "--deltag", LM_TAG_MOVED, NULL))
+			    unfence_show(&lv, locked, LM_TAG_MOVED))
 				return LM_EXIT_ERROR;
 			if (moved)
 				*moved = true;

@@ -6,7 +6,9 @@
  *
  *  arm     before the first suspend: activation skip, autoactivation off
  *          and the tag livemirror_switching on the LV (a metadata commit,
- *          no table reload).  Undone by disarm when the switch aborts.
+ *          no table reload); a skip or autoactivation off already set is
+ *          kept in a tag (livemirror_prior_*).  Undone by disarm when the
+ *          switch aborts, which restores what the arm found.
  *  retire  after the commit: the LV is renamed <lv>_livemirror_stale and
  *          given a new LVM uuid (vgcfgbackup, edit, vgcfgrestore), tag
  *          livemirror_stale.  LVM then knows no LV by the uuid of the live
@@ -33,6 +35,9 @@
 #define LM_TAG_SWITCHING "livemirror_switching"
 #define LM_TAG_STALE "livemirror_stale"
 #define LM_TAG_MOVED "livemirror_moved"
+/* what the arm found, so that disarm and unfence put it back */
+#define LM_TAG_PRIOR_SKIP "livemirror_prior_skip"
+#define LM_TAG_PRIOR_NOAUTO "livemirror_prior_noauto"
 #define LM_STALE_SUFFIX "_livemirror_stale"
 
 struct lm_lv {
@@ -45,6 +50,8 @@ struct lm_lv {
 	bool switching;		/* tagged livemirror_switching */
 	bool stale;		/* tagged livemirror_stale */
 	bool moved;		/* tagged livemirror_moved (a swap was written) */
+	bool prior_skip;	/* the arm found activation skip set */
+	bool prior_noauto;	/* the arm found autoactivation off */
 	bool shared;		/* in a lockd VG (lvmlockd) */
 	char lock_type[16];
 };

@@ -12,7 +12,7 @@
 # 'livemirror recover --live' leaves LVM and the decision in agreement.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 45
+lm_plan 46
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -175,4 +175,12 @@ lm_eq "a switch that fails at its commit exits 1" 1 $?
 lm_ok "... and leaves the LV as it was (no skip flag, no tag)" \
 	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f6 2>/dev/null | tr -d ' ')\" ] &&
 		! lvs --noheadings -o lv_attr vg_old/f6 2>/dev/null | grep -q 'k *$'"
+# An LV the admin keeps from activating (activation skip, no autoactivation)
+# keeps that through an aborted switch: the disarm restores what it found.
+new_move f7 && q lvchange -ky --setautoactivation n vg_old/f7 && start_synced f7 ||
+	lm_fail "fail-point setup (f7)"
+LIVEMIRROR_FAIL_AT=commit "$H" switch vg_old-f7 >/dev/null 2>&1
+lm_eq "... with activation skip and autoactivation off before: the abort keeps both" \
+	"k 0 " "$(lvs --noheadings --binary -o lv_attr,autoactivation,lv_tags vg_old/f7 2>/dev/null |
+		awk '{printf "%s %s %s", substr($1, 10, 1), $2, $3}')"
 lm_exit
