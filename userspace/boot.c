@@ -305,8 +305,8 @@ static void do_copying(struct mig *g, const struct lm_args *a)
 	if (!strncmp(g->sb.device_id, "dm:LVM-", 7)) {
 		char fence[400];
 
-		if (lm_fence_resolve(g->sb.device_id + 3, NULL, false, false, fence, sizeof(fence),
-				     NULL))
+		if (lm_fence_resolve(g->sb.device_id + 3, NULL, false, false, g->uuid, fence,
+				     sizeof(fence), NULL))
 			g->rc = LM_EXIT_ERROR;
 		else if (fence[0])
 			lm_note("%s: %s", g->path, fence);
@@ -420,8 +420,8 @@ static void do_switched(struct mig *g)
 		bool moved = false;
 
 		if (lm_fence_resolve(g->sb.device_id + 3, !strncmp(g->sb.dest_id, "dm:", 3) ?
-				     g->sb.dest_id + 3 : NULL, true, false, fence, sizeof(fence),
-				     &moved)) {
+				     g->sb.dest_id + 3 : NULL, true, false, g->uuid, fence,
+				     sizeof(fence), &moved)) {
 			g->rc = LM_EXIT_ERROR;
 		} else if (fence[0]) {
 			g->action = "fence-finished";

@@ -11,6 +11,7 @@
  * LV with no lvm to run fails closed: no switch, no fence step skipped.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,6 +185,24 @@ static bool has_tag(const char *tags, const char *tag)
 	return false;
 }
 
+/* The uuid of a livemirror_log_<uuid> tag in tags (comma-separated), or "". */
+static void log_tag(const char *tags, char out[33])
+{
+	const char *p = strstr(tags, LM_TAG_LOG);
+	size_t n = 0;
+
+	out[0] = 0;
+	if (!p || (p != tags && p[-1] != ','))
+		return;
+	p += strlen(LM_TAG_LOG);
+	while (n < 32 && isxdigit((unsigned char)p[n]))
+		n++;
+	if (n == 32 && (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\n')) {
+		memcpy(out, p, 32);
+		out[32] = 0;
+	}
+}
+
 int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 {
 	char dashed[40], sel[64], *out, *line, *save;
@@ -242,6 +262,7 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		lv->moved = has_tag(f[5], LM_TAG_MOVED);
 		lv->prior_skip = has_tag(f[5], LM_TAG_PRIOR_SKIP);
 		lv->prior_noauto = has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
+		log_tag(f[5], lv->log);
 		rc = 0;
 	}
 	free(out);
@@ -255,15 +276,17 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
  */
 static int unfence(const struct lm_lv *lv, bool locked, const char *tag, char *out)
 {
-	char name[260];
+	char name[260], logtag[64];
 
 	snprintf(name, sizeof(name), "%s/%s", lv->vg, lv->lv);
+	snprintf(logtag, sizeof(logtag), "%s%s", lv->log[0] ? LM_TAG_LOG : tag, lv->log);
 	/* --deltag of a tag the LV lacks is harmless: repeat the fence's own */
 	return lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip",
 		       lv->prior_skip ? "y" : "n", "--setautoactivation",
 		       lv->prior_noauto ? "n" : "y", "--deltag", tag,
 		       "--deltag", lv->prior_skip ? LM_TAG_PRIOR_SKIP : tag,
-		       "--deltag", lv->prior_noauto ? LM_TAG_PRIOR_NOAUTO : tag, name, NULL);
+		       "--deltag", lv->prior_noauto ? LM_TAG_PRIOR_NOAUTO : tag,
+		       "--deltag", logtag, name, NULL);
 }
 
 /* unfence() with the output shown on failure. */
@@ -284,7 +307,7 @@ static int unfence_show(const struct lm_lv *lv, bool locked, const char *tag)
 	return rc;
 }
 
-int lm_fence_arm(const struct lm_lv *lv, bool locked)
+int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log)
 {
 	char name[260], *out = malloc(OUT_MAX);
 	int rc;
@@ -299,12 +322,15 @@ int lm_fence_arm(const struct lm_lv *lv, bool locked)
 	 */
 	{
 		bool first = !lv->switching;
+		char logtag[64];
 
+		snprintf(logtag, sizeof(logtag), "%s%s", log && first ? LM_TAG_LOG :
+			 LM_TAG_SWITCHING, log && first ? log : "");
 		rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--setactivationskip", "y",
 			     "--setautoactivation", "n", "--addtag", LM_TAG_SWITCHING,
 			     "--addtag", first && lv->skip ? LM_TAG_PRIOR_SKIP : LM_TAG_SWITCHING,
 			     "--addtag", first && !lv->autoact ? LM_TAG_PRIOR_NOAUTO :
-			     LM_TAG_SWITCHING, name, NULL);
+			     LM_TAG_SWITCHING, "--addtag", logtag, name, NULL);
 	}
 	if (rc) {
 		lm_err("%s: cannot fence the LV in LVM's metadata before the switch ('lvm lvchange' "
@@ -714,7 +740,7 @@ static bool swappable(const struct lm_lv *lv, const struct lm_lv *b)
 }
 
 static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
-		   char *action, size_t len, bool *moved)
+		   const char *log, char *action, size_t len, bool *moved)
 {
 	struct lm_lv lv, b;
 	char stale[300];
@@ -728,6 +754,12 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
 		return 0;
 	if (r)
 		return r;
+	/* a fence another migration armed is that migration's to resolve */
+	if (log && lv.log[0] && strcasecmp(log, lv.log)) {
+		lm_note("%s/%s: its LVM fence belongs to the migration with log %s, not %s: "
+			"left alone", lv.vg, lv.lv, lv.log, log);
+		return 0;
+	}
 	if (dest) {
 		bool same = same_vg(dm_uuid, dest_uuid);
 
@@ -784,13 +816,13 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
  * them would be overwritten.
  */
 int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
-		     char *action, size_t len, bool *moved)
+		     const char *log, char *action, size_t len, bool *moved)
 {
 	struct lm_lv lv;
 	int r, fd;
 
 	if (locked)
-		return resolve(dm_uuid, dest_uuid, dest, true, action, len, moved);
+		return resolve(dm_uuid, dest_uuid, dest, true, log, action, len, moved);
 	r = lm_lvm_find(dm_uuid, false, &lv);
 	if (r) {
 		if (action && len)
@@ -802,7 +834,7 @@ int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool
 	r = lm_vg_lock(lv.vg, &fd);
 	if (r)
 		return r;
-	r = resolve(dm_uuid, dest_uuid, dest, true, action, len, moved);
+	r = resolve(dm_uuid, dest_uuid, dest, true, log, action, len, moved);
 	lm_vg_unlock(lv.vg, fd);
 	return r;
 }

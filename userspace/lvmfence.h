@@ -38,6 +38,8 @@
 /* what the arm found, so that disarm and unfence put it back */
 #define LM_TAG_PRIOR_SKIP "livemirror_prior_skip"
 #define LM_TAG_PRIOR_NOAUTO "livemirror_prior_noauto"
+/* livemirror_log_<uuid>: the metadata whose switch armed the fence */
+#define LM_TAG_LOG "livemirror_log_"
 #define LM_STALE_SUFFIX "_livemirror_stale"
 
 struct lm_lv {
@@ -52,6 +54,7 @@ struct lm_lv {
 	bool moved;		/* tagged livemirror_moved (a swap was written) */
 	bool prior_skip;	/* the arm found activation skip set */
 	bool prior_noauto;	/* the arm found autoactivation off */
+	char log[33];		/* uuid of the arming metadata ("" none) */
 	bool shared;		/* in a lockd VG (lvmlockd) */
 	char lock_type[16];
 };
@@ -88,7 +91,8 @@ int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what);
  */
 int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked);
 
-int lm_fence_arm(const struct lm_lv *lv, bool locked);
+/* log: the switch's metadata uuid (32 hex digits), tagged on the LV; may be NULL */
+int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log);
 int lm_fence_disarm(const struct lm_lv *lv, bool locked);
 /* newname (may be NULL) receives "vg/lv_livemirror_stale". */
 int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t len);
@@ -98,8 +102,10 @@ int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t l
  * dm uuid of its destination, may be NULL): dest -> retire the LV (or swap,
  * same VG) if LVM still knows it; source -> disarm it if armed.  What was
  * done goes to action (may be NULL); *moved (may be NULL) is set when the
- * swap of a move within one VG finished.  0, or LM_EXIT_ERROR.
+ * swap of a move within one VG finished.  log (may be NULL) is the uuid of
+ * the metadata whose decision this is: an LV whose fence another metadata
+ * armed (tag livemirror_log_<uuid>) is left alone.  0, or LM_EXIT_ERROR.
  */
 int lm_fence_resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool locked,
-		     char *action, size_t len, bool *moved);
+		     const char *log, char *action, size_t len, bool *moved);
 #endif

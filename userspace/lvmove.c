@@ -323,7 +323,8 @@ cleanup:
 		/* a run killed between the swap's lvremove and the end of the fence */
 		if (!lmdm_info(m.dm, &info) && info.exists && !lm_lvm_find(info.uuid, false, &lv) &&
 		    lv.moved &&
-		    lm_fence_resolve(info.uuid, NULL, true, false, action, sizeof(action), NULL)) {
+		    lm_fence_resolve(info.uuid, NULL, true, false, NULL, action, sizeof(action),
+				     NULL)) {
 			rc = LM_EXIT_INCOMPLETE;
 			goto out;
 		}

@@ -291,13 +291,14 @@ int cmd_recover(struct lm_args *a)
 		}
 	for (int i = 0; i < n; i++) {
 		struct rec *r = &recs[i];
-		char fence[400];
+		char fence[400], log[2 * LM_UUID_LEN + 1];
 
 		if (r->rc || !r->valid || (r->leg != LEG_DEST && r->leg != LEG_SOURCE) ||
 		    strncmp(r->sb.device_id, "dm:LVM-", 7))
 			continue;
+		hex_encode(r->sb.uuid, LM_UUID_LEN, log);
 		if (lm_fence_resolve(r->sb.device_id + 3, !strncmp(r->sb.dest_id, "dm:", 3) ?
-				     r->sb.dest_id + 3 : NULL, r->leg == LEG_DEST, false, fence,
+				     r->sb.dest_id + 3 : NULL, r->leg == LEG_DEST, false, log, fence,
 				     sizeof(fence), NULL))
 			r->rc = LM_EXIT_ERROR;
 		else if (fence[0])

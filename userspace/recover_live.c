@@ -319,9 +319,13 @@ static int cmd_recover_live(struct lm_args *a)
 
 			if (!dest[0] || lm_dm_leg_id(dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
 				did[0] = 0;
+			char log[2 * LM_UUID_LEN + 1] = "";
+
+			if (d[i].have_sb)
+				hex_encode(d[i].sb.uuid, LM_UUID_LEN, log);
 			if (lm_fence_resolve(d[i].info.uuid, did[0] ? did + 3 : NULL,
-					     !strcmp(d[i].leg, "dest"), true, fence, sizeof(fence),
-					     NULL)) {
+					     !strcmp(d[i].leg, "dest"), true, log[0] ? log : NULL,
+					     fence, sizeof(fence), NULL)) {
 				d[i].rc = LM_EXIT_ERROR;
 				if (!rc)
 					rc = LM_EXIT_ERROR;

@@ -77,15 +77,18 @@ static void warn_if_lvm(const char *name, bool retired)
 /* Finish the LVM fence of a switched member: retire the old LV. */
 static int fence_retire(struct member *m)
 {
-	char action[400], did[LM_ID_LEN];
+	char action[400], did[LM_ID_LEN], log[2 * LM_UUID_LEN + 1];
 	struct lm_dminfo i;
 
 	if (lmdm_info(m->l.name, &i) || !i.exists)
 		return 0;
 	if (lm_dm_leg_id(m->l.tbl.dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
 		did[0] = 0;
-	if (lm_fence_resolve(i.uuid, did[0] ? did + 3 : NULL, true, true, action, sizeof(action),
-			     &m->moved))
+	/* a re-run of a switched member read no superblock: no log to match */
+	hex_encode(m->sb.uuid, LM_UUID_LEN, log);
+	if (lm_fence_resolve(i.uuid, did[0] ? did + 3 : NULL, true, true,
+			     strspn(log, "0") == strlen(log) ? NULL : log, action,
+			     sizeof(action), &m->moved))
 		return -1;
 	m->retired = true;
 	if (action[0])
@@ -364,6 +367,7 @@ int cmd_switch(struct lm_args *a)
 	 * activation can bring an old LV up, whatever crashes.
 	 */
 	for (int i = 0; i < n; i++) {
+		char log[2 * LM_UUID_LEN + 1];
 		int f;
 
 		if (m[i].was_switched)
@@ -382,7 +386,8 @@ int cmd_switch(struct lm_args *a)
 				did[0] = 0;
 			f = lm_fence_check(m[i].l.info.uuid, did[0] ? did + 3 : NULL, true);
 		}
-		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true)) {
+		hex_encode(m[i].sb.uuid, LM_UUID_LEN, log);
+		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true, log)) {
 			r = LM_EXIT_ERROR;
 			goto abort;
 		}

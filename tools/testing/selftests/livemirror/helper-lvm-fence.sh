@@ -12,7 +12,7 @@
 # 'livemirror recover --live' leaves LVM and the decision in agreement.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 46
+lm_plan 47
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -138,6 +138,12 @@ kill_at() {
 	new_move "$name" && start_synced "$name" || { lm_fail "$step: setup"; return; }
 	LIVEMIRROR_CRASH_AT=$step "$H" switch "vg_old-$name" >/dev/null 2>&1
 	lm_eq "killed at $step (exit 99)" 99 $?
+	if [ "$step" = after-arm-0 ]; then
+		local u
+		u=$($LM metadata dump "/dev/vg_new/${name}_meta" 2>/dev/null | awk '/^uuid/ {print $2}')
+		lm_ok "killed at $step: the armed LV names the metadata that armed it (livemirror_log_$u)" \
+			bash -c "[ -n '$u' ] && lvs --noheadings -o lv_tags vg_old/$name | grep -q 'livemirror_log_$u'"
+	fi
 	rec=$($LM recover --live "vg_old-$name" 2>&1)
 	if [ "$leg" = dest ]; then
 		lm_ok "killed at $step: recover finishes: destination, the old LV retired" \
