@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch lvm-kills \
-	ksft debug-kernel soak stress race powercut test-modules knobs
+	ksft debug-kernel soak stress race powercut powercut-lvm test-modules knobs
 
 all: modules helper
 
@@ -166,6 +166,14 @@ lvm-kills: deps
 powercut: deps
 	$(MAKE) all tools
 	tools/tests/powercut-restart.sh
+
+# Power cuts at every step of lvmove and of the switch's LVM part, each
+# with a reboot that runs autoactivation and 'livemirror boot'
+# (tools/tests/powercut-lvm.sh, two guest boots a step, about 50 minutes);
+# make check runs it at the switch's commit only.
+powercut-lvm: deps
+	$(MAKE) all tools
+	PC_LVM_STEPS=all tools/tests/powercut-lvm.sh
 
 bench: deps
 	$(MAKE) all
