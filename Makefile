@@ -29,7 +29,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
 .PHONY: all modules helper tools deps check demo bench install clean checkpatch lvm-kills \
-	ksft debug-kernel soak stress race powercut powercut-lvm test-modules knobs
+	ksft debug-kernel soak stress race powercut powercut-lvm bench-pvmove test-modules knobs
 
 all: modules helper
 
@@ -178,6 +178,13 @@ powercut-lvm: deps
 bench: deps
 	$(MAKE) all
 	tools/bench/run
+
+# pvmove and livemirror lvmove side by side: elapsed, fio IOPS during the
+# move, bytes copied again after a power cut half way (three guest runs,
+# about 25 minutes); Documentation/performance.rst has the last figures.
+bench-pvmove: deps
+	$(MAKE) all
+	tools/bench/pvmove-compare
 
 install: all
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates
