@@ -111,13 +111,14 @@ const struct lm_cmd lm_commands[] = {
 	  "Uses the helper's state records; --scan also reads every livemirror\n"
 	  "metadata on this host (after a reboot the records are gone)." },
 	{ "lvmove", 2, LM_MAX_POS, COMMON | O(OPT_JSON) | O(OPT_THROTTLE) | O(OPT_REGION), 0,
-	  "VG/LV PV... [--throttle MiBs] [--region-size SIZE] [--json]",
+	  "VG/LV [VG/LV...] PV... [--throttle MiBs] [--region-size SIZE] [--json]",
 	  "Move the active LV VG/LV onto the PVs given, of its own VG, while it is in\n"
 	  "use, and end as pvmove ends: LVM's metadata names the new extents, the LV's\n"
 	  "table is LVM's own linear mapping, the old extents are free.  Allocates\n"
 	  "VG/LV_lmdst and VG/LV_lmmeta, migrates, switches (the LVM fence swaps the\n"
-	  "extents in LVM's metadata) and removes both.  Run it again after a crash.\n"
-	  "pause, resume and throttle work on the LV's dm device meanwhile." },
+	  "extents in LVM's metadata) and removes both.  Several LVs of one VG are\n"
+	  "switched at one point (a group switch: all or none).  Run it again after a\n"
+	  "crash.  pause, resume and throttle work on the LV's dm device meanwhile." },
 	{ "lvm-finish", 1, 1, COMMON | O(OPT_JSON) | O(OPT_META), O(OPT_META),
 	  "VG/LV --meta M [--json]",
 	  "After a switch across VGs, once the consumer reopened the new LV or stopped:\n"

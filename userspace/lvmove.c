@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lvmove VG/LV PV...: move an active LV onto other PVs of its own VG and
- * end as pvmove ends (Documentation/livemirror-lvm.rst, "Moving an LV
- * within its VG").  The steps, each one the helper's own command run as a
- * child (so that each keeps its locks, crash points and exit codes):
+ * lvmove VG/LV [VG/LV...] PV...: move active LVs onto other PVs of their
+ * own VG and end as pvmove ends (Documentation/livemirror-lvm.rst, "Moving
+ * an LV within its VG"); several LVs (one VG) are switched at one point,
+ * by one group switch.  The steps, each one the helper's own command run
+ * as a child (so that each keeps its locks, crash points and exit codes):
  *
  *  1 allocate VG/LV_lmdst (the LV's size, on the PVs given) and
  *    VG/LV_lmmeta (the metadata, sized by 'metadata measure'), unless a
@@ -39,9 +40,13 @@
 #define OUT_MAX 16384
 #define LVMOVE_SCHEMA 1
 
+enum phase { PH_COPY, PH_SWITCH, PH_CLEANUP };
+
 struct move {
 	char vg[128], lv[128], dm[300];
 	char dst[160], meta[160];
+	char dstpath[300], metapath[300];
+	enum phase phase;
 	uint64_t sectors;
 	bool json;
 	const char *step;
@@ -150,130 +155,148 @@ static int inspect(struct move *m, char *out)
 	return 0;
 }
 
-/* lvcreate -L size -n name VG on the PVs given (a->pos[1..]). */
-static int lvcreate_on(const struct move *m, const struct lm_args *a, const char *name,
-		       const char *size, char *out)
+/* lvcreate -L size -n name VG on the PVs given (a->pos[first..]). */
+static int lvcreate_on(const struct move *m, const struct lm_args *a, int first,
+		       const char *name, const char *size, char *out)
 {
 	const char *args[LM_MAX_POS + 12] = { "lvcreate", "-q", "-y", "-L", size, "-n", name,
 					      m->vg };
 	int n = 8;
 
-	for (int i = 1; i < a->npos; i++)
+	for (int i = first; i < a->npos; i++)
 		args[n++] = a->pos[i];
 	args[n] = NULL;
 	if (!lvm(out, args))
 		return 0;
-	lm_err("%s/%s: cannot allocate %s/%s on %s%s", m->vg, m->lv, m->vg, name, a->pos[1],
-	       a->npos > 2 ? " ..." : "");
+	lm_err("%s/%s: cannot allocate %s/%s on %s%s", m->vg, m->lv, m->vg, name, a->pos[first],
+	       a->npos > first + 1 ? " ..." : "");
 	return -1;
 }
 
-static void result(const struct move *m, int rc)
+static void result(const struct move *m, int n, int rc)
 {
-	if (!m->json)
+	if (!m[0].json)
 		return;
-	printf("{\"schema\":%d,\"command\":\"lvmove\",\"lv\":\"%s/%s\",\"device\":\"%s\","
-	       "\"outcome\":\"%s\",\"step\":\"%s\",\"exit\":%d}\n", LVMOVE_SCHEMA, m->vg, m->lv,
-	       m->dm, rc ? "failed" : "moved", m->step, rc);
+	if (n == 1) {
+		printf("{\"schema\":%d,\"command\":\"lvmove\",\"lv\":\"%s/%s\",\"device\":\"%s\","
+		       "\"outcome\":\"%s\",\"step\":\"%s\",\"exit\":%d}\n", LVMOVE_SCHEMA, m->vg,
+		       m->lv, m->dm, rc ? "failed" : "moved", m->step, rc);
+		return;
+	}
+	/* a group: the same fields per LV, switched at one point */
+	printf("{\"schema\":%d,\"command\":\"lvmove\",\"outcome\":\"%s\",\"exit\":%d,\"lvs\":[",
+	       LVMOVE_SCHEMA, rc ? "failed" : "moved", rc);
+	for (int i = 0; i < n; i++)
+		printf("%s{\"lv\":\"%s/%s\",\"device\":\"%s\",\"step\":\"%s\"}", i ? "," : "",
+		       m[i].vg, m[i].lv, m[i].dm, m[i].step);
+	printf("]}\n");
 }
 
-int cmd_lvmove(struct lm_args *a)
+/* VG/LV into m; LM_EXIT_USAGE with a message when it is not that. */
+static int parse_lv(const char *arg, struct move *m)
 {
-	struct move m = { .json = a->json, .step = "inspect" };
-	char *out = malloc(OUT_MAX), size[40], thr[32], reg[40], metapath[300], dstpath[300];
-	const char *slash = strchr(a->pos[0], '/');
+	const char *slash = strchr(arg, '/');
+
+	if (!slash || slash == arg || !slash[1] || strchr(slash + 1, '/') ||
+	    (size_t)(slash - arg) >= sizeof(m->vg)) {
+		lm_err("lvmove: '%s' is not VG/LV", arg);
+		return LM_EXIT_USAGE;
+	}
+	snprintf(m->vg, sizeof(m->vg), "%.*s", (int)(slash - arg), arg);
+	snprintf(m->lv, sizeof(m->lv), "%s", slash + 1);
+	if (strlen(m->lv) > 100) {
+		lm_err("lvmove: LV name %s too long", m->lv);
+		return LM_EXIT_USAGE;
+	}
+	lm_lvm_dm_name(m->vg, m->lv, m->dm, sizeof(m->dm));
+	snprintf(m->dst, sizeof(m->dst), "%s_lmdst", m->lv);
+	snprintf(m->meta, sizeof(m->meta), "%s_lmmeta", m->lv);
+	snprintf(m->dstpath, sizeof(m->dstpath), "/dev/%s/%s", m->vg, m->dst);
+	snprintf(m->metapath, sizeof(m->metapath), "/dev/%s/%s", m->vg, m->meta);
+	return 0;
+}
+
+/*
+ * Steps 1 and 2 for one LV, or what an earlier run left: sets m->phase to
+ * PH_COPY (started or running: wait, then switch), PH_SWITCH (its metadata
+ * says SWITCHED: run the switch again, which finishes the LVM step) or
+ * PH_CLEANUP (switched and swapped: only the log is left).
+ */
+static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *out)
+{
 	struct lm_dminfo info;
-	int rc;
+	char size[40], thr[32], reg[40];
+	int rc = inspect(m, out);
 
-	if (!out)
-		return LM_EXIT_ERROR;
-	if (!slash || slash == a->pos[0] || !slash[1] || strchr(slash + 1, '/') ||
-	    (size_t)(slash - a->pos[0]) >= sizeof(m.vg)) {
-		lm_err("lvmove: '%s' is not VG/LV", a->pos[0]);
-		free(out);
-		return LM_EXIT_USAGE;
-	}
-	snprintf(m.vg, sizeof(m.vg), "%.*s", (int)(slash - a->pos[0]), a->pos[0]);
-	snprintf(m.lv, sizeof(m.lv), "%s", slash + 1);
-	if (strlen(m.lv) > 100) {
-		lm_err("lvmove: LV name %s too long", m.lv);
-		free(out);
-		return LM_EXIT_USAGE;
-	}
-	lm_lvm_dm_name(m.vg, m.lv, m.dm, sizeof(m.dm));
-	snprintf(m.dst, sizeof(m.dst), "%s_lmdst", m.lv);
-	snprintf(m.meta, sizeof(m.meta), "%s_lmmeta", m.lv);
-	snprintf(dstpath, sizeof(dstpath), "/dev/%s/%s", m.vg, m.dst);
-	snprintf(metapath, sizeof(metapath), "/dev/%s/%s", m.vg, m.meta);
-	rc = inspect(&m, out);
 	if (rc)
-		goto out;
-
+		return rc;
 	/* a killed earlier run may have left the device suspended: recover it first */
-	if (!lmdm_info(m.dm, &info) && info.exists && info.suspended) {
-		m.step = "recover";
-		rc = run_self(m.json, (const char *[]){ "recover", "--live", m.dm, NULL });
+	if (!lmdm_info(m->dm, &info) && info.exists && info.suspended) {
+		m->step = "recover";
+		rc = run_self(m->json, (const char *[]){ "recover", "--live", m->dm, NULL });
 		if (rc)
-			goto out;
+			return rc;
 	}
 	/* an earlier run got past its switch: finish that one, never move again */
 	{
 		struct lm_sbinfo sb;
-		bool have_meta = lv_exists(m.vg, m.meta);
+		bool have_meta = lv_exists(m->vg, m->meta);
+		bool switched = have_meta && !meta_read_best(m->metapath, &sb) &&
+				sb.state == LM_STATE_SWITCHED;
 
-		if (have_meta && !lv_exists(m.vg, m.dst)) {
-			if (!meta_read_best(metapath, &sb) && sb.state == LM_STATE_SWITCHED)
-				goto cleanup;
+		if (have_meta && !lv_exists(m->vg, m->dst)) {
+			if (switched) {
+				m->phase = PH_CLEANUP;
+				return 0;
+			}
 			lm_err("%s/%s: %s exists but %s does not, and the migration is not switched: "
-			       "remove %s (lvremove) and run lvmove again", m.vg, m.lv, m.meta, m.dst,
-			       metapath);
-			rc = LM_EXIT_ERROR;
-			goto out;
+			       "remove %s (lvremove) and run lvmove again", m->vg, m->lv, m->meta,
+			       m->dst, m->metapath);
+			return LM_EXIT_ERROR;
 		}
-		if (have_meta && !meta_read_best(metapath, &sb) && sb.state == LM_STATE_SWITCHED)
-			goto do_switch;
+		if (switched) {
+			m->phase = PH_SWITCH;
+			return 0;
+		}
 	}
+	m->phase = PH_COPY;
 
 	/* 1: allocate (or find what an earlier run allocated) */
-	m.step = "allocate";
-	if (!lv_exists(m.vg, m.dst)) {
-		snprintf(size, sizeof(size), "%" PRIu64 "s", m.sectors);
-		if (lvcreate_on(&m, a, m.dst, size, out)) {
-			rc = LM_EXIT_ERROR;
-			goto out;
-		}
+	m->step = "allocate";
+	if (!lv_exists(m->vg, m->dst)) {
+		snprintf(size, sizeof(size), "%" PRIu64 "s", m->sectors);
+		if (lvcreate_on(m, a, first_pv, m->dst, size, out))
+			return LM_EXIT_ERROR;
 		crash_point("after-alloc-dest");
 	}
-	if (!lv_exists(m.vg, m.meta)) {
+	if (!lv_exists(m->vg, m->meta)) {
 		uint64_t region = a->region_sectors ? a->region_sectors : LM_DEFAULT_REGION_SECTORS;
 
 		/* what 'metadata measure' says, rounded up by lvcreate to whole extents */
 		snprintf(size, sizeof(size), "%" PRIu64 "b",
-			 meta_bytes_needed(nr_regions_for(m.sectors, region)));
-		if (lvcreate_on(&m, a, m.meta, size, out)) {
-			rc = LM_EXIT_ERROR;
-			goto out;
-		}
+			 meta_bytes_needed(nr_regions_for(m->sectors, region)));
+		if (lvcreate_on(m, a, first_pv, m->meta, size, out))
+			return LM_EXIT_ERROR;
 		crash_point("after-alloc-meta");
 	}
 
 	/* 2: start, unless the migration runs already */
-	m.step = "start";
-	if (lmdm_info(m.dm, &info) || !info.exists) {
-		lm_err("%s/%s: its dm device %s is not there", m.vg, m.lv, m.dm);
-		rc = LM_EXIT_NOT_FOUND;
-		goto out;
+	m->step = "start";
+	if (lmdm_info(m->dm, &info) || !info.exists) {
+		lm_err("%s/%s: its dm device %s is not there", m->vg, m->lv, m->dm);
+		return LM_EXIT_NOT_FOUND;
 	}
 	{
 		struct lmdm_table t;
 		bool running = false;
 
-		if (!lmdm_get_table(m.dm, false, &t)) {
+		if (!lmdm_get_table(m->dm, false, &t)) {
 			running = t.n == 1 && !strcmp(t.t[0].type, LM_TARGET);
 			lmdm_table_free(&t);
 		}
 		if (!running) {
-			const char *args[16] = { "start", m.dm, "--meta", metapath, "--dest", dstpath };
+			const char *args[16] = { "start", m->dm, "--meta", m->metapath, "--dest",
+						 m->dstpath };
 			int n = 6;
 
 			if (a->seen & O(OPT_THROTTLE)) {
@@ -287,62 +310,126 @@ int cmd_lvmove(struct lm_args *a)
 				args[n++] = reg;
 			}
 			args[n] = NULL;
-			rc = run_self(m.json, args);
+			rc = run_self(m->json, args);
 			if (rc)
-				goto out;
+				return rc;
 			crash_point("after-start");
 		}
 	}
+	return 0;
+}
 
-	/* 3: wait for sync */
-	m.step = "wait";
-	rc = run_self(m.json, (const char *[]){ "wait", m.dm, NULL });
+/* Step 5: the metadata's job is done; LVM's metadata now tells where the LV is. */
+static int cleanup(struct move *m, char *out)
+{
+	char name[300], action[400];
+	struct lm_dminfo info;
+	struct lm_lv lv;
+
+	m->step = "cleanup";
+	/* a run killed between the swap's lvremove and the end of the fence */
+	if (!lmdm_info(m->dm, &info) && info.exists && !lm_lvm_find(info.uuid, false, &lv) &&
+	    lv.moved &&
+	    lm_fence_resolve(info.uuid, NULL, true, false, NULL, action, sizeof(action), NULL))
+		return LM_EXIT_INCOMPLETE;
+	snprintf(name, sizeof(name), "%s/%s", m->vg, m->meta);
+	if (lvm(out, (const char *[]){ "lvremove", "-q", "-y", name, NULL })) {
+		lm_warn("%s: could not remove the metadata LV; remove it with 'lvremove %s'", name,
+			name);
+		return LM_EXIT_INCOMPLETE;
+	}
+	m->step = "done";
+	if (!m->json)
+		printf("%s/%s: moved; LVM's metadata names the new extents\n", m->vg, m->lv);
+	return 0;
+}
+
+int cmd_lvmove(struct lm_args *a)
+{
+	struct move *m = calloc(LM_MAX_POS, sizeof(*m));
+	char *out = malloc(OUT_MAX);
+	const char *sw[LM_MAX_POS + 2] = { "switch" };
+	int n = 0, nsw = 1, rc = 0;
+
+	if (!out || !m) {
+		free(out);
+		free(m);
+		return LM_EXIT_ERROR;
+	}
+	m[0].json = a->json;
+	m[0].step = "inspect";
+	/* VG/LV... then PV... (a PV is a path: it starts with '/') */
+	while (n < a->npos && a->pos[n][0] != '/')
+		n++;
+	if (!n || n == a->npos) {
+		lm_err("lvmove: %s", !n ? "the first argument must be VG/LV" :
+		       "give the PVs to move onto (paths, e.g. /dev/sdc)");
+		rc = LM_EXIT_USAGE;
+		n = 1;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		m[i].json = a->json;
+		m[i].step = "inspect";
+		rc = parse_lv(a->pos[i], &m[i]);
+		if (rc)
+			goto out;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(m[i].dm, m[j].dm)) {
+				lm_err("lvmove: %s/%s given twice", m[i].vg, m[i].lv);
+				rc = LM_EXIT_USAGE;
+				goto out;
+			}
+		if (strcmp(m[i].vg, m[0].vg)) {
+			lm_err("lvmove: %s/%s and %s/%s are in different VGs: a group moves within "
+			       "one VG", m[0].vg, m[0].lv, m[i].vg, m[i].lv);
+			rc = LM_EXIT_USAGE;
+			goto out;
+		}
+	}
+	for (int i = 0; i < n && !rc; i++)
+		rc = prepare(&m[i], a, n, out);
 	if (rc)
 		goto out;
 
-	/* 4: switch; the fence swaps the extents in LVM's metadata */
-do_switch:
-	m.step = "switch";
-	rc = run_self(m.json, (const char *[]){ "switch", m.dm, NULL });
+	/* 3: wait until every started migration is synced */
+	for (int i = 0; i < n && !rc; i++) {
+		if (m[i].phase != PH_COPY)
+			continue;
+		m[i].step = "wait";
+		rc = run_self(m[i].json, (const char *[]){ "wait", m[i].dm, NULL });
+	}
 	if (rc)
 		goto out;
-	if (lv_exists(m.vg, m.dst)) {
-		lm_err("%s/%s switched, but %s/%s is still there: the LVM step did not finish; "
-		       "run 'livemirror lvmove %s/%s' again", m.vg, m.lv, m.vg, m.dst, m.vg, m.lv);
-		rc = LM_EXIT_INCOMPLETE;
-		goto out;
-	}
 
-	/* 5: the metadata's job is done: LVM's metadata now tells where the LV is */
-cleanup:
-	m.step = "cleanup";
-	{
-		char name[300], action[400];
-		struct lm_lv lv;
-
-		/* a run killed between the swap's lvremove and the end of the fence */
-		if (!lmdm_info(m.dm, &info) && info.exists && !lm_lvm_find(info.uuid, false, &lv) &&
-		    lv.moved &&
-		    lm_fence_resolve(info.uuid, NULL, true, false, NULL, action, sizeof(action),
-				     NULL)) {
-			rc = LM_EXIT_INCOMPLETE;
-			goto out;
+	/*
+	 * 4: one switch for all of them (a group switch: all or none at one
+	 * commit point); the fence swaps each LV's extents in LVM's metadata
+	 */
+	for (int i = 0; i < n; i++)
+		if (m[i].phase != PH_CLEANUP) {
+			m[i].step = "switch";
+			sw[nsw++] = m[i].dm;
 		}
-
-		snprintf(name, sizeof(name), "%s/%s", m.vg, m.meta);
-		if (lvm(out, (const char *[]){ "lvremove", "-q", "-y", name, NULL })) {
-			lm_warn("%s: could not remove the metadata LV; remove it with 'lvremove %s'",
-				name, name);
+	sw[nsw] = NULL;
+	if (nsw > 1) {
+		rc = run_self(m[0].json, sw);
+		if (rc)
+			goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		if (m[i].phase != PH_CLEANUP && lv_exists(m[i].vg, m[i].dst)) {
+			lm_err("%s/%s switched, but %s/%s is still there: the LVM step did not "
+			       "finish; run this lvmove again", m[i].vg, m[i].lv, m[i].vg, m[i].dst);
 			rc = LM_EXIT_INCOMPLETE;
 			goto out;
 		}
 	}
-	m.step = "done";
-	if (!m.json)
-		printf("%s/%s: moved; LVM's metadata names the new extents\n", m.vg, m.lv);
-	rc = 0;
+	for (int i = 0; i < n && !rc; i++)
+		rc = cleanup(&m[i], out);
 out:
-	result(&m, rc);
+	result(m, n, rc);
 	free(out);
+	free(m);
 	return rc;
 }

@@ -19,7 +19,7 @@ all) steps="after-alloc-dest after-alloc-meta after-start after-commit after-uns
 *) steps=$LM_LVMOVE_KILLS ;;
 esac
 nkills=$(wc -w <<<"$steps")
-lm_plan $((19 + nkills))
+lm_plan $((24 + nkills))
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -122,6 +122,37 @@ expect_rc "lvmove of a missing LV (exit 5)" 5 $LM lvmove vg/nosuch "${loop[2]}"
 expect_rc "lvmove with no VG/ (exit 2)" 2 $LM lvmove nosuch "${loop[2]}"
 q lvchange -an vg/j
 expect_rc "lvmove of an inactive LV: use pvmove (exit 5)" 5 $LM lvmove vg/j "${loop[1]}"
+
+# ---- a group: two LVs switched at one point --------------------------------
+q lvcreate -q -y -L 16M -n g1 vg "${loop[1]}" && q lvcreate -q -y -L 8M -n g2 vg "${loop[1]}" &&
+	dd if=/dev/urandom of=/dev/vg/g1 bs=1M count=16 oflag=direct status=none &&
+	dd if=/dev/urandom of=/dev/vg/g2 bs=1M count=8 oflag=direct status=none
+w1=$(sum /dev/vg/g1) w2=$(sum /dev/vg/g2)
+# group_ok LV1 LV2 "SUM1 SUM2": both moved like pvmove, with their data.
+group_ok() {
+	ends_like_pvmove "$1" && ends_like_pvmove "$2" &&
+		[ "$(sum "/dev/vg/$1") $(sum "/dev/vg/$2")" = "$3" ]
+}
+js=$($LM lvmove vg/g1 vg/g2 "${loop[2]}" --json 2>/dev/null)
+lm_ok "lvmove vg/g1 vg/g2: one group switch, both moved (--json lists both)" \
+	bash -c "grep -q '\"outcome\":\"moved\".*\"lvs\":\[{\"lv\":\"vg/g1\".*\"lv\":\"vg/g2\"' <<<\"\$1\"" _ "$js"
+lm_ok "... both end like pvmove, data intact" group_ok g1 g2 "$w1 $w2"
+# killed at the group's commit: the same command again finishes both
+q lvcreate -q -y -L 8M -n g3 vg "${loop[1]}" && q lvcreate -q -y -L 8M -n g4 vg "${loop[1]}" &&
+	dd if=/dev/urandom of=/dev/vg/g3 bs=1M count=8 oflag=direct status=none &&
+	dd if=/dev/urandom of=/dev/vg/g4 bs=1M count=8 oflag=direct status=none
+w3=$(sum /dev/vg/g3) w4=$(sum /dev/vg/g4)
+LIVEMIRROR_CRASH_AT=after-commit "$H" lvmove vg/g3 vg/g4 "${loop[2]}" >/dev/null 2>&1
+rc=$?
+out=$($LM lvmove vg/g3 vg/g4 "${loop[2]}" 2>&1)
+if [ $rc = 99 ] && group_ok g3 g4 "$w3 $w4"; then
+	lm_pass "a group killed at its commit, lvmove again: both moved, data intact"
+else
+	lm_fail "a group killed at its commit (exit $rc), lvmove again: both moved, data intact"
+	lm_diag "$out" "$(lvs -a -o +devices,tags vg 2>&1)"
+fi
+expect_rc "a group across VGs: refused" 2 $LM lvmove vg/g3 other/x "${loop[2]}"
+expect_rc "no PV given: refused" 2 $LM lvmove vg/g3 vg/g4
 
 # ---- kills at lvmove's steps and in the switch's LVM part -------------------
 # kill_at STEP N: a fresh LV moved with a kill at STEP; lvmove again finishes.
