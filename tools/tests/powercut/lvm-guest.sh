@@ -78,7 +78,8 @@ phase_cut() {
 	lm_diag "journal: $(wc -l <"$J") durable files" \
 		"$(dmsetup table | grep pcvg | sed 's/^/table: /')"
 	lm_ok "lvmove reached $step (the helper holds there)" test -e "$LM_OUT/held"
-	sync
+	# only the share: the LV may be suspended at this step, a global sync would hang
+	sync -f "$LM_OUT/tap"
 	echo "$step" >"$LM_OUT/cut-now"
 	sleep "${PC_CUT_WAIT:-20}"
 	echo "# the host did not cut within ${PC_CUT_WAIT:-20} s: sysrq reset" >"$LM_OUT/cut-self"
