@@ -582,10 +582,11 @@ static bool has_word(const char *s, const char *word)
  * swap would leave b's device mapping the new extents under metadata that
  * names the old ones, and a refresh of b (killed helper, admin) would put
  * the LV on the old data.  So the LV takes b's own table first (the same
- * extents, one layer less), and b's device is deactivated: from then on no
- * command on b can reach the LV.  Nothing to do when b is not active.
+ * extents, one layer less): from then on no command on b can reach the LV.
+ * b's device stays until the lvremove (a re-run of the switch recognises
+ * the LV's table as b's).  Nothing to do when b is not active.
  */
-static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b, bool locked)
+static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b)
 {
 	char an[300], bn[300], devno[24];
 	struct lm_dminfo ai, bi;
@@ -618,9 +619,6 @@ static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b, bool locked
 		}
 		crash_point("after-unstack");
 	}
-	if (lvm_on(locked, "deactivating the destination LV", b->vg, b->lv, "lvchange", "-an",
-		   NULL))
-		goto out;
 	rc = 0;
 out:
 	if (stacked)
@@ -681,7 +679,7 @@ static int fence_swap(const struct lm_lv *a, const struct lm_lv *b, bool locked,
 			}
 			goto out;
 		}
-		if (unlink_dest(a, b, locked))
+		if (unlink_dest(a, b))
 			goto out;
 		crash_point("before-swap");
 		x = lvm_run(locked, out, OUT_MAX, "vgcfgrestore", "-y", "-f", after, a->vg, NULL);

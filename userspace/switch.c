@@ -185,6 +185,18 @@ static int check_done(const char *name, struct member *m)
 		if (!lmdm_info(name, &di) && !lm_lvm_find(di.uuid, true, &lv) && lv.moved)
 			same = true;
 	}
+	if (!same) {
+		struct lmdm_table own;
+		struct lm_dminfo dd;
+		unsigned int ma, mi;
+
+		/* ... or before it: the destination LV's own table (the fence's unstack) */
+		if (sscanf(rec.dest, "%u:%u", &ma, &mi) == 2 && !lmdm_info_devno(ma, mi, &dd) &&
+		    dd.exists && !lmdm_get_table(dd.name, false, &own)) {
+			same = own.n && lm_live_table_is(name, &own);
+			lmdm_table_free(&own);
+		}
+	}
 	snprintf(m->l.name, sizeof(m->l.name), "%s", name);
 	snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
 	if (!same && !strcmp(rec.state, "switching")) {
