@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -188,34 +189,60 @@ static bool has_tag(const char *tags, const char *tag)
 /* The uuid of a livemirror_log_<uuid> tag in tags (comma-separated), or "". */
 static void log_tag(const char *tags, char out[33])
 {
-	const char *p = strstr(tags, LM_TAG_LOG);
-	size_t n = 0;
+	size_t k = strlen(LM_TAG_LOG);
 
 	out[0] = 0;
-	if (!p || (p != tags && p[-1] != ','))
-		return;
-	p += strlen(LM_TAG_LOG);
-	while (n < 32 && isxdigit((unsigned char)p[n]))
-		n++;
-	if (n == 32 && (!p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\n')) {
-		memcpy(out, p, 32);
-		out[32] = 0;
+	for (const char *p = tags; (p = strstr(p, LM_TAG_LOG)); p += k) {
+		const char *u = p + k;
+		size_t n = 0;
+
+		if (p != tags && p[-1] != ',')
+			continue;
+		while (n < 32 && isxdigit((unsigned char)u[n]))
+			n++;
+		if (n == 32 && (!u[n] || u[n] == ',' || u[n] == ' ' || u[n] == '\n')) {
+			memcpy(out, u, 32);
+			out[32] = 0;
+			return;
+		}
 	}
 }
 
+static int find_sel(const char *what, const char *sel, const char *want_uuid, bool locked,
+		    struct lm_lv *lv);
+
 int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 {
-	char dashed[40], sel[64], *out, *line, *save;
-	int rc;
+	char dashed[40], sel[64];
 
 	memset(lv, 0, sizeof(*lv));
 	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 68 ||
 	    lvmtext_uuid_dashed(dm_uuid + 36, dashed, sizeof(dashed)))
 		return 1;
+	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
+	return find_sel(dm_uuid, sel, dashed, locked, lv);
+}
+
+/* The LV named vg/name (1 when LVM knows none). */
+static int find_name(const char *vg, const char *name, bool locked, struct lm_lv *lv)
+{
+	char sel[300];
+
+	memset(lv, 0, sizeof(*lv));
+	snprintf(sel, sizeof(sel), "vg_name=%s&&lv_name=%s", vg, name);
+	return find_sel(name, sel, NULL, locked, lv);
+}
+
+static int find_sel(const char *what, const char *sel, const char *want_uuid, bool locked,
+		    struct lm_lv *lv)
+{
+	const char *dm_uuid = what, *dashed = want_uuid ? want_uuid : "";
+	char *out, *line, *save;
+	int rc;
+
 	out = malloc(OUT_MAX);
 	if (!out)
 		return LM_EXIT_ERROR;
-	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
 	rc = lvm_run(locked, out, OUT_MAX, "lvs", "-a", "--noheadings", "--binary",
 		     "--units", "s", "--nosuffix", "--separator", "|", "-o",
 		     "vg_name,lv_name,lv_uuid,lv_skip_activation,autoactivation,lv_tags,lv_size,"
@@ -234,7 +261,7 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		return LM_EXIT_ERROR;
 	}
 	if (rc) {
-		lm_err("cannot ask LVM about the LV with uuid %s ('lvm lvs' exit %d)", dashed, rc);
+		lm_err("cannot ask LVM about the LV %s ('lvm lvs' exit %d)", what, rc);
 		show_output(out);
 		free(out);
 		return LM_EXIT_ERROR;
@@ -246,7 +273,7 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 
 		while (n < 9 && (f[n] = strsep(&p, "|")))
 			n++;
-		if (n < 9 || strcmp(trim(f[2]), dashed))
+		if (n < 9 || (want_uuid && strcmp(trim(f[2]), dashed)))
 			continue;
 		/* lv_active_exclusively is 1 for any locally active LV in 2.03.16 */
 		snprintf(lv->lock_type, sizeof(lv->lock_type), "%s", trim(f[7]));
@@ -254,7 +281,7 @@ int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 		lv->sectors = strtoull(trim(f[6]), NULL, 10);
 		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
 		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
-		snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", dashed);
+		snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", trim(f[2]));
 		lv->skip = !strcmp(trim(f[3]), "1");
 		lv->autoact = !strcmp(trim(f[4]), "1");
 		lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
@@ -307,7 +334,7 @@ static int unfence_show(const struct lm_lv *lv, bool locked, const char *tag)
 	return rc;
 }
 
-int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log)
+int lm_fence_arm(struct lm_lv *lv, bool locked, const char *log)
 {
 	char name[260], *out = malloc(OUT_MAX);
 	int rc;
@@ -320,6 +347,24 @@ int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log)
 	 * 2.03.16).  Armed already (a re-run): the flags are ours, the prior
 	 * tags from the first arm stay.
 	 */
+	if (!lv->switching && (lv->log[0] || lv->prior_skip || lv->prior_noauto)) {
+		/* tags an earlier, unfinished arm left: the flags now are the truth */
+		char old[64];
+
+		snprintf(old, sizeof(old), "%s%s", lv->log[0] ? LM_TAG_LOG : LM_TAG_SWITCHING,
+			 lv->log);
+		rc = lvm_run(locked, out, OUT_MAX, "lvchange", "-y", "--deltag", old, "--deltag",
+			     LM_TAG_PRIOR_SKIP, "--deltag", LM_TAG_PRIOR_NOAUTO, name, NULL);
+		if (rc) {
+			lm_err("%s: cannot clear the tags of an earlier switch ('lvm lvchange' exit "
+			       "%d); nothing switched", name, rc);
+			show_output(out);
+			free(out);
+			return LM_EXIT_ERROR;
+		}
+		lv->log[0] = 0;
+		lv->prior_skip = lv->prior_noauto = false;
+	}
 	{
 		bool first = !lv->switching;
 		char logtag[64];
@@ -339,6 +384,14 @@ int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log)
 	} else {
 		lm_note("%s: activation skip, autoactivation off and tag %s set before the "
 			"commit", name, LM_TAG_SWITCHING);
+		/* what the metadata now says, for a disarm by this same run */
+		if (!lv->switching) {
+			lv->prior_skip = lv->skip;
+			lv->prior_noauto = !lv->autoact;
+			snprintf(lv->log, sizeof(lv->log), "%s", log ? log : "");
+		}
+		lv->switching = lv->skip = true;
+		lv->autoact = false;
 	}
 	free(out);
 	return rc ? LM_EXIT_ERROR : 0;
@@ -355,9 +408,12 @@ int lm_fence_disarm(const struct lm_lv *lv, bool locked)
 	rc = unfence(lv, locked, LM_TAG_SWITCHING, out);
 	if (rc) {
 		lm_err("%s: the switch did not commit (the source stays authoritative) but the "
-		       "LV's activation skip could not be cleared ('lvm lvchange' exit %d): run "
-		       "'livemirror recover' or 'lvchange -kn --setautoactivation y --deltag %s %s'",
-		       name, rc, LM_TAG_SWITCHING, name);
+		       "LV's fence could not be cleared ('lvm lvchange' exit %d): run 'livemirror "
+		       "recover --live' (or by hand: 'lvchange -k%s --setautoactivation %s --deltag "
+		       "%s --deltag %s%s --deltag %s --deltag %s %s')", name, rc,
+		       lv->prior_skip ? "y" : "n", lv->prior_noauto ? "n" : "y", LM_TAG_SWITCHING,
+		       lv->log[0] ? LM_TAG_LOG : LM_TAG_SWITCHING, lv->log, LM_TAG_PRIOR_SKIP,
+		       LM_TAG_PRIOR_NOAUTO, name);
 		show_output(out);
 	}
 	free(out);
@@ -609,12 +665,18 @@ static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b)
 			lm_err("%s: cannot read its table: %s", bn, lmdm_last_error());
 			return LM_EXIT_ERROR;
 		}
-		if (lmdm_table_length(&bt) != a->sectors || lmdm_load(an, &bt) ||
-		    lmdm_suspend(an) || lmdm_resume(an)) {
+		if (lmdm_table_length(&bt) != a->sectors) {
+			lm_err("%s: %s maps %" PRIu64 " sectors, the LV has %llu: not swapped", an,
+			       bn, lmdm_table_length(&bt), a->sectors);
+			goto out;
+		}
+		if (lmdm_load(an, &bt) || lmdm_suspend(an) || lmdm_resume(an)) {
 			lm_err("%s: cannot map %s's extents directly: %s", an, bn,
 			       lmdm_last_error());
 			lmdm_clear(an);
-			lmdm_resume(an);
+			if (lmdm_resume(an))
+				lm_err("%s is left SUSPENDED: run 'livemirror recover --live %s'", an,
+				       an);
 			goto out;
 		}
 		crash_point("after-unstack");
@@ -760,13 +822,39 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
 	}
 	if (dest) {
 		bool same = same_vg(dm_uuid, dest_uuid);
+		char want[LVMTEXT_NAME_MAX + 16];
 
 		r = same ? lm_lvm_find(dest_uuid, locked, &b) : 1;
 		if (r != 0 && r != 1)
 			return r;
-		if (r == 0 && !lv.moved && !swappable(&lv, &b)) {
-			r = 1;
-			same = false;
+		/*
+		 * The destination's device can be gone (a re-run after a reboot
+		 * knows it only by device number): lvmove's own <lv>_lmdst, by
+		 * name, is the same LV.
+		 */
+		snprintf(want, sizeof(want), "%s_lmdst", lv.lv);
+		if (r == 1 && (lv.moved || lv.switching)) {
+			r = find_name(lv.vg, want, locked, &b);
+			if (r != 0 && r != 1)
+				return r;
+			same = same || !r;
+		}
+		/*
+		 * Never swap twice: the destination LV is tagged
+		 * livemirror_stale by the same vgcfgrestore that writes the
+		 * swap, so a stale one means that the swap is written (and
+		 * the fence perhaps cleared since); a second swap would give
+		 * the LV its old extents back.  Any other LV than lvmove's own
+		 * destination is not swapped: the LV is retired.
+		 */
+		if (r == 0 && !lv.moved) {
+			if (!swappable(&lv, &b)) {
+				r = 1;
+				same = false;
+			} else if (b.stale) {
+				r = 1;
+				lv.switching = false;	/* swapped: only b is left */
+			}
 		}
 		if (r == 0) {
 			r = fence_swap(&lv, &b, locked, false, action, len);

@@ -92,7 +92,7 @@ int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what);
 int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked);
 
 /* log: the switch's metadata uuid (32 hex digits), tagged on the LV; may be NULL */
-int lm_fence_arm(const struct lm_lv *lv, bool locked, const char *log);
+int lm_fence_arm(struct lm_lv *lv, bool locked, const char *log);	/* updates *lv */
 int lm_fence_disarm(const struct lm_lv *lv, bool locked);
 /* newname (may be NULL) receives "vg/lv_livemirror_stale". */
 int lm_fence_retire(const struct lm_lv *lv, bool locked, char *newname, size_t len);

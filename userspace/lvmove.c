@@ -55,12 +55,12 @@ struct move {
 /* Run the helper itself with args (NULL-terminated); its exit status. */
 static int run_self(bool json, const char *const *args)
 {
-	const char *argv[24];
+	const char *argv[LM_MAX_POS + 24];
 	int n = 0, st;
 	pid_t pid;
 
 	argv[n++] = "livemirror";
-	for (int i = 0; args[i] && n < 22; i++)
+	for (int i = 0; args[i] && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	fflush(NULL);
@@ -230,13 +230,6 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
 
 	if (rc)
 		return rc;
-	/* a killed earlier run may have left the device suspended: recover it first */
-	if (!lmdm_info(m->dm, &info) && info.exists && info.suspended) {
-		m->step = "recover";
-		rc = run_self(m->json, (const char *[]){ "recover", "--live", m->dm, NULL });
-		if (rc)
-			return rc;
-	}
 	/* an earlier run got past its switch: finish that one, never move again */
 	{
 		struct lm_sbinfo sb;
@@ -319,6 +312,27 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
 	return 0;
 }
 
+/*
+ * After the switch: <lv>_lmdst must be gone.  One tagged livemirror_stale
+ * holds the old extents after a written swap (a re-run whose fence step
+ * could not name it): remove it.
+ */
+static int dst_gone(struct move *m, char *out)
+{
+	char name[300];
+
+	if (!lv_exists(m->vg, m->dst))
+		return 0;
+	snprintf(name, sizeof(name), "%s/%s", m->vg, m->dst);
+	if (!lvm(out, (const char *[]){ "lvs", "--noheadings", "-o", "lv_tags", name, NULL }) &&
+	    strstr(out, LM_TAG_STALE) &&
+	    !lvm(out, (const char *[]){ "lvremove", "-q", "-y", name, NULL }))
+		return 0;
+	lm_err("%s/%s switched, but %s is still there: the LVM step did not finish; run this "
+	       "lvmove again", m->vg, m->lv, name);
+	return LM_EXIT_INCOMPLETE;
+}
+
 /* Step 5: the metadata's job is done; LVM's metadata now tells where the LV is. */
 static int cleanup(struct move *m, char *out)
 {
@@ -387,6 +401,29 @@ int cmd_lvmove(struct lm_args *a)
 			goto out;
 		}
 	}
+	/*
+	 * A killed earlier run may have left devices suspended: one recover
+	 * for all of them, so that a group's coordinator decides its members.
+	 */
+	{
+		const char *rec[LM_MAX_POS + 3] = { "recover", "--live" };
+		int nrec = 2;
+
+		for (int i = 0; i < n; i++) {
+			struct lm_dminfo info;
+
+			if (!lmdm_info(m[i].dm, &info) && info.exists && info.suspended) {
+				m[i].step = "recover";
+				rec[nrec++] = m[i].dm;
+			}
+		}
+		rec[nrec] = NULL;
+		if (nrec > 2) {
+			rc = run_self(m[0].json, rec);
+			if (rc)
+				goto out;
+		}
+	}
 	for (int i = 0; i < n && !rc; i++)
 		rc = prepare(&m[i], a, n, out);
 	if (rc)
@@ -403,28 +440,29 @@ int cmd_lvmove(struct lm_args *a)
 		goto out;
 
 	/*
-	 * 4: one switch for all of them (a group switch: all or none at one
-	 * commit point); the fence swaps each LV's extents in LVM's metadata
+	 * 4: switch; the fence swaps each LV's extents in LVM's metadata.
+	 * Members an earlier run switched finish on their own (each one's
+	 * switch again), then the rest in one group switch: all or none at
+	 * one commit point.
 	 */
-	for (int i = 0; i < n; i++)
-		if (m[i].phase != PH_CLEANUP) {
-			m[i].step = "switch";
-			sw[nsw++] = m[i].dm;
-		}
-	sw[nsw] = NULL;
-	if (nsw > 1) {
-		rc = run_self(m[0].json, sw);
-		if (rc)
-			goto out;
+	for (int pass = PH_SWITCH; pass >= PH_COPY && !rc; pass--) {
+		nsw = 1;
+		for (int i = 0; i < n; i++)
+			if ((int)m[i].phase == pass) {
+				m[i].step = "switch";
+				sw[nsw++] = m[i].dm;
+			}
+		sw[nsw] = NULL;
+		if (nsw > 1)
+			rc = run_self(m[0].json, sw);
 	}
-	for (int i = 0; i < n; i++) {
-		if (m[i].phase != PH_CLEANUP && lv_exists(m[i].vg, m[i].dst)) {
-			lm_err("%s/%s switched, but %s/%s is still there: the LVM step did not "
-			       "finish; run this lvmove again", m[i].vg, m[i].lv, m[i].vg, m[i].dst);
-			rc = LM_EXIT_INCOMPLETE;
-			goto out;
-		}
-	}
+	if (rc)
+		goto out;
+	for (int i = 0; i < n && !rc; i++)
+		if (m[i].phase != PH_CLEANUP)
+			rc = dst_gone(&m[i], out);
+	if (rc)
+		goto out;
 	for (int i = 0; i < n && !rc; i++)
 		rc = cleanup(&m[i], out);
 out:

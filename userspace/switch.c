@@ -77,20 +77,34 @@ static void warn_if_lvm(const char *name, bool retired)
 /* Finish the LVM fence of a switched member: retire the old LV. */
 static int fence_retire(struct member *m)
 {
-	char action[400], did[LM_ID_LEN], log[2 * LM_UUID_LEN + 1];
+	char action[400], did[LM_ID_LEN], log[2 * LM_UUID_LEN + 1], path[256];
 	struct lm_dminfo i;
+	struct lm_sbinfo sb;
+	struct lm_lv lv;
 
 	if (lmdm_info(m->l.name, &i) || !i.exists)
 		return 0;
 	if (lm_dm_leg_id(m->l.tbl.dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
 		did[0] = 0;
-	/* a re-run of a switched member read no superblock: no log to match */
 	hex_encode(m->sb.uuid, LM_UUID_LEN, log);
-	if (lm_fence_resolve(i.uuid, did[0] ? did + 3 : NULL, true, true,
-			     strspn(log, "0") == strlen(log) ? NULL : log, action,
-			     sizeof(action), &m->moved))
+	/*
+	 * A re-run of a switched member read no superblock yet, and its
+	 * destination may be gone (a reboot): the metadata names both.
+	 */
+	if (strspn(log, "0") == strlen(log)) {
+		log[0] = 0;
+		if (m->l.tbl.meta[0] && !dev_path(m->l.tbl.meta, path, sizeof(path)) &&
+		    !meta_read_best(path, &sb)) {
+			hex_encode(sb.uuid, LM_UUID_LEN, log);
+			if (!did[0] && !strncmp(sb.dest_id, "dm:", 3))
+				snprintf(did, sizeof(did), "%s", sb.dest_id);
+		}
+	}
+	if (lm_fence_resolve(i.uuid, did[0] ? did + 3 : NULL, true, true, log[0] ? log : NULL,
+			     action, sizeof(action), &m->moved))
 		return -1;
-	m->retired = true;
+	/* retired: LVM knows no LV by the device's uuid, or it was moved here */
+	m->retired = m->moved || lm_lvm_find(i.uuid, true, &lv) == 1 || lv.stale;
 	if (action[0])
 		printf("%s: %s\n", m->l.name, action);
 	return 0;
@@ -199,6 +213,7 @@ static int check_done(const char *name, struct member *m)
 	}
 	snprintf(m->l.name, sizeof(m->l.name), "%s", name);
 	snprintf(m->l.tbl.dest, sizeof(m->l.tbl.dest), "%s", rec.dest);
+	snprintf(m->l.tbl.meta, sizeof(m->l.tbl.meta), "%s", rec.meta);
 	if (!same && !strcmp(rec.state, "switching")) {
 		lm_err("%s is not a livemirror device", name);
 		return LM_EXIT_ERROR;

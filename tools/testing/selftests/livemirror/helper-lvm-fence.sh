@@ -138,12 +138,8 @@ kill_at() {
 	new_move "$name" && start_synced "$name" || { lm_fail "$step: setup"; return; }
 	LIVEMIRROR_CRASH_AT=$step "$H" switch "vg_old-$name" >/dev/null 2>&1
 	lm_eq "killed at $step (exit 99)" 99 $?
-	if [ "$step" = after-arm-0 ]; then
-		local u
-		u=$($LM metadata dump "/dev/vg_new/${name}_meta" 2>/dev/null | awk '/^uuid/ {print $2}')
-		lm_ok "killed at $step: the armed LV names the metadata that armed it (livemirror_log_$u)" \
-			bash -c "[ -n '$u' ] && lvs --noheadings -o lv_tags vg_old/$name | grep -q 'livemirror_log_$u'"
-	fi
+	local tag
+	tag=$(lvs --noheadings -o lv_tags "vg_old/$name" 2>/dev/null | grep -o 'livemirror_log_[0-9a-f]*')
 	rec=$($LM recover --live "vg_old-$name" 2>&1)
 	if [ "$leg" = dest ]; then
 		lm_ok "killed at $step: recover finishes: destination, the old LV retired" \
@@ -157,6 +153,13 @@ kill_at() {
 				! lvs --noheadings -o lv_attr vg_old/$name 2>/dev/null | grep -q 'k *$'" _ "$rec"
 		q $LM cancel "vg_old-$name"
 		q dmsetup remove "vg_old-$name"
+		if [ "$step" = after-arm-0 ]; then
+			local u
+			u=$($LM metadata dump "/dev/vg_new/${name}_meta" 2>/dev/null |
+				awk '/^uuid/ {print $2}')
+			lm_eq "killed at $step: the arm had tagged the LV with the metadata's uuid" \
+				"livemirror_log_$u" "$tag"
+		fi
 	fi
 	[ "$leg" = dest ] || return 0
 	dd if=/dev/urandom of="/dev/mapper/vg_old-$name" bs=1M count=4 oflag=direct status=none
