@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,46 @@ static int parse_lv(const char *arg, struct move *m)
 }
 
 /*
+ * The metadata LV holds no log of this LV's migration (a new LV: lvcreate
+ * may not have wiped extents where an earlier log lived, and 'start' rightly
+ * refuses another migration's log): zero all of it, which 'start' formats.
+ * A log of this LV's own migration (a restart) is kept.
+ */
+static int fresh_meta(const struct move *m, const char *dm_uuid)
+{
+	static char zero[1 << 20];
+	struct lm_sbinfo sb;
+	off_t size, done = 0;
+	int fd, rc = 0;
+
+	if (!meta_read_best(m->metapath, &sb) && !strncmp(sb.device_id, "dm:", 3) &&
+	    !strcmp(sb.device_id + 3, dm_uuid))
+		return 0;
+	fd = open(m->metapath, O_WRONLY | O_CLOEXEC | O_EXCL);
+	if (fd < 0 || (size = lseek(fd, 0, SEEK_END)) < 0 || lseek(fd, 0, SEEK_SET)) {
+		lm_err("%s: cannot open it to wipe it: %s", m->metapath, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return LM_EXIT_ERROR;
+	}
+	while (done < size && !rc) {
+		size_t n = size - done < (off_t)sizeof(zero) ? (size_t)(size - done) : sizeof(zero);
+		ssize_t w = write(fd, zero, n);
+
+		if (w <= 0)
+			rc = LM_EXIT_ERROR;
+		else
+			done += w;
+	}
+	if (rc || fsync(fd)) {
+		lm_err("%s: cannot wipe it: %s", m->metapath, strerror(errno));
+		rc = LM_EXIT_ERROR;
+	}
+	close(fd);
+	return rc;
+}
+
+/*
  * Steps 1 and 2 for one LV, or what an earlier run left: sets m->phase to
  * PH_COPY (started or running: wait, then switch), PH_SWITCH (its metadata
  * says SWITCHED: run the switch again, which finishes the LVM step) or
@@ -292,6 +333,9 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
 						 m->dstpath };
 			int n = 6;
 
+			rc = fresh_meta(m, info.uuid);
+			if (rc)
+				return rc;
 			if (a->seen & O(OPT_THROTTLE)) {
 				snprintf(thr, sizeof(thr), "%" PRIu64, a->throttle);
 				args[n++] = "--throttle";
