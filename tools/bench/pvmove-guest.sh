@@ -80,7 +80,8 @@ phase_compare() {
 			rc=$?
 			t1=$(now)
 			sleep 2
-			kill $w 2>/dev/null
+			# $w is the subshell: stop fio itself (SIGINT: it ends and writes its log)
+			pkill -INT -x fio
 			wait $w 2>/dev/null
 			echo "R tool=$tool round=$r rc=$rc elapsed=$(echo "$t1 - $t0" | bc) iops=$(iops_between $log "$t0" "$t1" "$fs") on=$(where)"
 		done
