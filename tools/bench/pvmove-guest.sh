@@ -36,11 +36,12 @@ setup() {
 	dd if=/dev/urandom of=/dev/cmp/lv bs=1M count="$MB" oflag=direct status=none
 }
 
-# writer SECS LOG: fio 4k random writes, QD8, with a per-second IOPS log.
+# writer SECS LOG [SIZE]: fio 4k random writes, QD8, with a per-second IOPS
+# log, over the whole LV or its first SIZE (a hot set).
 writer() {
 	fio --name=w --filename=/dev/cmp/lv --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=8 --runtime="$1" --time_based --write_iops_log="$2" \
-		--log_avg_msec=1000 --output=/dev/null >/dev/null 2>&1
+		--log_avg_msec=1000 ${3:+--size=$3} --output=/dev/null >/dev/null 2>&1
 }
 
 # iops_between LOG T0 T1 START: mean IOPS of the log's seconds within
@@ -57,7 +58,9 @@ move() {
 	from=$(where) to=$(other "$(where)")
 	case "$1" in
 	pvmove) pvmove -q -i 0 -n cmp/lv "$from" "$to" >/dev/null 2>&1 ;;
-	lvmove) "$LM" lvmove cmp/lv "$to" >/dev/null 2>&1 ;;
+	lvmove) "$LM" lvmove cmp/lv "$to" 2>&1 | while IFS= read -r l; do
+			echo "$(date +%s.%N) $l"; done >>"$LM_OUT/lvmove-steps.log"
+		return "${PIPESTATUS[0]}" ;;
 	esac
 }
 
@@ -91,11 +94,12 @@ phase_compare() {
 phase_cut() {
 	local tool=$1 t p
 	setup
-	writer 600 /run/fio-cut &
+	# a VM's writes have a hot set: the first 64 MiB of the LV
+	writer 600 /run/fio-cut 64M &
 	sleep 3
 	case "$tool" in
 	pvmove) pvmove -i 1 -n cmp/lv /dev/vda /dev/vdb >"$LM_OUT/move.log" 2>&1 & ;;
-	lvmove) "$LM" lvmove cmp/lv /dev/vdb >"$LM_OUT/move.log" 2>&1 & ;;
+	lvmove) "$LM" lvmove cmp/lv /dev/vdb --throttle 8 >"$LM_OUT/move.log" 2>&1 & ;;
 	esac
 	for ((t = 0; t < 3000; t++)); do
 		if [ "$tool" = pvmove ]; then
@@ -120,13 +124,13 @@ phase_resume() {
 	local tool=$1 t0 rc w0 w1 t1
 	lm_load_modules || exit 1
 	lm_lvm_setup
+	# counted from before autoactivation: a pvmove's mirror resyncs from there
+	w0=$(wsect vdb)
 	t0=$(now)
 	timeout 120 vgchange -aay cmp >/dev/null 2>&1
 	rc=$?
 	echo "R tool=$tool autoactivation_rc=$rc autoactivation_s=$(echo "$(now) - $t0" | bc)"
 	[ $rc = 124 ] && { echo "R tool=$tool hang=vgchange"; exit 0; }
-	w0=$(wsect vdb)
-	t0=$(now)
 	case "$tool" in
 	pvmove)
 		# lvm2: pvmove with no arguments restarts the interrupted move
