@@ -289,6 +289,31 @@ static const char *id_or(const char *id)
 
 /* ---- COPYING ------------------------------------------------------------------ */
 
+/*
+ * A switch killed before its commit left the LV armed, so boot's
+ * autoactivation skipped it; now that the fence is cleared (the source
+ * decides), activate it as autoactivation would have (-aay honours the
+ * LV's own activation settings), so that the migration can be resumed.
+ */
+static void autoactivate(struct mig *g, const char *fence)
+{
+	char name[300], out[4096];
+	struct lm_lv lv;
+	int r;
+
+	lm_note("%s: %s", g->path, fence);
+	if (lm_lvm_find(g->sb.device_id + 3, false, &lv))
+		return;
+	snprintf(name, sizeof(name), "%s/%s", lv.vg, lv.lv);
+	r = lm_lvm_runv(false, out, sizeof(out), (const char *[]){ "lvchange", "-aay", name, NULL });
+	if (r)
+		lm_warn("%s: autoactivation after clearing the fence failed ('lvm lvchange -aay' exit "
+			"%d): %s", name, r, out);
+	else
+		lm_note("%s: activated as autoactivation would have (the fence had kept it down)",
+			name);
+}
+
 static void do_copying(struct mig *g, const struct lm_args *a)
 {
 	static const char *const names[3] = { "device_id", "source_id", "dest_id" };
@@ -309,7 +334,7 @@ static void do_copying(struct mig *g, const struct lm_args *a)
 				     sizeof(fence), NULL))
 			g->rc = LM_EXIT_ERROR;
 		else if (fence[0])
-			lm_note("%s: %s", g->path, fence);
+			autoactivate(g, fence);
 	}
 	for (int i = 0; i < 3; i++)
 		if (lm_id_kind(ids[i], LM_ID_LEN) != LM_ID_STRONG) {
