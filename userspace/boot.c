@@ -12,8 +12,11 @@
  *              kept (--trust-log) only when the metadata says ATTACHED (the host
  *              went down under a live table, dm-dirtylog.rst "Trust rule") and
  *              all three ids are strong; after a clean detach every region is
- *              copied again.  A device that is not active, a destination that
- *              cannot be found, or weak ids: reported, left alone.
+ *              copied again.  An LV that a switch killed before its commit left
+ *              armed (so that autoactivation skipped it) is disarmed and then
+ *              autoactivated (lvchange -aay).  A device that is not active, a
+ *              destination that cannot be found, or weak ids: reported, left
+ *              alone.
  *   SWITCHED   the LVM fence finished (lvmfence.h: the old LV retired, or the
  *              swap of a move within one VG), nothing activated: the
  *              destination holds the data;
