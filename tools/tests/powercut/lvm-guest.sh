@@ -124,7 +124,7 @@ phase_boot() {
 		# what the crash costs: the regions copied again
 		local d nr rs
 		d=$(lm_field pcvg-vmdisk dirty) nr=$(lm_field pcvg-vmdisk nr_regions)
-		rs=$(dmsetup table pcvg-vmdisk | awk '{print $8}')
+		rs=$(dmsetup table pcvg-vmdisk | awk '{print $7}')
 		lm_diag "restarted: $d of $nr regions to copy again ($((d * rs / 2)) KiB of $((nr * rs / 2)) KiB)"
 		echo "recopy_kib=$((d * rs / 2)) total_kib=$((nr * rs / 2))" >"$LM_OUT/recopy"
 	fi
