@@ -40,23 +40,7 @@ for f in "$moddir/dm-livemirror/dm-livemirror.ko" "$moddir/dm-dirtylog/dm-dirtyl
 	[ -e "$f" ] || skip "$f is not built (make all tools)"
 done
 
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-diag() { printf '# %s\n' "$@"; }
-guest_tap() {
-	local tap=$1 want=$2 what=$3 got=0 line desc
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		case "$line" in
-		"ok "*) desc=${line#ok }; desc=${desc#* }; ok "$what: $desc"; got=$((got + 1)) ;;
-		"not ok "*) desc=${line#not ok }; desc=${desc#* }; nok "$what: $desc"; got=$((got + 1)) ;;
-		"#"*) echo "#   $line" ;;
-		esac
-	done < <(cat "$tap" 2>/dev/null)
-	for ((; got < want; got++)); do nok "$what: a check did not report (the guest ended early)"; done
-}
+. "$top/tools/tests/powercut/host-lib.sh"
 
 nsteps=$(wc -w <<<"$steps")
 echo "TAP version 13"
@@ -80,10 +64,7 @@ for step in $steps; do
 	cut_by=""
 	while kill -0 "$rig" 2>/dev/null; do
 		if [ -e "$dir/boot1/cut-now" ] && [ -z "$cut_by" ]; then
-			# run-in-guest -> timeout -> qemu: kill qemu itself.
-			tpid=$(pgrep -P "$rig" -x timeout | head -n1)
-			qpid=${tpid:+$(pgrep -P "$tpid" | head -n1)}
-			[ -n "$qpid" ] && kill -KILL "$qpid" && cut_by="SIGKILL of qemu at $(cat "$dir/boot1/cut-now")"
+			qpid=$(cut_qemu "$rig") && cut_by="SIGKILL of qemu at $(cat "$dir/boot1/cut-now")"
 		fi
 		sleep 0.1
 	done

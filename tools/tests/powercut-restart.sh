@@ -61,28 +61,11 @@ for f in "$moddir/dm-livemirror/dm-livemirror.ko" "$moddir/dm-dirtylog/dm-dirtyl
 	[ -e "$f" ] || skip "$f is not built (make all tools)"
 done
 
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
-diag() { printf '# %s\n' "$@"; }
+. "$top/tools/tests/powercut/host-lib.sh"
+
 # json FILE EXPR: a value from the helper's metadata dump --json.
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
 dump() { "$helper" metadata dump --json "$1" >"$2" 2>"$2.err"; }
-# Re-number a guest's TAP lines (only its ok / not ok lines) as ours, and
-# count missing ones (a guest that ended early) as failures.
-guest_tap() {
-	local tap=$1 want=$2 what=$3 got=0 line desc
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		case "$line" in
-		"ok "*) desc=${line#ok }; desc=${desc#* }; ok "$what: $desc"; got=$((got + 1)) ;;
-		"not ok "*) desc=${line#not ok }; desc=${desc#* }; nok "$what: $desc"; got=$((got + 1)) ;;
-		"#"*) echo "#   $line" ;;
-		esac
-	done < <(cat "$tap" 2>/dev/null)
-	for ((; got < want; got++)); do nok "$what: a check did not report (the guest ended early)"; done
-}
 
 echo "TAP version 13"
 echo "1..30"
@@ -130,10 +113,7 @@ while kill -0 "$rig" 2>/dev/null; do
 	if [ -e "$dir/boot1/cut-now" ] && [ -z "$cut_by" ]; then
 		ts=$(date +%s%N)
 		if [ "${PC_CUT:-host}" = host ]; then
-			# run-in-guest -> timeout -> qemu: kill qemu itself, by id.
-			tpid=$(pgrep -P "$rig" -x timeout | head -n1)
-			qpid=${tpid:+$(pgrep -P "$tpid" | head -n1)}
-			if [ -n "$qpid" ] && kill -KILL "$qpid"; then
+			if qpid=$(cut_qemu "$rig"); then
 				cut_by="SIGKILL of qemu (pid $qpid)"
 				cut_ms=$(( ($(date +%s%N) - ts) / 1000000 ))
 			fi

@@ -17,11 +17,7 @@ MS=${LM_KNOB_MS:-4000}
 lm_plan 7
 lm_ok "modules load" lm_load_modules
 P=/sys/module/dm_livemirror/parameters
-lm_require_test_build 6
-if [ "$(nproc)" -lt 2 ]; then
-	for i in 2 3 4 5 6 7; do lm_skip "needs 2 vCPUs (make knobs)"; done
-	lm_exit
-fi
+lm_require_knob 6
 lm_on_exit "echo -1,0 >$P/test_delay_ms"
 
 # 64 MiB legs, 64 KiB regions: 1024 regions.

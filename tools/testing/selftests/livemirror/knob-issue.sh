@@ -24,11 +24,7 @@ lm_plan 7
 lm_ok "modules load" lm_load_modules
 modprobe loop
 P=/sys/module/dm_livemirror/parameters
-lm_require_test_build 6
-if [ "$(nproc)" -lt 2 ]; then
-	for i in 2 3 4 5 6 7; do lm_skip "needs 2 vCPUs (make knobs)"; done
-	lm_exit
-fi
+lm_require_knob 6
 lm_on_exit "echo -1,0 >$P/test_delay_ms"
 W=$(mktemp -d /dev/shm/kissue.XXXXXX)
 mkloop() { truncate -s "$2" "$W/$1.img" && losetup -f --show "$W/$1.img"; }

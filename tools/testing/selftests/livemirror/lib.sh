@@ -101,6 +101,16 @@ lm_require_test_build() {
 	lm_exit
 }
 
+# lm_require_knob N: a race test on a delay point: a test build, and 2 vCPUs
+# (one held in the delay, one to race it); else skip the N remaining checks.
+lm_require_knob() {
+	local i
+	lm_require_test_build "$1"
+	[ "$(nproc)" -ge 2 ] && return 0
+	for ((i = 0; i < $1; i++)); do lm_skip "needs 2 vCPUs (make knobs)"; done
+	lm_exit
+}
+
 lm_load_modules() {
 	modprobe dm-mod || return 1
 	lm_insmod "$LM_MODDIR/dm-dirtylog/dm-dirtylog.ko" &&
