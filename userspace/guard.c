@@ -216,6 +216,20 @@ void lm_crit_leave(void)
 	}
 }
 
+void lm_crit_save(struct lm_crit_saved *s)
+{
+	s->in_crit = in_crit;
+	s->mem_locked = mem_locked;
+}
+
+void lm_crit_restore(const struct lm_crit_saved *s)
+{
+	if (!s->mem_locked)
+		lm_crit_unlock_mem();
+	if (!s->in_crit)
+		lm_crit_leave();
+}
+
 /* ---- the table that went live --------------------------------------------- */
 
 static void squash(const char *in, char *out, size_t len)

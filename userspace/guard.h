@@ -38,6 +38,17 @@ void lm_crit_enter(void);
 void lm_crit_unlock_mem(void);
 void lm_crit_leave(void);
 
+/*
+ * A suspend outside the command's own section (the fence's unstack, which
+ * recover and boot reach too): lm_crit_save, lm_crit_enter, suspend and
+ * resume, then lm_crit_restore puts back what the caller had.
+ */
+struct lm_crit_saved {
+	bool in_crit, mem_locked;
+};
+void lm_crit_save(struct lm_crit_saved *s);
+void lm_crit_restore(const struct lm_crit_saved *s);
+
 /* Does the live table of name equal t (same targets; livemirror legs)? */
 bool lm_live_table_is(const char *name, const struct lmdm_table *t);
 

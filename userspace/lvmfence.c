@@ -27,6 +27,7 @@
 
 #include "dm.h"
 #include "exitcodes.h"
+#include "guard.h"
 #include "lvmfence.h"
 #include "lvmlock.h"
 #include "lvmtext.h"
@@ -52,6 +53,7 @@ int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args)
 	const char *argv[ARGS_MAX + 4];
 	int argc = 0, fds[2], st;
 	size_t got = 0;
+	double t0 = now_mono();
 	pid_t pid;
 
 	argv[argc++] = lvm_bin();
@@ -114,7 +116,9 @@ int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args)
 			return -1;
 	if (!WIFEXITED(st))
 		return -1;
-	lm_debug("lvm %s%s: exit %d", argv[1], locked ? " --nolocking" : "", WEXITSTATUS(st));
+	/* -v: each lvm command and its time (lvmove's elapsed time is mostly these) */
+	lm_debug("lvm %s%s: exit %d, %.2f s", argv[1], locked ? " --nolocking" : "",
+		 WEXITSTATUS(st), now_mono() - t0);
 	return WEXITSTATUS(st);
 }
 
@@ -208,19 +212,56 @@ static void log_tag(const char *tags, char out[33])
 	}
 }
 
-static int find_sel(const char *what, const char *sel, const char *want_uuid, bool locked,
-		    struct lm_lv *lv);
+static int find_sel(const char *what, const char *sel, const char *uuid_a, bool locked,
+		    struct lm_lv *lv, const char *uuid_b, struct lm_lv *b, int *rb);
+
+/* "lv_uuid=<dashed>" of an LVM dm uuid into sel; -1 when it is none */
+static int uuid_sel(const char *dm_uuid, char *dashed, size_t dlen, char *sel, size_t slen)
+{
+	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 68 ||
+	    lvmtext_uuid_dashed(dm_uuid + 36, dashed, dlen))
+		return -1;
+	snprintf(sel, slen, "lv_uuid=%s", dashed);
+	return 0;
+}
 
 int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *lv)
 {
 	char dashed[40], sel[64];
 
 	memset(lv, 0, sizeof(*lv));
-	if (strncmp(dm_uuid, "LVM-", 4) || strlen(dm_uuid) < 68 ||
-	    lvmtext_uuid_dashed(dm_uuid + 36, dashed, sizeof(dashed)))
+	if (uuid_sel(dm_uuid, dashed, sizeof(dashed), sel, sizeof(sel)))
 		return 1;
-	snprintf(sel, sizeof(sel), "lv_uuid=%s", dashed);
-	return find_sel(dm_uuid, sel, dashed, locked, lv);
+	return find_sel(dm_uuid, sel, dashed, locked, lv, NULL, NULL, NULL);
+}
+
+/*
+ * Two LVs by dm uuid in one lvs (each lvm command costs a process and a
+ * metadata scan: the switch's fence steps are most of its time): *ra and
+ * *rb as lm_lvm_find returns them, the result an error (LM_EXIT_NOT_FOUND) when LVM
+ * cannot be asked, else 0.
+ */
+static int find_two(const char *uuid_a, const char *uuid_b, bool locked, struct lm_lv *a,
+		    int *ra, struct lm_lv *b, int *rb)
+{
+	char da[40], db[40], sa[64], sb[64], sel[140];
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	*ra = *rb = 1;
+	if (uuid_sel(uuid_a, da, sizeof(da), sa, sizeof(sa)))
+		return 0;
+	if (uuid_sel(uuid_b, db, sizeof(db), sb, sizeof(sb))) {
+		*ra = find_sel(uuid_a, sa, da, locked, a, NULL, NULL, NULL);
+		return *ra == 1 ? 0 : *ra;
+	}
+	snprintf(sel, sizeof(sel), "%s||%s", sa, sb);
+	r = find_sel(uuid_a, sel, da, locked, a, db, b, rb);
+	if (r != 0 && r != 1)
+		return r;
+	*ra = r;
+	return 0;
 }
 
 /* The LV named vg/name (1 when LVM knows none). */
@@ -230,19 +271,48 @@ static int find_name(const char *vg, const char *name, bool locked, struct lm_lv
 
 	memset(lv, 0, sizeof(*lv));
 	snprintf(sel, sizeof(sel), "vg_name=%s&&lv_name=%s", vg, name);
-	return find_sel(name, sel, NULL, locked, lv);
+	return find_sel(name, sel, NULL, locked, lv, NULL, NULL, NULL);
 }
 
-static int find_sel(const char *what, const char *sel, const char *want_uuid, bool locked,
-		    struct lm_lv *lv)
+static void parse_lv_line(char *const f[9], struct lm_lv *lv)
 {
-	const char *dm_uuid = what, *dashed = want_uuid ? want_uuid : "";
+	/* lv_active_exclusively is 1 for any locally active LV in 2.03.16 */
+	snprintf(lv->lock_type, sizeof(lv->lock_type), "%s", trim(f[7]));
+	lv->shared = lv->lock_type[0] && strcmp(lv->lock_type, "none");
+	lv->sectors = strtoull(trim(f[6]), NULL, 10);
+	snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
+	snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
+	snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", trim(f[2]));
+	lv->skip = !strcmp(trim(f[3]), "1");
+	lv->autoact = !strcmp(trim(f[4]), "1");
+	lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
+	lv->stale = has_tag(f[5], LM_TAG_STALE);
+	lv->moved = has_tag(f[5], LM_TAG_MOVED);
+	lv->prior_skip = has_tag(f[5], LM_TAG_PRIOR_SKIP);
+	lv->prior_noauto = has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
+	log_tag(f[5], lv->log);
+}
+
+/*
+ * The LV that selection sel picks into *lv (0, or 1 for none; uuid_a, if
+ * given, must be its uuid, dashed); with uuid_b, the line of that LV goes
+ * to *b instead, *rb 0 or 1.
+ */
+static int find_sel(const char *what, const char *sel, const char *uuid_a, bool locked,
+		    struct lm_lv *lv, const char *uuid_b, struct lm_lv *b, int *rb)
+{
+	const char *dm_uuid = what;
 	char *out, *line, *save;
 	int rc;
 
+	/*
+	 * Errors are never 1 (LM_EXIT_ERROR), which callers read as "not an
+	 * LVM LV": that would fail open.  LM_EXIT_NOT_FOUND: LVM cannot be
+	 * asked (no lvm binary, lvs failed).
+	 */
 	out = malloc(OUT_MAX);
 	if (!out)
-		return LM_EXIT_ERROR;
+		return LM_EXIT_NOT_FOUND;
 	rc = lvm_run(locked, out, OUT_MAX, "lvs", "-a", "--noheadings", "--binary",
 		     "--units", "s", "--nosuffix", "--separator", "|", "-o",
 		     "vg_name,lv_name,lv_uuid,lv_skip_activation,autoactivation,lv_tags,lv_size,"
@@ -258,13 +328,13 @@ static int find_sel(const char *what, const char *sel, const char *want_uuid, bo
 		       "the LVM fence needs it; set LIVEMIRROR_LVM to the lvm binary", dm_uuid,
 		       lvm_bin());
 		free(out);
-		return LM_EXIT_ERROR;
+		return LM_EXIT_NOT_FOUND;
 	}
 	if (rc) {
 		lm_err("cannot ask LVM about the LV %s ('lvm lvs' exit %d)", what, rc);
 		show_output(out);
 		free(out);
-		return LM_EXIT_ERROR;
+		return LM_EXIT_NOT_FOUND;
 	}
 	rc = 1;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -273,23 +343,16 @@ static int find_sel(const char *what, const char *sel, const char *want_uuid, bo
 
 		while (n < 9 && (f[n] = strsep(&p, "|")))
 			n++;
-		if (n < 9 || (want_uuid && strcmp(trim(f[2]), dashed)))
+		if (n < 9)
 			continue;
-		/* lv_active_exclusively is 1 for any locally active LV in 2.03.16 */
-		snprintf(lv->lock_type, sizeof(lv->lock_type), "%s", trim(f[7]));
-		lv->shared = lv->lock_type[0] && strcmp(lv->lock_type, "none");
-		lv->sectors = strtoull(trim(f[6]), NULL, 10);
-		snprintf(lv->vg, sizeof(lv->vg), "%s", trim(f[0]));
-		snprintf(lv->lv, sizeof(lv->lv), "%s", trim(f[1]));
-		snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", trim(f[2]));
-		lv->skip = !strcmp(trim(f[3]), "1");
-		lv->autoact = !strcmp(trim(f[4]), "1");
-		lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
-		lv->stale = has_tag(f[5], LM_TAG_STALE);
-		lv->moved = has_tag(f[5], LM_TAG_MOVED);
-		lv->prior_skip = has_tag(f[5], LM_TAG_PRIOR_SKIP);
-		lv->prior_noauto = has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
-		log_tag(f[5], lv->log);
+		if (uuid_b && !strcmp(trim(f[2]), uuid_b)) {
+			parse_lv_line(f, b);
+			*rb = 0;
+			continue;
+		}
+		if (uuid_a && strcmp(trim(f[2]), uuid_a))
+			continue;
+		parse_lv_line(f, lv);
 		rc = 0;
 	}
 	free(out);
@@ -670,15 +733,24 @@ static int unlink_dest(const struct lm_lv *a, const struct lm_lv *b)
 			       bn, lmdm_table_length(&bt), a->sectors);
 			goto out;
 		}
-		if (lmdm_load(an, &bt) || lmdm_suspend(an) || lmdm_resume(an)) {
+		struct lm_crit_saved crit;
+		bool bad;
+
+		/* as any suspend: no page fault on, no signal in, a suspended device */
+		lm_crit_save(&crit);
+		lm_crit_enter();
+		bad = lmdm_load(an, &bt) || lmdm_suspend(an) || lmdm_resume(an);
+		if (bad) {
 			lm_err("%s: cannot map %s's extents directly: %s", an, bn,
 			       lmdm_last_error());
 			lmdm_clear(an);
 			if (lmdm_resume(an))
 				lm_err("%s is left SUSPENDED: run 'livemirror recover --live %s'", an,
 				       an);
-			goto out;
 		}
+		lm_crit_restore(&crit);
+		if (bad)
+			goto out;
 		crash_point("after-unstack");
 	}
 	rc = 0;
@@ -804,12 +876,22 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
 {
 	struct lm_lv lv, b;
 	char stale[300];
-	int r = lm_lvm_find(dm_uuid, locked, &lv);
+	bool same = dest && same_vg(dm_uuid, dest_uuid);
+	int r, rb = 1;
 
 	if (action && len)
 		action[0] = 0;
 	if (moved)
 		*moved = false;
+	/* the destination of a move within the VG comes with the same lvs */
+	if (same) {
+		int e = find_two(dm_uuid, dest_uuid, locked, &lv, &r, &b, &rb);
+
+		if (e)
+			return e;
+	} else {
+		r = lm_lvm_find(dm_uuid, locked, &lv);
+	}
 	if (r == 1)
 		return 0;
 	if (r)
@@ -821,12 +903,9 @@ static int resolve(const char *dm_uuid, const char *dest_uuid, bool dest, bool l
 		return 0;
 	}
 	if (dest) {
-		bool same = same_vg(dm_uuid, dest_uuid);
 		char want[LVMTEXT_NAME_MAX + 16];
 
-		r = same ? lm_lvm_find(dest_uuid, locked, &b) : 1;
-		if (r != 0 && r != 1)
-			return r;
+		r = rb;
 		/*
 		 * The destination's device can be gone (a re-run after a reboot
 		 * knows it only by device number): lvmove's own <lv>_lmdst, by
@@ -943,17 +1022,13 @@ int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what)
 	return LM_EXIT_BUSY;
 }
 
-int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked)
+int lm_fence_check(const struct lm_lv *lv, const char *dm_uuid, const char *dest_uuid,
+		   bool locked)
 {
-	struct lm_lv lv, b;
-	int r = lm_lvm_find(dm_uuid, locked, &lv);
+	struct lm_lv b;
 
-	if (r == 1)
-		return 0;
-	if (r)
-		return r;
 	if (same_vg(dm_uuid, dest_uuid) && !lm_lvm_find(dest_uuid, locked, &b) &&
-	    swappable(&lv, &b))
-		return fence_swap(&lv, &b, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
-	return retire_impl(&lv, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
+	    swappable(lv, &b))
+		return fence_swap(lv, &b, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
+	return retire_impl(lv, locked, true, NULL, 0) ? LM_EXIT_ERROR : 0;
 }

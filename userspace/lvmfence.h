@@ -72,7 +72,8 @@ void lm_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len);
 /*
  * The LV that a dm uuid ("LVM-<vg uuid><lv uuid>", optional suffix) names
  * in LVM's metadata.  0 found, 1 none (not an LVM uuid, or LVM knows no
- * such LV), LM_EXIT_ERROR when LVM cannot be asked.
+ * such LV), LM_EXIT_NOT_FOUND when LVM cannot be asked (never 1: that
+ * would read as "not an LVM LV" and fail open).
  */
 int lm_lvm_find(const char *dm_uuid, bool locked, struct lm_lv *out);
 
@@ -87,9 +88,11 @@ int lm_lvm_refuse_shared(const char *dm_uuid, bool locked, const char *what);
  * Before the arm: the edit the commit will need (retire or swap), tried with
  * vgcfgrestore --test, so that a VG whose metadata cannot take it (a thin
  * pool, a missing PV, a snapshot of the LV, a name too long) refuses the
- * switch while the source is still authoritative.  0, or LM_EXIT_ERROR.
+ * switch while the source is still authoritative.  lv: what lm_lvm_find
+ * said of dm_uuid.  0, or LM_EXIT_ERROR.
  */
-int lm_fence_check(const char *dm_uuid, const char *dest_uuid, bool locked);
+int lm_fence_check(const struct lm_lv *lv, const char *dm_uuid, const char *dest_uuid,
+		   bool locked);
 
 /* log: the switch's metadata uuid (32 hex digits), tagged on the LV; may be NULL */
 int lm_fence_arm(struct lm_lv *lv, bool locked, const char *log);	/* updates *lv */

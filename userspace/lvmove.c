@@ -90,62 +90,122 @@ static int lvm(char *out, const char *const *args)
 	return r;
 }
 
-static bool lv_exists(const char *vg, const char *lv)
+/*
+ * The LVs of the move (each one, <lv>_lmdst and <lv>_lmmeta), one lvs for
+ * all that lvmove asks (each lvm command is a process and a metadata scan,
+ * most of a move's time): lines "name|size|active|lock type|segtype|tags",
+ * a line per segment.  NULL (and a message) when lvs fails.
+ */
+#define LIST_FIELDS 6
+#define LIST_MAX (256 << 10)
+static char *vg_list(const struct move *m, int n)
 {
-	char name[300], *out = malloc(OUT_MAX);
-	bool r;
+	size_t len = 64 + (size_t)n * 3 * 140, o;
+	char *sel = malloc(len), *out = malloc(LIST_MAX);
+	int r = -1;
 
-	if (!out)
-		return false;
-	snprintf(name, sizeof(name), "%s/%s", vg, lv);
-	r = !lm_lvm_runv(false, out, OUT_MAX, (const char *[]){ "lvs", name, NULL });
-	free(out);
-	return r;
+	if (!sel || !out)
+		goto out;
+	o = (size_t)snprintf(sel, len, "vg_name=\"%s\"&&(", m[0].vg);
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(sel + o, len - o, "%slv_name=\"%s\"||lv_name=\"%s\"||"
+				      "lv_name=\"%s\"", i ? "||" : "", m[i].lv, m[i].dst,
+				      m[i].meta);
+	snprintf(sel + o, len - o, ")");
+	r = lm_lvm_runv(false, out, LIST_MAX, (const char *[]){ "lvs", "-a", "--noheadings",
+		"--units", "s", "--nosuffix", "--separator", "|", "-o",
+		"lv_name,lv_size,lv_active,vg_lock_type,segtype,lv_tags", "-S", sel, NULL });
+	if (r) {
+		fprintf(stderr, "%s", out);
+		lm_err("%s: no such VG (lvs failed)", m[0].vg);
+	}
+out:
+	free(sel);
+	if (r) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
-static int inspect(struct move *m, char *out)
+/*
+ * The fields of LV name's first line in list (trimmed, into buf), or
+ * false when the VG has no such LV.
+ */
+static bool vg_lv(const char *list, const char *name, char *buf, size_t len,
+		  char *f[LIST_FIELDS])
 {
-	char name[300], *line, *f[5], *p;
-	int n = 0;
+	for (const char *p = list; p && *p; ) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char *q;
+		int k = 0;
+
+		if (n < len) {
+			memcpy(buf, p, n);
+			buf[n] = 0;
+			q = buf;
+			while (k < LIST_FIELDS && (f[k] = strsep(&q, "|")))
+				k++;
+			for (int i = 0; i < k; i++) {
+				char *t = f[i] + strlen(f[i]);
+
+				while (*f[i] == ' ')
+					f[i]++;
+				while (t > f[i] && (t[-1] == ' ' || t[-1] == '\r'))
+					*--t = 0;
+			}
+			if (k == LIST_FIELDS && !strcmp(f[0], name))
+				return true;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+static bool lv_listed(const char *list, const char *name)
+{
+	char buf[1024], *f[LIST_FIELDS];
+
+	return vg_lv(list, name, buf, sizeof(buf), f);
+}
+
+/* Is tag one of LV name's tags in list? */
+static bool lv_tagged(const char *list, const char *name, const char *tag)
+{
+	char buf[1024], *f[LIST_FIELDS];
+	size_t n = strlen(tag);
+
+	if (!vg_lv(list, name, buf, sizeof(buf), f))
+		return false;
+	for (const char *p = f[5]; (p = strstr(p, tag)); p += n)
+		if ((p == f[5] || p[-1] == ',') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
+
+static int inspect(struct move *m, const char *list)
+{
+	char name[300], buf[1024], *f[LIST_FIELDS];
 
 	snprintf(name, sizeof(name), "%s/%s", m->vg, m->lv);
-	if (lvm(out, (const char *[]){ "lvs", "--noheadings", "--units", "s", "--nosuffix",
-		"--separator", "|", "-o", "lv_size,lv_active,vg_lock_type,lv_active_exclusively,"
-		"segtype", name, NULL })) {
-		lm_err("%s: no such LV (lvs failed)", name);
+	if (!vg_lv(list, m->lv, buf, sizeof(buf), f)) {
+		lm_err("%s: no such LV", name);
 		return LM_EXIT_NOT_FOUND;
 	}
-	line = out;
-	while (*line == ' ')
-		line++;
-	p = line;
-	while (n < 5 && (f[n] = strsep(&p, "|")))
-		n++;
-	if (n < 5) {
-		lm_err("%s: cannot read lvs output", name);
+	if (parse_u64(f[1], UINT64_MAX, &m->sectors) || !m->sectors) {
+		lm_err("%s: cannot read its size ('%s')", name, f[1]);
 		return LM_EXIT_ERROR;
 	}
-	for (int i = 0; i < n; i++) {
-		char *e = f[i] + strlen(f[i]);
-
-		while (*f[i] == ' ')
-			f[i]++;
-		while (e > f[i] && (e[-1] == ' ' || e[-1] == '\n'))
-			*--e = 0;
-	}
-	if (parse_u64(f[0], UINT64_MAX, &m->sectors) || !m->sectors) {
-		lm_err("%s: cannot read its size ('%s')", name, f[0]);
-		return LM_EXIT_ERROR;
-	}
-	if (strcmp(f[1], "active")) {
+	if (strcmp(f[2], "active")) {
 		lm_err("%s is not active: an inactive LV needs no live move (use pvmove, or "
 		       "activate it with -aey first)", name);
 		return LM_EXIT_NOT_FOUND;
 	}
 	/* lvmlockd: a shared activation may be in use on other hosts (issue 16 item 5) */
-	if (f[2][0] && strcmp(f[2], "none")) {
+	if (f[3][0] && strcmp(f[3], "none")) {
 		lm_err("%s is in a shared VG (lock type %s): refused in this release (see "
-		       "livemirror-lvm.rst, Shared VGs); move it with pvmove", name, f[2]);
+		       "livemirror-lvm.rst, Shared VGs); move it with pvmove", name, f[3]);
 		return LM_EXIT_BUSY;
 	}
 	if (strcmp(f[4], "linear") && strcmp(f[4], "striped") && strcmp(f[4], "livemirror")) {
@@ -263,22 +323,23 @@ static int fresh_meta(const struct move *m, const char *dm_uuid)
  * says SWITCHED: run the switch again, which finishes the LVM step) or
  * PH_CLEANUP (switched and swapped: only the log is left).
  */
-static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *out)
+static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *out,
+		   const char *list)
 {
 	struct lm_dminfo info;
 	char size[40], thr[32], reg[40];
-	int rc = inspect(m, out);
+	bool have_dst = lv_listed(list, m->dst), have_meta = lv_listed(list, m->meta);
+	int rc = inspect(m, list);
 
 	if (rc)
 		return rc;
 	/* an earlier run got past its switch: finish that one, never move again */
 	{
 		struct lm_sbinfo sb;
-		bool have_meta = lv_exists(m->vg, m->meta);
 		bool switched = have_meta && !meta_read_best(m->metapath, &sb) &&
 				sb.state == LM_STATE_SWITCHED;
 
-		if (have_meta && !lv_exists(m->vg, m->dst)) {
+		if (have_meta && !have_dst) {
 			if (switched) {
 				m->phase = PH_CLEANUP;
 				return 0;
@@ -297,13 +358,13 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
 
 	/* 1: allocate (or find what an earlier run allocated) */
 	m->step = "allocate";
-	if (!lv_exists(m->vg, m->dst)) {
+	if (!have_dst) {
 		snprintf(size, sizeof(size), "%" PRIu64 "s", m->sectors);
 		if (lvcreate_on(m, a, first_pv, m->dst, size, out))
 			return LM_EXIT_ERROR;
 		crash_point("after-alloc-dest");
 	}
-	if (!lv_exists(m->vg, m->meta)) {
+	if (!have_meta) {
 		uint64_t region = a->region_sectors ? a->region_sectors : LM_DEFAULT_REGION_SECTORS;
 
 		/* what 'metadata measure' says, rounded up by lvcreate to whole extents */
@@ -361,15 +422,14 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
  * holds the old extents after a written swap (a re-run whose fence step
  * could not name it): remove it.
  */
-static int dst_gone(struct move *m, char *out)
+static int dst_gone(struct move *m, char *out, const char *list)
 {
 	char name[300];
 
-	if (!lv_exists(m->vg, m->dst))
+	if (!lv_listed(list, m->dst))
 		return 0;
 	snprintf(name, sizeof(name), "%s/%s", m->vg, m->dst);
-	if (!lvm(out, (const char *[]){ "lvs", "--noheadings", "-o", "lv_tags", name, NULL }) &&
-	    strstr(out, LM_TAG_STALE) &&
+	if (lv_tagged(list, m->dst, LM_TAG_STALE) &&
 	    !lvm(out, (const char *[]){ "lvremove", "-q", "-y", name, NULL }))
 		return 0;
 	lm_err("%s/%s switched, but %s is still there: the LVM step did not finish; run this "
@@ -378,20 +438,19 @@ static int dst_gone(struct move *m, char *out)
 }
 
 /* Step 5: the metadata's job is done; LVM's metadata now tells where the LV is. */
-static int cleanup(struct move *m, char *out)
+static int cleanup(struct move *m, char *out, const char *list)
 {
 	char name[300], action[400];
 	struct lm_dminfo info;
-	struct lm_lv lv;
 
 	m->step = "cleanup";
 	/* a run killed between the swap's lvremove and the end of the fence */
-	if (!lmdm_info(m->dm, &info) && info.exists && !lm_lvm_find(info.uuid, false, &lv) &&
-	    lv.moved &&
+	if (lv_tagged(list, m->lv, LM_TAG_MOVED) && !lmdm_info(m->dm, &info) && info.exists &&
 	    lm_fence_resolve(info.uuid, NULL, true, false, NULL, action, sizeof(action), NULL))
 		return LM_EXIT_INCOMPLETE;
 	snprintf(name, sizeof(name), "%s/%s", m->vg, m->meta);
-	if (lvm(out, (const char *[]){ "lvremove", "-q", "-y", name, NULL })) {
+	if (lv_listed(list, m->meta) && lvm(out, (const char *[]){ "lvremove", "-q", "-y", name,
+								   NULL })) {
 		lm_warn("%s: could not remove the metadata LV; remove it with 'lvremove %s'", name,
 			name);
 		return LM_EXIT_INCOMPLETE;
@@ -405,7 +464,7 @@ static int cleanup(struct move *m, char *out)
 int cmd_lvmove(struct lm_args *a)
 {
 	struct move *m = calloc(LM_MAX_POS, sizeof(*m));
-	char *out = malloc(OUT_MAX);
+	char *out = malloc(OUT_MAX), *list = NULL;
 	const char *sw[LM_MAX_POS + 2] = { "switch" };
 	int n = 0, nsw = 1, rc = 0;
 
@@ -468,8 +527,13 @@ int cmd_lvmove(struct lm_args *a)
 				goto out;
 		}
 	}
+	list = vg_list(m, n);
+	if (!list) {
+		rc = LM_EXIT_NOT_FOUND;
+		goto out;
+	}
 	for (int i = 0; i < n && !rc; i++)
-		rc = prepare(&m[i], a, n, out);
+		rc = prepare(&m[i], a, n, out, list);
 	if (rc)
 		goto out;
 
@@ -502,15 +566,23 @@ int cmd_lvmove(struct lm_args *a)
 	}
 	if (rc)
 		goto out;
+	/* what the switch left: one listing for every member's clean-up */
+	free(list);
+	list = vg_list(m, n);
+	if (!list) {
+		rc = LM_EXIT_INCOMPLETE;
+		goto out;
+	}
 	for (int i = 0; i < n && !rc; i++)
 		if (m[i].phase != PH_CLEANUP)
-			rc = dst_gone(&m[i], out);
+			rc = dst_gone(&m[i], out, list);
 	if (rc)
 		goto out;
 	for (int i = 0; i < n && !rc; i++)
-		rc = cleanup(&m[i], out);
+		rc = cleanup(&m[i], out, list);
 out:
 	result(m, n, rc);
+	free(list);
 	free(out);
 	free(m);
 	return rc;

@@ -411,7 +411,8 @@ int cmd_switch(struct lm_args *a)
 
 			if (lm_dm_leg_id(m[i].l.tbl.dest, did, sizeof(did)) || strncmp(did, "dm:", 3))
 				did[0] = 0;
-			f = lm_fence_check(m[i].l.info.uuid, did[0] ? did + 3 : NULL, true);
+			f = lm_fence_check(&m[i].lv, m[i].l.info.uuid, did[0] ? did + 3 : NULL,
+					   true);
 		}
 		hex_encode(m[i].sb.uuid, LM_UUID_LEN, log);
 		if (f || fail_point("arm-%d", i) || lm_fence_arm(&m[i].lv, true, log)) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "guard.h"
 #include "meta.h"
 #include "fakedm.h"
 #include "tap.h"
@@ -194,9 +195,60 @@ static void test_errors(void)
 	is_int(LM(NULL, "guard"), LM_EXIT_USAGE, "no DEV: usage");
 }
 
+static bool sigint_blocked(void)
+{
+	sigset_t cur;
+
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	return sigismember(&cur, SIGINT);
+}
+
+/* VmLck of /proc/self/status, in kB (-1 unknown) */
+static long locked_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* The fence's unstack suspends inside a section of its own (lm_crit_save) */
+static void test_crit_nesting(void)
+{
+	struct lm_crit_saved s;
+	bool can_lock;
+
+	lm_crit_save(&s);
+	lm_crit_enter();
+	ok(sigint_blocked(), "a section from outside one blocks signals");
+	can_lock = locked_kb() > 0;
+	lm_crit_restore(&s);
+	ok(!sigint_blocked() && locked_kb() <= 0, "restore leaves it: signals and memory as before");
+
+	lm_crit_enter();
+	lm_crit_unlock_mem();
+	lm_crit_save(&s);
+	lm_crit_enter();
+	ok(!can_lock || locked_kb() > 0, "inside a command's section: memory locked again (%ld kB)",
+	   locked_kb());
+	lm_crit_restore(&s);
+	ok(sigint_blocked() && locked_kb() <= 0,
+	   "restore keeps the command's section (signals blocked), memory as it had it");
+	lm_crit_leave();
+	ok(!sigint_blocked(), "and the command's own leave ends it");
+}
+
 int main(void)
 {
 	hs_begin("guard");
+
+	test_crit_nesting();
 
 	test_switched();
 	test_extents();

@@ -12,7 +12,7 @@
 # 'livemirror recover --live' leaves LVM and the decision in agreement.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 47
+lm_plan 54
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -192,4 +192,34 @@ LIVEMIRROR_FAIL_AT=commit "$H" switch vg_old-f7 >/dev/null 2>&1
 lm_eq "... with activation skip and autoactivation off before: the abort keeps both" \
 	"k 0 " "$(lvs --noheadings --binary -o lv_attr,autoactivation,lv_tags vg_old/f7 2>/dev/null |
 		awk '{printf "%s %s %s", substr($1, 10, 1), $2, $3}')"
+# ---- fail closed: an LVM LV and no lvm to fence it with ---------------------
+new_move f8 && start_synced f8 || lm_fail "no-lvm setup (f8)"
+err=$(PATH=/nonexistent LIVEMIRROR_LVM=/nonexistent/lvm $LM switch vg_old-f8 2>&1)
+lm_eq "no runnable lvm (LIVEMIRROR_LVM=/nonexistent/lvm): the switch is refused (exit 1)" 1 $?
+lm_ok "... naming the fence and LIVEMIRROR_LVM" \
+	bash -c "grep -q 'LVM fence needs it' <<<\"\$1\" && grep -q LIVEMIRROR_LVM <<<\"\$1\"" _ "$err"
+lm_ok "... and nothing switched: the source is authoritative, the LV untouched" \
+	bash -c "$LM status vg_old-f8 --json 2>/dev/null | grep -q '\"state\":\"synced\"' &&
+		[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f8 2>/dev/null | tr -d ' ')\" ]"
+# a boot unit's PATH without sbin: the helper falls back to /usr/sbin/lvm, /sbin/lvm
+env -u LIVEMIRROR_LVM PATH=/nonexistent $LM switch vg_old-f8 >/dev/null 2>&1
+lm_eq "PATH without lvm, LIVEMIRROR_LVM unset: the switch finds /usr/sbin/lvm (exit 0)" 0 $?
+lm_ok "... and the fence ran: the old LV retired" lvs vg_old/f8_livemirror_stale
+
+# ---- a fence armed by another migration's log is that migration's ----------
+new_move f9 && start_synced f9 || lm_fail "log-tag setup (f9)"
+LIVEMIRROR_CRASH_AT=after-arm-0 "$H" switch vg_old-f9 >/dev/null 2>&1
+mine=$(lvs --noheadings -o lv_tags vg_old/f9 2>/dev/null | grep -o 'livemirror_log_[0-9a-f]*')
+other=livemirror_log_0123456789abcdef0123456789abcdef
+q lvchange --deltag "$mine" --addtag "$other" vg_old/f9
+rec=$($LM recover --live vg_old-f9 2>&1)
+lm_ok "recover of a fence tagged with another log leaves it alone (and says so)" \
+	bash -c "grep -q 'belongs to the migration with log' <<<\"\$1\" &&
+		lvs --noheadings -o lv_tags vg_old/f9 | grep -q $other &&
+		lvs --noheadings -o lv_attr vg_old/f9 | grep -q 'k *$'" _ "$rec"
+q lvchange --deltag "$other" --addtag "$mine" vg_old/f9
+$LM recover --live vg_old-f9 >/dev/null 2>&1
+lm_ok "... its own log's recover disarms it (the source decided)" \
+	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f9 2>/dev/null | tr -d ' ')\" ] &&
+		! lvs --noheadings -o lv_attr vg_old/f9 | grep -q 'k *$'"
 lm_exit
