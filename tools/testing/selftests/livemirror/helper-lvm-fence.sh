@@ -215,11 +215,11 @@ q lvchange --deltag "$mine" --addtag "$other" vg_old/f9
 rec=$($LM recover --live vg_old-f9 2>&1)
 lm_ok "recover of a fence tagged with another log leaves it alone (and says so)" \
 	bash -c "grep -q 'belongs to the migration with log' <<<\"\$1\" &&
-		lvs --noheadings -o lv_tags vg_old/f9 | grep -q $other &&
-		lvs --noheadings -o lv_attr vg_old/f9 | grep -q 'k *$'" _ "$rec"
+		lvs --noheadings -o lv_tags vg_old/f9 2>/dev/null | grep -q $other &&
+		lvs --noheadings -o lv_attr vg_old/f9 2>/dev/null | grep -q 'k *$'" _ "$rec"
 q lvchange --deltag "$other" --addtag "$mine" vg_old/f9
 $LM recover --live vg_old-f9 >/dev/null 2>&1
 lm_ok "... its own log's recover disarms it (the source decided)" \
 	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f9 2>/dev/null | tr -d ' ')\" ] &&
-		! lvs --noheadings -o lv_attr vg_old/f9 | grep -q 'k *$'"
+		! lvs --noheadings -o lv_attr vg_old/f9 2>/dev/null | grep -q 'k *$'"
 lm_exit
