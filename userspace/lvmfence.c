@@ -180,7 +180,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static bool has_tag(const char *tags, const char *tag)
+bool lm_lvm_has_tag(const char *tags, const char *tag)
 {
 	size_t n = strlen(tag);
 
@@ -285,11 +285,11 @@ static void parse_lv_line(char *const f[9], struct lm_lv *lv)
 	snprintf(lv->lvuuid, sizeof(lv->lvuuid), "%s", trim(f[2]));
 	lv->skip = !strcmp(trim(f[3]), "1");
 	lv->autoact = !strcmp(trim(f[4]), "1");
-	lv->switching = has_tag(trim(f[5]), LM_TAG_SWITCHING);
-	lv->stale = has_tag(f[5], LM_TAG_STALE);
-	lv->moved = has_tag(f[5], LM_TAG_MOVED);
-	lv->prior_skip = has_tag(f[5], LM_TAG_PRIOR_SKIP);
-	lv->prior_noauto = has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
+	lv->switching = lm_lvm_has_tag(trim(f[5]), LM_TAG_SWITCHING);
+	lv->stale = lm_lvm_has_tag(f[5], LM_TAG_STALE);
+	lv->moved = lm_lvm_has_tag(f[5], LM_TAG_MOVED);
+	lv->prior_skip = lm_lvm_has_tag(f[5], LM_TAG_PRIOR_SKIP);
+	lv->prior_noauto = lm_lvm_has_tag(f[5], LM_TAG_PRIOR_NOAUTO);
 	log_tag(f[5], lv->log);
 }
 

@@ -66,6 +66,9 @@ struct lm_lv {
  */
 int lm_lvm_runv(bool locked, char *out, size_t len, const char *const *args);
 
+/* Is tag one of tags (lv_tags output, comma-separated)? */
+bool lm_lvm_has_tag(const char *tags, const char *tag);
+
 /* The dm name LVM gives VG/LV: "vg-lv", a '-' inside either name doubled. */
 void lm_lvm_dm_name(const char *vg, const char *lv, char *out, size_t len);
 

@@ -174,14 +174,8 @@ static bool lv_listed(const char *list, const char *name)
 static bool lv_tagged(const char *list, const char *name, const char *tag)
 {
 	char buf[1024], *f[LIST_FIELDS];
-	size_t n = strlen(tag);
 
-	if (!vg_lv(list, name, buf, sizeof(buf), f))
-		return false;
-	for (const char *p = f[5]; (p = strstr(p, tag)); p += n)
-		if ((p == f[5] || p[-1] == ',') && (!p[n] || p[n] == ','))
-			return true;
-	return false;
+	return vg_lv(list, name, buf, sizeof(buf), f) && lm_lvm_has_tag(f[5], tag);
 }
 
 static int inspect(struct move *m, const char *list)

@@ -12,6 +12,7 @@
 # round; AB_SECONDS per fio job (default 5).  Prints one line per build and
 # round and the median ratio per build.  Figures, not assertions.
 set -uo pipefail
+. "$(dirname "$0")/load-modules.sh"
 export DM_DISABLE_UDEV=1
 modprobe dm-mod
 modprobe brd rd_nr=1 rd_size=$((300 * 1024)) max_part=0
@@ -27,19 +28,9 @@ iops() {
 		2>/dev/null | awk -F';' '{print $49}'
 }
 
-load() {
-	local ko d
-	for ko in "$1/dm-dirtylog/dm-dirtylog.ko" "$1/dm-livemirror/dm-livemirror.ko"; do
-		for d in $(modinfo -F depends "$ko" | tr , ' '); do
-			modprobe "$d" 2>/dev/null
-		done
-		insmod "$ko" || return 1
-	done
-}
-
 one() {
 	local dir=$1 lin lm
-	load "$dir" || { echo "$dir: cannot load"; return 1; }
+	lm_bench_load "$dir" || { echo "$dir: cannot load"; return 1; }
 	dd if=/dev/zero of=/dev/mapper/ab-meta bs=1M count=4 oflag=direct status=none
 	dmsetup create ab --table "0 $N livemirror /dev/mapper/ab-meta /dev/mapper/ab-src /dev/mapper/ab-dst 1024" ||
 		{ rmmod dm_livemirror dm_dirtylog; return 1; }

@@ -14,6 +14,7 @@
 # metadata writes per 1000 hot writes.  Figures, not assertions.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tools/bench/load-modules.sh"
 export DM_DISABLE_UDEV=1
 modprobe dm-mod
 modprobe dm-delay
@@ -26,13 +27,7 @@ dmsetup create m4-mraw --table "0 2048 linear /dev/ram0 $((2 * N))"
 
 run_one() {
 	local moddir=$1 tag=$2 w0 w1 out cold mstat
-	local ko d
-	for ko in "$moddir/dm-dirtylog/dm-dirtylog.ko" "$moddir/dm-livemirror/dm-livemirror.ko"; do
-		for d in $(modinfo -F depends "$ko" | tr , ' '); do
-			modprobe "$d" 2>/dev/null
-		done
-		insmod "$ko" || return 1
-	done
+	lm_bench_load "$moddir" || return 1
 	dd if=/dev/zero of=/dev/mapper/m4-mraw bs=1M count=1 oflag=direct status=none
 	dmsetup create m4-meta --table "0 2048 delay /dev/mapper/m4-mraw 0 5"
 	dmsetup create m4 --table "0 $N livemirror /dev/mapper/m4-meta /dev/mapper/m4-src /dev/mapper/m4-dst $R"
