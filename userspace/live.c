@@ -6,6 +6,7 @@
 
 #include "dev.h"
 #include "exitcodes.h"
+#include "guard.h"
 #include "live.h"
 #include "util.h"
 
@@ -232,4 +233,18 @@ int lm_linear_table(struct lmdm_table *t, uint64_t len, const char *dev)
 	t->t = NULL;
 	snprintf(params, sizeof(params), "%s 0", dev);
 	return lmdm_table_add(t, 0, len, "linear", params);
+}
+
+int lm_live_record(const char *name, const char *state, const struct lm_live *l)
+{
+	struct lm_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.state, sizeof(rec.state), "%s", state);
+	snprintf(rec.source, sizeof(rec.source), "%s", l->tbl.source);
+	snprintf(rec.dest, sizeof(rec.dest), "%s", l->tbl.dest);
+	snprintf(rec.meta, sizeof(rec.meta), "%s", l->tbl.meta);
+	snprintf(rec.hidden, sizeof(rec.hidden), "%s", l->hidden_name);
+	rec.length = l->length;
+	return lm_record_write(name, &rec);
 }

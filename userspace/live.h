@@ -43,6 +43,11 @@ int lm_live_get(const char *arg, struct lm_live *l, bool *not_lm);
 int lm_live_refresh_status(struct lm_live *l);
 /* Read the metadata superblock of a loaded device (shared read). */
 int lm_live_read_sb(const struct lm_live *l, struct lm_sbinfo *sb);
+/*
+ * Write the state record of device @name (guard.h) as @state, naming the
+ * legs, metadata, hidden source and length of @l.
+ */
+int lm_live_record(const char *name, const char *state, const struct lm_live *l);
 /* Identity check of existing metadata against the legs; LM_EXIT_*. */
 int lm_meta_precheck(const char *meta_path, uint64_t src_sectors, uint64_t dst_sectors,
 		     uint64_t region_sectors, const char *label, bool reuse);

@@ -33,6 +33,7 @@
 #include "idcheck.h"
 #include "lvmfence.h"
 #include "meta.h"
+#include "result.h"
 #include "util.h"
 
 enum leg { LEG_UNKNOWN, LEG_SOURCE, LEG_DEST, LEG_RESYNC };
@@ -245,18 +246,6 @@ static void decide(struct rec *recs, int n, int i, const char *coord_lost)
 	}
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s >= 0x20)
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 int cmd_recover(struct lm_args *a)
 {
 	int n = a->nmeta, rc = 0;
@@ -352,17 +341,17 @@ int cmd_recover(struct lm_args *a)
 			char hex[33];
 
 			printf("%s{\"meta\":", i ? "," : "");
-			json_str(r->path);
+			lm_json_str(stdout, r->path);
 			printf(",\"state\":\"%s\",\"authoritative\":\"%s\",\"reason\":",
 			       r->valid ? lm_state_name(r->sb.state) : r->fresh ? "fresh" : "damaged",
 			       r->leg == LEG_RESYNC ? "needs_resync" : leg_name(r->leg));
-			json_str(r->reason);
+			lm_json_str(stdout, r->reason);
 			printf(",\"action\":");
-			json_str(r->action);
+			lm_json_str(stdout, r->action);
 			if (r->valid) {
 				hex_encode(r->sb.uuid, LM_UUID_LEN, hex);
 				printf(",\"uuid\":\"%s\",\"label\":", hex);
-				json_str(r->sb.label);
+				lm_json_str(stdout, r->sb.label);
 				if (r->sb.state == LM_STATE_PREPARED)
 					printf(",\"dirty\":%" PRIu64, r->dirty);
 			}

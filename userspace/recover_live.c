@@ -74,16 +74,7 @@ static void hidden_name_of(const struct rdev *d, char *buf, size_t len)
 
 static void write_record(const struct rdev *d, const char *state)
 {
-	struct lm_record rec;
-
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.state, sizeof(rec.state), "%s", state);
-	snprintf(rec.source, sizeof(rec.source), "%s", d->l.tbl.source);
-	snprintf(rec.dest, sizeof(rec.dest), "%s", d->l.tbl.dest);
-	snprintf(rec.meta, sizeof(rec.meta), "%s", d->l.tbl.meta);
-	snprintf(rec.hidden, sizeof(rec.hidden), "%s", d->l.hidden_name);
-	rec.length = d->l.length;
-	lm_record_write(d->name, &rec);
+	lm_live_record(d->name, state, &d->l);
 }
 
 /* Load t (if any) over whatever is inactive, resume, check it went live. */

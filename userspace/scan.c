@@ -21,6 +21,7 @@
 #include "cmds.h"
 #include "exitcodes.h"
 #include "meta.h"
+#include "result.h"
 #include "scan.h"
 #include "util.h"
 
@@ -52,18 +53,6 @@ static bool has_magic(const struct lm_meta *m)
 	return false;
 }
 
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s >= 0x20)
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void print_one(const char *path, const struct lm_meta *m, bool json, int n)
 {
 	const struct lm_sbinfo *sb = m->best >= 0 ? &m->sb[m->best] :
@@ -81,15 +70,15 @@ static void print_one(const char *path, const struct lm_meta *m, bool json, int 
 	}
 	if (json) {
 		printf("%s{\"device\":", n ? "," : "");
-		jstr(path);
+		lm_json_str(stdout, path);
 		printf(",\"uuid\":\"%s\",\"state\":\"%s\",\"label\":", u, state);
-		jstr(sb ? sb->label : "");
+		lm_json_str(stdout, sb ? sb->label : "");
 		printf(",\"device_id\":");
-		jstr(sb ? sb->device_id : "");
+		lm_json_str(stdout, sb ? sb->device_id : "");
 		printf(",\"source_id\":");
-		jstr(sb ? sb->source_id : "");
+		lm_json_str(stdout, sb ? sb->source_id : "");
 		printf(",\"dest_id\":");
-		jstr(sb ? sb->dest_id : "");
+		lm_json_str(stdout, sb ? sb->dest_id : "");
 		if (g[0])
 			printf(",\"group\":{\"uuid\":\"%s\",\"coordinator\":\"%s\",\"index\":%" PRIu32
 			       ",\"members\":%" PRIu32 "}", g, c, sb->group_index, sb->group_members);

@@ -247,16 +247,7 @@ static int check_done(const char *name, struct member *m)
  */
 static void record_state(const struct member *m, const char *state)
 {
-	struct lm_record rec;
-
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.state, sizeof(rec.state), "%s", state);
-	snprintf(rec.source, sizeof(rec.source), "%s", m->l.tbl.source);
-	snprintf(rec.dest, sizeof(rec.dest), "%s", m->l.tbl.dest);
-	snprintf(rec.meta, sizeof(rec.meta), "%s", m->l.tbl.meta);
-	snprintf(rec.hidden, sizeof(rec.hidden), "%s", m->l.hidden_name);
-	rec.length = m->l.length;
-	lm_record_write(m->l.name, &rec);
+	lm_live_record(m->l.name, state, &m->l);
 }
 
 int cmd_switch(struct lm_args *a)
