@@ -27,6 +27,7 @@
 #include "cmds.h"
 #include "dm.h"
 #include "exitcodes.h"
+#include "result.h"
 #include "status.h"
 #include "table.h"
 #include "util.h"
@@ -61,20 +62,6 @@ static void now_iso(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static void json_name(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 /*
  * kind: "initial" (first scan), "new" (became a livemirror device),
  * "change" (state, health or mirroring changed), "detached" (its table is
@@ -91,7 +78,7 @@ static int emit(const struct events *ev, const struct dev_state *d, const char *
 	now_iso(t, sizeof(t));
 	if (ev->json) {
 		printf("{\"schema\":1,\"time\":\"%s\",\"device\":", t);
-		json_name(d->name);
+		lm_json_str(stdout, d->name);
 		printf(",\"event\":\"%s\",\"state\":\"%s\",\"previous\":", kind, s->state);
 		if (previous)
 			printf("\"%s\"", previous);

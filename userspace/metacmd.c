@@ -12,6 +12,7 @@
 #include "dev.h"
 #include "exitcodes.h"
 #include "meta.h"
+#include "result.h"
 #include "table.h"
 #include "util.h"
 
@@ -211,30 +212,18 @@ static void xml_attr_str(const char *name, const char *v)
 	putchar('"');
 }
 
-static void json_s(const char *v)
-{
-	putchar('"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			printf("\\%c", *v);
-		else if ((unsigned char)*v >= 0x20)
-			putchar(*v);
-	}
-	putchar('"');
-}
-
 static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmscan *s)
 {
 	char u[33], g[33], c[33], t[32];
 
 	printf("{\"path\":");
-	json_s(m->path);
+	lm_json_str(stdout, m->path);
 	printf(",\"size\":%" PRIu64 ",\"slots\":[", m->size_bytes);
 	for (int i = 0; i < LM_SB_SLOTS; i++) {
 		printf("%s{\"slot\":\"%c\",\"status\":\"%s\",\"generation\":%" PRIu64 ",\"detail\":",
 		       i ? "," : "", slot_letter[i], slot_status_name(m->status[i]),
 		       m->sb[i].generation);
-		json_s(m->why[i]);
+		lm_json_str(stdout, m->why[i]);
 		printf("}");
 	}
 	printf("]");
@@ -251,7 +240,7 @@ static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsc
 	       PRIu64 ",\"state_time_utc\":\"%s\",\"uuid\":\"%s\",\"label\":", slot_letter[m->best],
 	       sb->generation, sb->version, sb->flags, lm_state_name(sb->state),
 	       sb->state_time, t, u);
-	json_s(sb->label);
+	lm_json_str(stdout, sb->label);
 	printf(",\"region_sectors\":%" PRIu64 ",\"nr_regions\":%" PRIu64 ",\"source_sectors\":%"
 	       PRIu64 ",\"dest_sectors\":%" PRIu64 ",\"bitmap_start\":%" PRIu64
 	       ",\"bitmap_blocks\":%" PRIu64 ",\"group_uuid\":\"%s\",\"coordinator_uuid\":\"%s\""
@@ -265,11 +254,11 @@ static void dump_json(struct lm_meta *m, const struct lm_sbinfo *sb, struct bmsc
 	printf(",\"detach_time\":%" PRIu64 ",\"detach_time_utc\":\"%s\",\"last_detach\":\"%s\""
 	       ",\"attach_count\":%" PRIu64 ",\"device_id\":", sb->detach_time, t,
 	       detach_state(sb), sb->attach_count);
-	json_s(sb->device_id);
+	lm_json_str(stdout, sb->device_id);
 	printf(",\"source_id\":");
-	json_s(sb->source_id);
+	lm_json_str(stdout, sb->source_id);
 	printf(",\"dest_id\":");
-	json_s(sb->dest_id);
+	lm_json_str(stdout, sb->dest_id);
 	printf("}");
 	printf(",\"bitmap\":{\"dirty\":%" PRIu64 ",\"bad_blocks\":[", s->dirty);
 	for (size_t i = 0; i < s->nbad; i++)

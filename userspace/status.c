@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "result.h"
 #include "status.h"
 #include "util.h"
 
@@ -150,20 +151,6 @@ void lm_report_rate(struct lm_report *r, const struct lm_status *prev, double dt
 		r->eta = 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static const char *health_word(const struct lm_status *s)
 {
 	if (s->health[2] == 'D' || !strcmp(s->state, "failed"))
@@ -180,7 +167,7 @@ void lm_print_json(FILE *f, const struct lm_report *r)
 	const struct lm_status *s = &r->st;
 
 	fputs("{\"device\":", f);
-	json_str(f, r->device);
+	lm_json_str(f, r->device);
 	fprintf(f, ",\"state\":\"%s\",\"percent\":%.2f,\"regions\":%" PRIu64
 		",\"in_sync\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"region_size\":%" PRIu64,
 		s->state, lm_status_percent(s), s->nr_regions, s->in_sync, s->dirty,

@@ -39,6 +39,15 @@ dmsetup suspend lk-mslow &&
 
 ( "$H" switch vg_lk-lv >/run/lk-switch.log 2>&1; echo "$? $(date +%s%N)" >/run/lk-switch.end ) &
 sp=$!
+# When the helper records the commit ("switched", inside its V_vg_lk window,
+# before the retire and the unlock): lvchange must end after that.  The
+# helper's own exit comes after its unlock, so lvchange may end before it.
+( rec=${LIVEMIRROR_RUNDIR:-/run/livemirror}/vg_lk-lv.state
+  for _ in $(seq 1 3000); do
+	grep -qs switched "$rec" && break
+	sleep 0.02
+  done; date +%s%N >/run/lk-switched ) &
+wp=$!
 sleep 0.5
 # LVM's protocol: exclusive flock of V_<vg> (the helper holds it, so -n fails).
 flock -n /run/lock/lvm/V_vg_lk true
@@ -46,13 +55,15 @@ lm_eq "V_vg_lk is locked during the switch window" 1 $?
 lvchange -q --config "$LVMCF" --addtag lmlocktest vg_lk/lv >"$OUT" 2>&1
 lrc=$? lend=$(date +%s%N)
 wait $sp
+wait $wp
 read -r src send </run/lk-switch.end
+read -r scommit </run/lk-switched
 lm_eq "switch of the LV" 0 "$src"
 # It ran after the switch, which retired the LV (the fence): "not found".
 lm_ok "lvchange --addtag after the switch finds no LV vg_lk/lv: the fence retired it" \
 	bash -c "[ $lrc = 5 ] && lvs vg_lk/lv_livemirror_stale >/dev/null 2>&1"
-lm_diag "lvchange ended $(( (lend - send) / 1000000 )) ms after the switch"
-lm_ok "lvchange waited for the switch to finish" [ "$lend" -ge "$send" ]
+lm_diag "lvchange ended $(( (lend - scommit) / 1000000 )) ms after the switch's commit, $(( (lend - send) / 1000000 )) ms after the helper's exit"
+lm_ok "lvchange waited for the switch's commit" [ "$lend" -ge "$scommit" ]
 dmsetup remove --retry vg_lk-lv >/dev/null 2>&1
-rm -f "$OUT" /run/lk-switch.log /run/lk-switch.end
+rm -f "$OUT" /run/lk-switch.log /run/lk-switch.end /run/lk-switched
 lm_exit
