@@ -19,7 +19,7 @@ all) steps="after-alloc-dest after-alloc-meta after-start after-commit after-uns
 *) steps=$LM_LVMOVE_KILLS ;;
 esac
 nkills=$(wc -w <<<"$steps")
-lm_plan $((24 + nkills))
+lm_plan $((29 + nkills))
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -103,6 +103,22 @@ lm_eq "same data after deactivation and activation" "$before" "$(sum /dev/vg/vmd
 lm_ok "vgchange --refresh, pvscan --cache -aay" bash -c "vgchange --refresh vg && pvscan --cache -aay >/dev/null"
 lm_ok "lvextend works on it" lvextend -q -L +8M vg/vmdisk "${loop[2]}"
 lm_ok "a snapshot works on it" bash -c "lvcreate -q -s -L 8M -n snap vg/vmdisk && lvremove -q -y vg/snap"
+before=$(sum /dev/vg/vmdisk)
+lm_ok "vgchange -an, vgchange -ay and lvchange -ay, as for any LV" \
+	bash -c "{ vgchange -an vg && vgchange -ay vg && lvchange -ay vg/vmdisk; } >/dev/null 2>&1"
+lm_eq "same data after the VG's deactivation and activation" "$before" "$(sum /dev/vg/vmdisk)"
+lm_ok "pvmove of the old PV finds nothing of the LV to move" \
+	bash -c "pvmove -i0 \"\$1\" 2>&1 | grep -q 'No data to move'" _ "${loop[1]}"
+# An up-convert to raid1 with a leg on the old PV, and the split back: the
+# leg that stays is the new PV's.
+lm_ok "lvconvert to raid1 onto the old PV and back to linear" \
+	bash -c "{ lvconvert -y --type raid1 -m1 vg/vmdisk \"\$1\" &&
+		for i in \$(seq 1 240); do
+			[ \"\$(lvs --noheadings -o sync_percent vg/vmdisk | tr -d ' ')\" = 100.00 ] && break
+			sleep 0.5
+		done && lvconvert -y -m0 vg/vmdisk \"\$1\"; } >/dev/null 2>&1" _ "${loop[1]}"
+lm_eq "same data after lvconvert, the old PV free again" "$before 0" \
+	"$(sum /dev/vg/vmdisk) $(pvs --noheadings --units s --nosuffix -o pv_used "${loop[1]}" | tr -d ' ')"
 mount /dev/vg/vmdisk /run/vm && lm_ok "every file's checksum matches after all that" \
 	bash -c "cd /run/vm && md5sum -c --quiet /run/files.md5"
 lm_ok "fio --verify_only passes" fio --name=lv --filename=/run/vm/fio.dat --size=8M \
