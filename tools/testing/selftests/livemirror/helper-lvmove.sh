@@ -19,7 +19,7 @@ all) steps="after-alloc-dest after-alloc-meta after-start after-commit after-uns
 *) steps=$LM_LVMOVE_KILLS ;;
 esac
 nkills=$(wc -w <<<"$steps")
-lm_plan $((29 + nkills))
+lm_plan $((36 + nkills))
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -169,6 +169,41 @@ else
 fi
 expect_rc "a group across VGs: refused" 2 $LM lvmove vg/g3 other/x "${loop[2]}"
 expect_rc "no PV given: refused" 2 $LM lvmove vg/g3 vg/g4
+
+# ---- --throttle, pause and resume while lvmove waits, progress --------------
+# A 16 MiB LV at 1 MiB/s copies for about 16 s: time to pause and resume the
+# migration under lvmove, which must wait through it and then finish.
+q lvcreate -q -y -L 16M -n t vg "${loop[1]}" &&
+	dd if=/dev/urandom of=/dev/vg/t bs=1M count=16 oflag=direct status=none ||
+	lm_fail "throttle LV"
+tw=$(sum /dev/vg/t)
+$LM lvmove vg/t "${loop[2]}" --throttle 1 >/run/t-lvmove.out 2>&1 &
+mvpid=$!
+copying() {
+	dmsetup table vg-t 2>/dev/null | grep -q ' livemirror ' &&
+		[ "$(lm_field vg-t state)" = copying ]
+}
+for ((i = 0; i < 600; i++)); do copying && break; sleep 0.1; done
+lm_eq "lvmove --throttle 1: the migration's table copies at 1 MiB/s" "copying 1" \
+	"$(lm_field vg-t state) $(lm_field vg-t throttle)"
+pct() { $LM status vg-t --json 2>/dev/null | grep -o '"percent":[0-9.]*' | cut -d: -f2; }
+for ((i = 0; i < 100; i++)); do [ "$(pct)" != 0.00 ] && break; sleep 0.1; done
+q $LM pause vg-t
+p1=$(lm_named vg-t copied_bytes) c1=$(pct)
+sleep 2
+p2=$(lm_named vg-t copied_bytes) c2=$(pct)
+lm_eq "pause during lvmove: state paused, no byte copied in 2 s" "paused $p1" \
+	"$(lm_field vg-t state) $p2"
+lm_ok "status --json shows the progress part way ($c1 % = $c2 %)" \
+	python3 -c "import sys; a, b = float('$c1'), float('$c2'); sys.exit(not (0 < a < 100 and a == b))"
+lm_ok "lvmove is still waiting while paused" kill -0 $mvpid
+q $LM resume vg-t
+wait $mvpid
+rc=$?
+lm_eq "resume: lvmove finishes (exit 0)" 0 $rc
+[ "$rc" = 0 ] || sed 's/^/#   /' /run/t-lvmove.out
+lm_ok "... it ends like pvmove" ends_like_pvmove t
+lm_eq "... with the data intact" "$tw" "$(sum /dev/vg/t)"
 
 # ---- kills at lvmove's steps and in the switch's LVM part -------------------
 # kill_at STEP N: a fresh LV moved with a kill at STEP; lvmove again finishes.
