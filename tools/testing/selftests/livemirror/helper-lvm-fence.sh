@@ -9,10 +9,13 @@
 # fail, or nothing must activate.  Then a "reboot" (every device of the VGs
 # removed, pvscan autoactivation, vgchange -ay): the old data must not come
 # up under the LV's name.  Then kills of the switch at the fence's steps:
-# 'livemirror recover --live' leaves LVM and the decision in agreement.
+# 'livemirror recover --live' leaves LVM and the decision in agreement; kills
+# of lvm-finish; the refusals for a shared (lvmlockd) VG.  The switch runs the
+# Proxmox repoint hook (--post-commit-hook) on a sample VM config, and the
+# guard is run on stale and on safe devices (item 3).
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 54
+lm_plan 84
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -32,17 +35,23 @@ q vgcreate -q vg_old "${loop[1]}" "${loop[3]}"
 q vgcreate -q vg_new "${loop[2]}"
 
 # new_move NAME: vg_old/NAME (random data) and its destination and metadata
-# in vg_new; prints nothing, fails the test on error.
+# in vg_new; prints nothing, fails the test on error.  The metadata LV is
+# zeroed: lvcreate wipes only its first 4 KiB, and an LV on the extents of a
+# metadata LV that lvm-finish removed still holds that log's slot B, which
+# start refuses as another migration's.
 new_move() {
 	q lvcreate -q -y -L 16M -n "$1" vg_old "${loop[1]}" &&
 		q lvcreate -q -y -L 16M -n "$1" vg_new &&
 		q lvcreate -q -y -L 4M -n "$1_meta" vg_new &&
+		dd if=/dev/zero of="/dev/vg_new/$1_meta" bs=1M count=4 oflag=direct status=none &&
 		dd if=/dev/urandom of="/dev/vg_old/$1" bs=1M count=16 oflag=direct status=none
 }
 # start_synced NAME [helper]: start under the LV's device and wait for sync.
 start_synced() {
-	"${2:-$LM}" start "vg_old-$1" --meta "/dev/vg_new/$1_meta" --dest "/dev/vg_new/$1" \
-		>/dev/null 2>&1 && "$LM" wait "vg_old-$1" --timeout 120 >/dev/null 2>&1
+	local o
+	o=$("${2:-$LM}" start "vg_old-$1" --meta "/dev/vg_new/$1_meta" --dest "/dev/vg_new/$1" 2>&1) ||
+		{ printf '#   start: %s\n' "$o"; return 1; }
+	"$LM" wait "vg_old-$1" --timeout 120 >/dev/null 2>&1
 }
 sum() { dd if="$1" bs=1M iflag=direct status=none | md5sum | cut -d' ' -f1; }
 old_pv=$(lsblk -dno MAJ:MIN "${loop[1]}" | tr -d ' ')
@@ -55,9 +64,22 @@ lm_ok "migration of vg_old/vmdisk started and synced" start_synced vmdisk
 sleep 600 </dev/mapper/vg_old-vmdisk &	# the VM: keeps the device open
 holder=$!
 lm_on_exit "kill $holder 2>/dev/null"
-swout=$($LM switch vg_old-vmdisk 2>&1)
+# The hypervisor's repoint hook (tools/hooks/proxmox-repoint) on a VM config
+# that names the LV: the switch hands it the description on stdin.
+mkdir -p /run/pve
+printf 'name: vm1\nscsi0: /dev/vg_old/vmdisk,cache=none,size=16M\n' >/run/pve/100.conf
+lm_on_exit "rm -rf /run/pve /run/hook.json"
+hook="tee /run/hook.json | python3 $LM_TOP/tools/hooks/proxmox-repoint --vmid 100 --config-dir /run/pve"
+swout=$($LM switch vg_old-vmdisk --post-commit-hook "$hook" 2>&1)
 lm_eq "switch" 0 $?
 lm_diag "$swout"
+lm_ok "the post-commit hook got the switch's description (event switched, dest /dev/vg_new/vmdisk)" \
+	python3 -c 'import json, sys
+d = json.load(open("/run/hook.json"))
+assert d["event"] == "switched" and d["schema"] >= 1, d
+assert [x["dest"]["path"] for x in d["devices"]] == ["/dev/vg_new/vmdisk"], d' 
+lm_eq "... and repointed the VM's config at the new LV, options kept" \
+	"scsi0: /dev/vg_new/vmdisk,cache=none,size=16M" "$(grep '^scsi0:' /run/pve/100.conf)"
 lm_ok "lvs: the old LV is retired as vmdisk_livemirror_stale, tagged livemirror_stale" \
 	bash -c "lvs --noheadings -o lv_tags vg_old/vmdisk_livemirror_stale | grep -q livemirror_stale"
 lm_ok "the retired LV keeps the old extents, with activation skip" \
@@ -70,6 +92,9 @@ q lvchange -ay -K vg_old/vmdisk_livemirror_stale
 expect_rc "guard on the retired LV activated by hand (-K): stale" 15 \
 	$LM guard /dev/vg_old/vmdisk_livemirror_stale
 q lvchange -an vg_old/vmdisk_livemirror_stale
+expect_rc "guard on the switched device (it maps the destination): safe" 0 \
+	$LM guard /dev/mapper/vg_old-vmdisk
+expect_rc "guard on the destination LV: safe" 0 $LM guard /dev/vg_new/vmdisk
 
 # check DESC CMD...: after CMD the device still serves the post-switch data
 # and maps nothing on the old PV (CMD may fail: that is fail-closed too).
@@ -84,6 +109,24 @@ check() {
 	else
 		lm_fail "$desc: the LV went back to the old data (command exit $rc)"
 		printf '#   %s\n' "$out" "$(dmsetup table vg_old-vmdisk 2>&1)"
+	fi
+	# A refusal must lead the admin to livemirror: LVM's own message when it
+	# names the LV's livemirror name or tag, or else (LVM's "Failed to find
+	# logical volume", whose text nothing outside lvm2 can change) the one
+	# lvs shows next: the old data only as vmdisk_livemirror_stale.  (LVM's
+	# wording of "not found" differs between its commands.)
+	if [ "$rc" = 0 ]; then
+		lm_pass "$desc: succeeded (the data check above is what counts)"
+	elif grep -q livemirror <<<"$out"; then
+		lm_pass "$desc: its refusal names livemirror"
+	elif grep -qE 'find logical volume "vg_old/vmdisk"|LV vmdisk not found|volume vmdisk not found' \
+		<<<"$out" &&
+		lvs --noheadings -o lv_name,lv_tags vg_old 2>/dev/null |
+		grep -q 'vmdisk_livemirror_stale .*livemirror_stale'; then
+		lm_pass "$desc: LV not found; lvs names it vmdisk_livemirror_stale"
+	else
+		lm_fail "$desc: refused (exit $rc) without naming livemirror"
+		printf '#   %s\n' "$out"
 	fi
 }
 check "lvchange --refresh" lvchange --refresh vg_old/vmdisk
@@ -174,6 +217,27 @@ kill_at after-suspend source 2
 kill_at after-commit dest 3
 kill_at before-vgcfgrestore dest 4
 kill_at after-vgcfgrestore dest 5
+kill_at after-resume dest 6
+kill_at after-retire-0 dest 7
+# lvm-finish killed after each of its steps, then run again: it finishes.
+finish_killed() {
+	local step=$1 name=$2 rc
+	LIVEMIRROR_CRASH_AT=$step "$H" lvm-finish "vg_old/$name" --meta "/dev/vg_new/${name}_meta" \
+		>/dev/null 2>&1
+	lm_eq "lvm-finish killed at $step (exit 99)" 99 $?
+	$LM lvm-finish "vg_old/$name" --meta "/dev/vg_new/${name}_meta" >/dev/null 2>&1
+	rc=$?
+	lm_ok "... run again: finished (exit $rc), device, retired LV and metadata LV gone" \
+		bash -c "[ $rc = 0 ] && ! dmsetup info vg_old-$name >/dev/null 2>&1 &&
+			! lvs vg_old/${name}_livemirror_stale >/dev/null 2>&1 &&
+			! lvs vg_new/${name}_meta >/dev/null 2>&1"
+}
+finish_killed finish-after-remove k3
+finish_killed finish-after-lvremove k6
+# What lvm-finish leaves on the freed extents (a finding, reported only).
+q lvcreate -q -y -L 4M -n probe vg_new
+lm_diag "an LV on freed extents: $($LM metadata dump /dev/vg_new/probe 2>&1 | head -3 | paste -sd';')"
+q lvremove -q -y vg_new/probe
 expect_rc "lvm-finish of a migration that never switched: refused" 3 \
 	$LM lvm-finish vg_old/k1 --meta /dev/vg_new/k1_meta
 
@@ -222,4 +286,46 @@ $LM recover --live vg_old-f9 >/dev/null 2>&1
 lm_ok "... its own log's recover disarms it (the source decided)" \
 	bash -c "[ -z \"\$(lvs --noheadings -o lv_tags vg_old/f9 2>/dev/null | tr -d ' ')\" ] &&
 		! lvs --noheadings -o lv_attr vg_old/f9 2>/dev/null | grep -q 'k *$'"
+# ---- shared VGs (item 5): refused wherever the helper can tell -------------
+# The guest runs no lvmlockd.  A wrapper given as LIVEMIRROR_LVM answers every
+# report that asks for vg_lock_type with "sanlock", as lvs does for a VG of
+# lvmlockd; everything else is lvm's own.
+cat >/run/lvm-shared <<SH
+#!/bin/bash
+cols= prev=
+for a in "\$@"; do [ "\$prev" = -o ] && cols=\$a; prev=\$a; done
+k=\$(tr , '\\n' <<<"\$cols" | grep -nx vg_lock_type | cut -d: -f1)
+[ -n "\$k" ] || exec $(command -v lvm) "\$@"
+$(command -v lvm) "\$@" | awk -F'|' -v OFS='|' -v k="\$k" 'NF >= k { \$k = "sanlock" } 1'
+exit "\${PIPESTATUS[0]}"
+SH
+chmod +x /run/lvm-shared
+lm_on_exit "rm -f /run/lvm-shared"
+shared() { LIVEMIRROR_LVM=/run/lvm-shared "$@"; }
+new_move s1 || lm_fail "shared-VG setup (s1)"
+err=$(shared $LM start vg_old-s1 --meta /dev/vg_new/s1_meta --dest /dev/vg_new/s1 2>&1)
+rc=$?
+lm_ok "start under an LV of a shared VG: refused (exit 4), naming lvmlockd and the doc" \
+	bash -c "[ $rc = 4 ] && grep -q 'shared VG (lvmlockd, lock type sanlock)' <<<\"\$1\" &&
+		grep -q livemirror-lvm.rst <<<\"\$1\" &&
+		! dmsetup table vg_old-s1 | grep -q livemirror" _ "$err"
+[ $rc = 4 ] || printf '#   %s\n' "$err"
+start_synced s1 || lm_fail "shared-VG setup: start without the wrapper"
+err=$(shared $LM switch vg_old-s1 2>&1)
+rc=$?
+lm_ok "switch of a migration in a shared VG: refused (exit 4), nothing switched, no fence" \
+	bash -c "[ $rc = 4 ] && grep -q 'shared VG' <<<\"\$1\" &&
+		$LM status vg_old-s1 --json 2>/dev/null | grep -q '\"state\":\"synced\"' &&
+		[ -z \"\$(lvs --noheadings -o lv_tags vg_old/s1 2>/dev/null | tr -d ' ')\" ]" _ "$err"
+[ $rc = 4 ] || printf '#   %s\n' "$err"
+q $LM cancel vg_old-s1
+q lvcreate -q -y -L 8M -n s2 vg_old "${loop[1]}" || lm_fail "shared-VG setup (s2)"
+err=$(shared $LM lvmove vg_old/s2 "${loop[3]}" 2>&1)
+rc=$?
+lm_ok "lvmove of an LV in a shared VG: refused (exit 4), naming pvmove instead" \
+	bash -c "[ $rc = 4 ] && grep -q 'shared VG (lock type sanlock)' <<<\"\$1\" &&
+		grep -q pvmove <<<\"\$1\"" _ "$err"
+[ $rc = 4 ] || printf '#   %s\n' "$err"
+lm_not "... and nothing was allocated for it (no s2_lmdst, no s2_lmmeta)" \
+	bash -c "lvs --noheadings -o lv_name vg_old vg_new 2>/dev/null | grep -q 's2_lm'"
 lm_exit

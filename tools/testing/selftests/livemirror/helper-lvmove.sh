@@ -14,8 +14,8 @@ lm_require_guest
 # the one of make check (the group above is killed at its commit too).
 case "${LM_LVMOVE_KILLS:-}" in
 '') steps="after-swap" ;;
-all) steps="after-alloc-dest after-alloc-meta after-start after-commit after-unstack \
-	before-swap after-swap after-refresh after-lvremove after-unfence" ;;
+all) steps="after-alloc-dest after-alloc-meta after-start after-arm-0 after-suspend after-commit \
+	after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence" ;;
 *) steps=$LM_LVMOVE_KILLS ;;
 esac
 nkills=$(wc -w <<<"$steps")
@@ -238,7 +238,7 @@ kill_at() {
 	wait $holder 2>/dev/null
 }
 # Each kill costs about two minutes under TCG: make check runs one of the
-# ten steps, LM_LVMOVE_KILLS=all (make lvm-kills) every one.
+# thirteen steps, LM_LVMOVE_KILLS=all (make lvm-kills) every one.
 n=0
 for step in $steps; do
 	n=$((n + 1))
