@@ -40,6 +40,8 @@
 #define LM_TAG_PRIOR_NOAUTO "livemirror_prior_noauto"
 /* livemirror_log_<uuid>: the metadata whose switch armed the fence */
 #define LM_TAG_LOG "livemirror_log_"
+/* on a metadata LV whose log lvm-finish scrubbed before removing it */
+#define LM_TAG_FINISHED "livemirror_finished"
 #define LM_STALE_SUFFIX "_livemirror_stale"
 
 struct lm_lv {

@@ -112,7 +112,18 @@ lvs -a -o lv_name,vg_name,devices vg_old
 dmsetup table vg_old-data
 pvs -o pv_name,vg_name,pv_used "${disk[1]}" "${disk[3]}"
 [ "$(md5sum </dev/vg_old/data)" = "$sum" ] && echo "data: checksum matches" || die "data differs"
+echo "LVM's commands treat it as any LV now:"
+for c in "lvchange --refresh vg_old/data" "vgchange --refresh vg_old" "pvmove ${disk[1]}"; do
+	echo "\$ $c"
+	$c 2>&1 | grep -v -e 'leaked on' -e WARNING | sed 's/^/  /'
+done
 kill $holder
+wait $holder 2>/dev/null
+echo "\$ lvchange -an vg_old/data; lvchange -aey vg_old/data"
+lvchange -an vg_old/data && lvchange -aey vg_old/data || die "reactivation"
+dmsetup table vg_old-data
+[ "$(md5sum </dev/vg_old/data)" = "$sum" ] && echo "data: checksum still matches" ||
+	die "data differs after the LVM commands"
 step "Done: one VM disk moved to another VG and one LV to another PV, while in use."
 echo "See Documentation/livemirror-lvm.rst."
 lm_run_cleanups

@@ -15,7 +15,7 @@
 # guard is run on stale and on safe devices (item 3).
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 84
+lm_plan 87
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -36,9 +36,9 @@ q vgcreate -q vg_new "${loop[2]}"
 
 # new_move NAME: vg_old/NAME (random data) and its destination and metadata
 # in vg_new; prints nothing, fails the test on error.  The metadata LV is
-# zeroed: lvcreate wipes only its first 4 KiB, and an LV on the extents of a
-# metadata LV that lvm-finish removed still holds that log's slot B, which
-# start refuses as another migration's.
+# zeroed: lvcreate wipes only its first 4 KiB, and its extents may have held
+# a log whose slot B start would refuse as another migration's (lvm-finish
+# zeroes the logs it removes, checked below; a plain lvremove does not).
 new_move() {
 	q lvcreate -q -y -L 16M -n "$1" vg_old "${loop[1]}" &&
 		q lvcreate -q -y -L 16M -n "$1" vg_new &&
@@ -234,9 +234,14 @@ finish_killed() {
 }
 finish_killed finish-after-remove k3
 finish_killed finish-after-lvremove k6
-# What lvm-finish leaves on the freed extents (a finding, reported only).
+finish_killed finish-after-scrub k7
+# The extents lvm-finish freed: a new LV there (lvcreate takes the first free
+# ones, the metadata LVs' above) holds no log a start would refuse.
 q lvcreate -q -y -L 4M -n probe vg_new
-lm_diag "an LV on freed extents: $($LM metadata dump /dev/vg_new/probe 2>&1 | head -3 | paste -sd';')"
+dump=$($LM metadata dump /dev/vg_new/probe 2>&1)
+lm_not "a new LV on the freed extents holds no livemirror log (lvm-finish zeroed both slots)" \
+	grep -qE '^slot [AB] +valid' <<<"$dump"
+grep -E '^slot' <<<"$dump" | sed 's/^/#   /'
 q lvremove -q -y vg_new/probe
 expect_rc "lvm-finish of a migration that never switched: refused" 3 \
 	$LM lvm-finish vg_old/k1 --meta /dev/vg_new/k1_meta
