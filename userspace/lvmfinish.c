@@ -71,8 +71,9 @@ static int scrub(const char *path)
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_EXCL);
 	int rc = 0;
 
+	errno = 0;
 	if (fd < 0 || pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) || fsync(fd))
-		rc = -errno;
+		rc = errno ? -errno : -EIO;	/* a short write sets no errno */
 	if (fd >= 0)
 		close(fd);
 	if (rc)
