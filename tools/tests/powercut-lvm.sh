@@ -43,8 +43,11 @@ done
 . "$top/tools/tests/powercut/host-lib.sh"
 
 nsteps=$(wc -w <<<"$steps")
+# Per step: boot 1's guest checks (lvm-guest.sh phase_cut's lm_plan), the
+# cut, boot 2's guest checks (phase_boot's lm_plan), boot 2's end.
+cut_checks=3 boot_checks=10 per_step=$((cut_checks + 1 + boot_checks + 1))
 echo "TAP version 13"
-echo "1..$((nsteps * 14))"
+echo "1..$((nsteps * per_step))"
 base=$top/build/vm/runs/powercut-lvm-${LM_KERNEL:-default}
 rm -rf "$base"
 mkdir -p "$base"
@@ -71,7 +74,7 @@ for step in $steps; do
 	wait "$rig"
 	rc1=$?
 	[ -e "$dir/boot1/cut-self" ] && cut_by=$(sed 's/^# //' "$dir/boot1/cut-self")
-	guest_tap "$dir/boot1/tap" 3 "$step, boot 1"
+	guest_tap "$dir/boot1/tap" "$cut_checks" "$step, boot 1"
 	check "$step: boot 1 ended by the power cut (${cut_by:-no cut}; run-in-guest exit $rc1, $(( $(date +%s) - t1 )) s)" \
 		test "$rc1" = 124 -a ! -e "$dir/boot1/rc" -a -n "$cut_by"
 	mkdir -p "$dir/boot2"
@@ -82,12 +85,12 @@ for step in $steps; do
 		bash -c "tools/tests/powercut/lvm-guest.sh boot $step 2>&1 | tee \$LM_OUT/tap" \
 		>"$dir/boot2.log" 2>&1
 	rc2=$?
-	guest_tap "$dir/boot2/tap" 9 "$step, boot 2"
+	guest_tap "$dir/boot2/tap" "$boot_checks" "$step, boot 2"
 	grep 'run-in-guest:' "$dir/boot2.log" | sed 's/^/# /'
 	check "$step: boot 2 ended normally with a clean kernel log (exit $rc2, $(( $(date +%s) - t2 )) s)" \
 		test "$rc2" = 0
 done
 diag "total $(( $(date +%s) - T0 )) s for: $steps"
-[ "$n" = $((nsteps * 14)) ] || nok "the plan: $n results instead of $((nsteps * 14))"
+[ "$n" = $((nsteps * per_step)) ] || nok "the plan: $n results instead of $((nsteps * per_step))"
 [ "$fail" = 0 ] || diag "$fail failed; consoles, logs and images kept in $base"
 [ "$fail" = 0 ]

@@ -19,6 +19,8 @@ guest_tap() {
 		"ok "*) desc=${line#ok }; desc=${desc#* }; ok "$what: $desc"; got=$((got + 1)) ;;
 		"not ok "*) desc=${line#not ok }; desc=${desc#* }; nok "$what: $desc"; got=$((got + 1)) ;;
 		"#"*) echo "#   $line" ;;
+		1..*) [ "${line#1..}" = "$want" ] ||
+			diag "$what: the guest plans ${line#1..} checks, this host script expects $want" ;;
 		esac
 	done < <(cat "$tap" 2>/dev/null)
 	for ((; got < want; got++)); do nok "$what: a check did not report (the guest ended early)"; done
