@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Power cuts during 'livemirror lvmove', each followed by a reboot that runs
-# what a host's boot runs (issue 16: "a power cut at every step of lvmove
-# and of the switch's LVM part, with a reboot that runs the boot command";
-# "a reboot mid-migration with autoactivation", lvm2#136).
+# Power cuts during 'livemirror lvmove' and 'livemirror switch', each
+# followed by a reboot that runs what a host's boot runs (issue 16: "a power
+# cut at every step of lvmove and of the switch's LVM part, with a reboot
+# that runs the boot command"; "a reboot mid-migration with autoactivation",
+# lvm2#136).
 #
 # For each step: two sparse PV images survive two guest boots.  Boot 1
 # (tools/tests/powercut/lvm-guest.sh cut STEP) moves a mounted, written
@@ -16,18 +17,25 @@
 # durable before the cut, lvmove run again must end like pvmove, and
 # refreshes must leave the data alone.
 #
-# PC_LVM_STEPS: the steps (default: after-commit, the one make check runs;
-# "all", make powercut-lvm: a cut mid-copy and at every step of lvmove and
-# of the switch's LVM part).
+# A step named switch-S cuts a switch across VGs held at S instead
+# (lvm-guest.sh: boot 2 starts the VM on the LV the decision names, and
+# lvm-finish must then leave nothing on the old PV).
+#
+# PC_LVM_STEPS: the steps (default: after-commit and switch-after-commit,
+# the ones make check runs; "all", make powercut-lvm: a cut mid-copy and at
+# every step of lvmove, of its switch's LVM part and of a switch across VGs).
 # PC_KEEP=1 keeps the run directories.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 run=$top/tools/vm/run-in-guest
 moddir=${LM_MODDIR:-$top}
-steps=${PC_LVM_STEPS:-after-commit}
+steps=${PC_LVM_STEPS:-after-commit switch-after-commit}
 [ "$steps" = all ] && steps="mid-copy after-alloc-meta after-start after-arm-0 after-suspend \
-	after-commit after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence"
+	after-commit after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence \
+	switch-after-arm-0 switch-after-suspend switch-after-confirm switch-after-commit \
+	switch-before-vgcfgrestore switch-after-vgcfgrestore switch-after-load switch-after-resume \
+	switch-after-retire-0"
 tmo=1
 [ "${LM_KERNEL:-default}" = debug ] && tmo=4
 T0=$(date +%s)
