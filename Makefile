@@ -28,7 +28,7 @@ DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
 	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
 
-.PHONY: all modules helper tools deps check demo bench install clean checkpatch lvm-kills \
+.PHONY: all modules helper tools deps check demo bench install dkms-install clean checkpatch lvm-kills \
 	ksft debug-kernel soak stress race powercut powercut-lvm bench-pvmove test-modules knobs
 
 all: modules helper
@@ -167,10 +167,10 @@ powercut: deps
 	$(MAKE) all tools
 	tools/tests/powercut-restart.sh
 
-# Power cuts at every step of lvmove and of the switch's LVM part, each
+# Power cuts at every step of lvmove and of a switch across VGs, each
 # with a reboot that runs autoactivation and 'livemirror boot'
-# (tools/tests/powercut-lvm.sh, two guest boots a step, about 50 minutes);
-# make check runs it at the switch's commit only.
+# (tools/tests/powercut-lvm.sh, two guest boots a step, 23 steps);
+# make check runs it at each one's commit only.
 powercut-lvm: deps
 	$(MAKE) all tools
 	PC_LVM_STEPS=all tools/tests/powercut-lvm.sh
@@ -191,6 +191,28 @@ install: all
 	install -m 644 dm-dirtylog/dm-dirtylog.ko dm-livemirror/dm-livemirror.ko \
 	  $(DESTDIR)/lib/modules/$(KVER)/updates/
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+# The DKMS way: instead of modules built for one kernel, the modules' source
+# goes to $(DKMS_SRC)/dm-livemirror-<version> and DKMS builds and installs
+# them now and for every kernel installed later (dkms.conf); the helper, its
+# man page, the hooks and the boot unit come from the same userspace install
+# as 'make install'.  With DESTDIR (a staging root) DKMS only builds, and
+# DKMS_OPTS passes it other trees (tools/tests/dkms-build.sh).
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC ?= $(DESTDIR)/usr/src
+DKMS_OPTS ?=
+dkms-install:
+	@command -v dkms >/dev/null || { echo "dkms is not installed: run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C userspace all
+	rm -rf $(DKMS_SRC)/dm-livemirror-$(DKMS_VERSION)
+	install -d $(DKMS_SRC)/dm-livemirror-$(DKMS_VERSION)
+	find Kbuild dkms.conf dm-dirtylog dm-livemirror -name Kbuild -o -name dkms.conf \
+	  -o -name '*.[ch]' ! -name '*.mod.c' | \
+	  xargs cp --parents -t $(DKMS_SRC)/dm-livemirror-$(DKMS_VERSION)
+	-dkms remove $(DKMS_OPTS) -m dm-livemirror -v $(DKMS_VERSION) --all >/dev/null 2>&1
+	dkms add $(DKMS_OPTS) -m dm-livemirror -v $(DKMS_VERSION)
+	dkms $(if $(DESTDIR),build,install) $(DKMS_OPTS) -m dm-livemirror -v $(DKMS_VERSION) -k $(KVER)
 	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 clean:
