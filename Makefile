@@ -26,7 +26,8 @@ DESTDIR ?=
 DEB_PACKAGES := linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	qemu-system-x86 busybox-static kmod cpio lvm2 thin-provisioning-tools \
 	libdevmapper-dev fio e2fsprogs pkg-config xz-utils util-linux \
-	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev
+	gnuplot-nox gcc make perl python3 rsync dkms nvme-cli iproute2 spin libblkid-dev \
+	lvm2-lockd sanlock
 
 .PHONY: all modules helper tools deps check demo bench install dkms-install clean checkpatch lvm-kills \
 	ksft debug-kernel soak stress race powercut powercut-lvm bench-pvmove test-modules knobs
