@@ -7,7 +7,8 @@
 # holds the VM's LV.  'start' under it, activated exclusively (-aey) and
 # then shared (-asy), and 'lvmove' of it must be refused with exit 4 and a
 # message that names lvmlockd, and leave the LV's table and the VG as they
-# were.  helper-lvm-fence.sh covers the switch's refusal, which a real
+# were.  A migration in a local VG beside it switches as usual.
+# helper-lvm-fence.sh covers the switch's refusal, which a real
 # lockd cannot reach (start refuses first), with a wrapper of lvm.
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
@@ -16,7 +17,7 @@ q() { "$@" >/dev/null 2>&1; }
 
 command -v lvmlockd >/dev/null && command -v sanlock >/dev/null ||
 	{ echo "1..0 # SKIP lvmlockd or sanlock is not installed (make deps)"; exit 0; }
-lm_plan 8
+lm_plan 10
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
 modprobe loop
 lm_lvm_setup
@@ -35,7 +36,7 @@ for i in 1 2 3; do
 	loop[i]=$(losetup --find --show /run/lkd$i.img) || { lm_fail "loop device"; lm_exit; }
 	lm_on_exit "losetup -d ${loop[i]}; rm -f /run/lkd$i.img"
 done
-lm_on_exit "rm -rf /dev/vg_sh /dev/vg_loc"
+lm_on_exit "rm -rf /dev/vg_sh /dev/vg_loc /run/lkd-data"
 lm_on_exit "dmsetup remove_all >/dev/null 2>&1"
 lm_on_exit "vgremove -f -q vg_loc >/dev/null 2>&1"
 lm_on_exit "lvchange -an vg_sh/vmdisk >/dev/null 2>&1; vgremove -f -q vg_sh >/dev/null 2>&1"
@@ -87,5 +88,18 @@ lm_ok "lvmove in the shared VG: refused (exit $rc), naming pvmove instead; nothi
 		! lvs --noheadings -o lv_name vg_sh 2>/dev/null | grep -q 'vmdisk_lm' &&
 		cmp -s /run/lkd-data /dev/vg_sh/vmdisk" _ "$err"
 [ $rc = 4 ] || sed 's/^/#   /' <<<"$err"
+
+# A host with lvmlockd also has local VGs: a migration in one still
+# switches, its fence (LVM commands run --nolocking under the helper's VG
+# lock) working beside lvmlockd.
+out=$(lvcreate -q -y -L 16M -n vm vg_loc 2>&1 &&
+	dd if=/run/lkd-data of=/dev/vg_loc/vm bs=1M oflag=direct status=none 2>&1 &&
+	"$LM" start vg_loc-vm --meta /dev/vg_loc/meta --dest /dev/vg_loc/dst 2>&1 &&
+	"$LM" wait vg_loc-vm --timeout 300 2>&1 && "$LM" switch vg_loc-vm 2>&1)
+lm_eq "an LV of the local VG beside it: start, wait, switch" 0 $?
+sed 's/^/#   /' <<<"$out"
+lm_ok "... the old LV fenced by LVM's metadata, the device serves the data from the destination" \
+	bash -c "lvs --noheadings -o lv_name,lv_tags vg_loc | grep -q 'vm_livemirror_stale .*livemirror_stale' &&
+		cmp -s /run/lkd-data /dev/mapper/vg_loc-vm && cmp -s /run/lkd-data /dev/vg_loc/dst"
 rm -f /run/lkd-data
 lm_exit
