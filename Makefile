@@ -154,7 +154,7 @@ race: deps
 	  --env LM_RACE_ITERS=$(LM_RACE_ITERS) --env LM_RACE_MAX_S=$$(( $(LM_RACE_ITERS) * 20 )) \
 	  -- build/ksft/livemirror/helper-race.sh
 
-# lvmove killed at each of its thirteen steps (make check kills it at one, and
+# lvmove killed at each of its fourteen steps (make check kills it at one, and
 # a group at its commit), about two minutes a step under TCG.
 lvm-kills: deps
 	$(MAKE) all ksft

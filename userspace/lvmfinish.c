@@ -8,29 +8,24 @@
  *  1 remove the switched device VG-LV (it only mapped the destination);
  *  2 lvremove VG/LV_livemirror_stale (the retired old LV: the old extents);
  *  3 lvremove M when it is an LV (the decision is no longer needed: no
- *    device and no LVM metadata names the old data any more).  Before that,
- *    M is tagged livemirror_finished and its superblock slots are zeroed:
- *    lvcreate wipes only the first 4 KiB of a new LV, so slot B would
- *    survive on the freed extents, and a start on a new LV there would
- *    refuse it as another migration's metadata.  The tag tells a re-run
- *    that an unreadable M is one this command scrubbed.
+ *    device and no LVM metadata names the old data any more), tagged
+ *    livemirror_finished and its log zeroed first (metaremove.h); the tag
+ *    tells a re-run that an unreadable M is one this command scrubbed.
  *
  * Each step is skipped when already done, so a run killed halfway is
  * finished by running it again.  Runs in the helper's main thread only.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmds.h"
 #include "dm.h"
 #include "exitcodes.h"
 #include "lvmfence.h"
 #include "meta.h"
+#include "metaremove.h"
 #include "result.h"
 #include "util.h"
 
@@ -52,57 +47,14 @@ static void result(bool json, const char *lv, const char *outcome, int rc)
 }
 
 /* Is the LV at path tagged tag?  False when lvm cannot tell. */
-static bool meta_tagged(char *out, const char *path, const char *tag)
-{
-	char *p;
-
-	if (lvm_quiet(out, (const char *[]){ "lvs", "--noheadings", "-o", "lv_tags", path, NULL }))
-		return false;
-	for (p = out; *p == ' '; p++)
-		;
-	p[strcspn(p, " \n")] = 0;
-	return lm_lvm_has_tag(p, tag);
-}
-
-/* Zero the superblock slots of the metadata at path (see the header). */
-static int scrub(const char *path)
-{
-	static const char zero[LM_SB_SLOTS * LM_BLOCK_SIZE];
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_EXCL);
-	int rc = 0;
-
-	errno = 0;
-	if (fd < 0 || pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) || fsync(fd))
-		rc = errno ? -errno : -EIO;	/* a short write sets no errno */
-	if (fd >= 0)
-		close(fd);
-	if (rc)
-		lm_err("lvm-finish: cannot zero the log on %s: %s", path, strerror(-rc));
-	return rc;
-}
-
 /* Step 3: scrub and remove the metadata LV (nothing when it is no LV). */
-static int remove_meta(char *out, const char *path)
+static int remove_meta(const char *path)
 {
-	if (lvm_quiet(out, (const char *[]){ "lvs", path, NULL }))
-		return 0;
-	if (!meta_tagged(out, path, LM_TAG_FINISHED) &&
-	    lvm_quiet(out, (const char *[]){ "lvchange", "-q", "--addtag", LM_TAG_FINISHED, path,
-					     NULL })) {
-		fprintf(stderr, "%s", out);
-		lm_err("lvm-finish: cannot tag the metadata LV %s", path);
-		return LM_EXIT_ERROR;
-	}
-	if (scrub(path))
-		return LM_EXIT_ERROR;
-	crash_point("finish-after-scrub");
-	if (lvm_quiet(out, (const char *[]){ "lvremove", "-q", "-y", path, NULL })) {
-		fprintf(stderr, "%s", out);
-		lm_err("lvm-finish: cannot remove the metadata LV %s", path);
-		return LM_EXIT_ERROR;
-	}
-	printf("%s: metadata LV removed\n", path);
-	return 0;
+	int rc = lm_meta_lv_remove(path, "lvm-finish", "finish-after-scrub");
+
+	if (!rc)
+		printf("%s: metadata LV removed\n", path);
+	return rc;
 }
 
 int cmd_lvm_finish(struct lm_args *a)
@@ -124,16 +76,12 @@ int cmd_lvm_finish(struct lm_args *a)
 	snprintf(stale, sizeof(stale), "%s/%s%s", vg, lv, LM_STALE_SUFFIX);
 
 	if (meta_read_best(a->meta[0], &sb)) {
-		out = malloc(OUT_MAX);
-		if (out && (lmdm_info(dm, &info) || !info.exists) &&
-		    meta_tagged(out, a->meta[0], LM_TAG_FINISHED)) {
+		if ((lmdm_info(dm, &info) || !info.exists) && lm_meta_lv_finished(a->meta[0])) {
 			/* killed after the scrub: only the lvremove is left */
-			rc = remove_meta(out, a->meta[0]);
-			free(out);
+			rc = remove_meta(a->meta[0]);
 			result(a->json, a->pos[0], rc ? "failed" : "finished", rc);
 			return rc;
 		}
-		free(out);
 		lm_err("lvm-finish: cannot read livemirror metadata on %s (already finished?)",
 		       a->meta[0]);
 		result(a->json, a->pos[0], "refused", LM_EXIT_METADATA);
@@ -186,7 +134,7 @@ int cmd_lvm_finish(struct lm_args *a)
 		printf("%s: removed (the old extents are free)\n", stale);
 	}
 	crash_point("finish-after-lvremove");
-	rc = remove_meta(out, a->meta[0]);
+	rc = remove_meta(a->meta[0]);
 out:
 	result(a->json, a->pos[0], rc ? "failed" : "finished", rc);
 	free(out);

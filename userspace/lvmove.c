@@ -14,7 +14,7 @@
  *  4 switch: the LVM fence then swaps the segments of LV and LV_lmdst in
  *    LVM's metadata, refreshes LV onto the new extents (LVM's own linear
  *    table), clears the fence and removes LV_lmdst with the old extents
- *  5 remove VG/LV_lmmeta
+ *  5 remove VG/LV_lmmeta, its log zeroed first (metaremove.h)
  *
  * A crash at any step: run the same lvmove again (or, after the switch's
  * commit, 'livemirror recover'); nothing is copied that the log says clean.
@@ -35,6 +35,7 @@
 #include "exitcodes.h"
 #include "lvmfence.h"
 #include "meta.h"
+#include "metaremove.h"
 #include "table.h"
 #include "util.h"
 
@@ -334,7 +335,8 @@ static int prepare(struct move *m, const struct lm_args *a, int first_pv, char *
 				sb.state == LM_STATE_SWITCHED;
 
 		if (have_meta && !have_dst) {
-			if (switched) {
+			/* or killed in the clean-up after the log was zeroed */
+			if (switched || lv_tagged(list, m->meta, LM_TAG_FINISHED)) {
 				m->phase = PH_CLEANUP;
 				return 0;
 			}
@@ -432,7 +434,7 @@ static int dst_gone(struct move *m, char *out, const char *list)
 }
 
 /* Step 5: the metadata's job is done; LVM's metadata now tells where the LV is. */
-static int cleanup(struct move *m, char *out, const char *list)
+static int cleanup(struct move *m, const char *list)
 {
 	char name[300], action[400];
 	struct lm_dminfo info;
@@ -443,10 +445,9 @@ static int cleanup(struct move *m, char *out, const char *list)
 	    lm_fence_resolve(info.uuid, NULL, true, false, NULL, action, sizeof(action), NULL))
 		return LM_EXIT_INCOMPLETE;
 	snprintf(name, sizeof(name), "%s/%s", m->vg, m->meta);
-	if (lv_listed(list, m->meta) && lvm(out, (const char *[]){ "lvremove", "-q", "-y", name,
-								   NULL })) {
-		lm_warn("%s: could not remove the metadata LV; remove it with 'lvremove %s'", name,
-			name);
+	if (lv_listed(list, m->meta) && lm_meta_lv_remove(m->metapath, "lvmove", "after-scrub")) {
+		lm_warn("%s: could not remove the metadata LV; run this lvmove again, or remove it "
+			"with 'lvremove %s'", name, name);
 		return LM_EXIT_INCOMPLETE;
 	}
 	m->step = "done";
@@ -573,7 +574,7 @@ int cmd_lvmove(struct lm_args *a)
 	if (rc)
 		goto out;
 	for (int i = 0; i < n && !rc; i++)
-		rc = cleanup(&m[i], out, list);
+		rc = cleanup(&m[i], list);
 out:
 	result(m, n, rc);
 	free(list);

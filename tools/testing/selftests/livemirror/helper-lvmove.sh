@@ -15,11 +15,12 @@ lm_require_guest
 case "${LM_LVMOVE_KILLS:-}" in
 '') steps="after-swap" ;;
 all) steps="after-alloc-dest after-alloc-meta after-start after-arm-0 after-suspend after-commit \
-	after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence" ;;
+	after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence \
+	after-scrub" ;;
 *) steps=$LM_LVMOVE_KILLS ;;
 esac
 nkills=$(wc -w <<<"$steps")
-lm_plan $((36 + nkills))
+lm_plan $((37 + nkills))
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -91,6 +92,10 @@ lm_ok "it ends like pvmove: lvs names the new PV, LVM's own linear table, nothin
 lm_eq "the old PV's extents are free" 0 \
 	"$(pvs --noheadings --units s --nosuffix -o pv_used "${loop[1]}" | tr -d ' ')"
 lm_eq "no table maps the old PV" "" "$(dmsetup table | grep " $old_pv " | head -1)"
+# lvcreate wipes only 4 KiB of a new LV: a log left on the freed extents of
+# vmdisk_lmmeta would be refused by a later start on an LV there.
+lm_eq "no livemirror superblock is left on either PV (the log is zeroed before its lvremove)" 0 \
+	"$(cat /run/mpv1.img /run/mpv2.img | grep -a -c -F LMIRROR1)"
 (cd /run/vm && md5sum base* gen*) >/run/files.md5
 # LVM commands on the moved LV, as on any LV
 q lvchange --refresh vg/vmdisk
@@ -243,7 +248,7 @@ kill_at() {
 	wait $holder 2>/dev/null
 }
 # Each kill costs about two minutes under TCG: make check runs one of the
-# thirteen steps, LM_LVMOVE_KILLS=all (make lvm-kills) every one.
+# fourteen steps, LM_LVMOVE_KILLS=all (make lvm-kills) every one.
 n=0
 for step in $steps; do
 	n=$((n + 1))
