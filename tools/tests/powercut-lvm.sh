@@ -34,8 +34,8 @@ steps=${PC_LVM_STEPS:-after-commit switch-after-commit}
 [ "$steps" = all ] && steps="mid-copy after-alloc-meta after-start after-arm-0 after-suspend \
 	after-commit after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence \
 	switch-after-arm-0 switch-after-suspend switch-after-confirm switch-after-commit \
-	switch-before-vgcfgrestore switch-after-vgcfgrestore switch-after-load switch-after-resume \
-	switch-after-retire-0"
+	switch-after-load switch-after-resume switch-after-remove-source-0 \
+	switch-before-vgcfgrestore switch-after-vgcfgrestore switch-after-retire-0"
 tmo=1
 [ "${LM_KERNEL:-default}" = debug ] && tmo=4
 T0=$(date +%s)

@@ -15,7 +15,7 @@
 # guard is run on stale and on safe devices (item 3).
 . "$(dirname "$0")/lib.sh"
 lm_require_guest
-lm_plan 87
+lm_plan 95
 LM=$LM_HELPER
 H=$LM_HELPER_TEST
 lm_load_modules || { lm_fail "modules load"; lm_exit; }
@@ -219,6 +219,9 @@ kill_at before-vgcfgrestore dest 4
 kill_at after-vgcfgrestore dest 5
 kill_at after-resume dest 6
 kill_at after-retire-0 dest 7
+kill_at after-confirm source 8
+kill_at after-load dest 9
+kill_at after-remove-source-0 dest 10
 # lvm-finish killed after each of its steps, then run again: it finishes.
 finish_killed() {
 	local step=$1 name=$2 rc
