@@ -150,13 +150,20 @@ guest_write() {
 		conv=fsync,notrunc status=none 2>>"$TF/dd.err" || WERR=$((WERR + 1))
 }
 
-# provoke STATE: write (to region 0, in sync in every phase) until the
-# target noticed the fault, up to ~6 s (a flaky leg may be up for a while).
+# provoke STATE [FIRST STRIDE]: write until the target noticed the fault,
+# up to ~6 s (a flaky leg is down 1 s in every 2, and the writes are less
+# than 1 s apart, so one lands in a down second).  Without FIRST the writes
+# go to the first 16 blocks (region 0, in sync in every phase): every write
+# reaches the destination.  A metadata fault is seen only by metadata I/O,
+# and a write to a dirty region makes none (nor does its flush: nothing is
+# pending), so those pass FIRST STRIDE: 4 KiB blocks FIRST, FIRST+STRIDE,
+# ..., each in a clean region, whose write needs a mark first.
 provoke() {
-	local i
+	local i b
 	for ((i = 0; i < 12; i++)); do
 		[ "$(lm_field tf state)" = "$1" ] && return 0
-		guest_write $((i % 16))
+		if [ -n "${2:-}" ]; then b=$(($2 + i * $3)); else b=$((i % 16)); fi
+		guest_write $b
 		sleep 0.5
 	done
 	[ "$(lm_field tf state)" = "$1" ]
@@ -296,7 +303,8 @@ meta_fault() {
 			"$(lm_field tf state) $(lm_field tf health)"
 		legs_equal "$tag: writes still mirrored"
 	else
-		provoke failed
+		# regions 129, 139, ... 239: not written yet (the four above: 128..158)
+		provoke failed $(( (N / 16) + 16 + 3 )) 160
 		# Documented: "Metadata error: state failed, metadata health D;
 		# writes go to the source only, no copies, no clears, switch refused."
 		lm_eq "$tag: guest writes and flushes succeed, fio verify passes" \
