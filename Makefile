@@ -170,7 +170,7 @@ powercut: deps
 
 # Power cuts at every step of lvmove and of a switch across VGs, each
 # with a reboot that runs autoactivation and 'livemirror boot'
-# (tools/tests/powercut-lvm.sh, two guest boots a step, 25 steps);
+# (tools/tests/powercut-lvm.sh, two guest boots a step, 24 steps);
 # make check runs it at each one's commit only.
 powercut-lvm: deps
 	$(MAKE) all tools
