@@ -46,7 +46,6 @@ static void result(bool json, const char *lv, const char *outcome, int rc)
 	printf(",\"outcome\":\"%s\",\"exit\":%d}\n", outcome, rc);
 }
 
-/* Is the LV at path tagged tag?  False when lvm cannot tell. */
 /* Step 3: scrub and remove the metadata LV (nothing when it is no LV). */
 static int remove_meta(const char *path)
 {

@@ -32,7 +32,8 @@ run=$top/tools/vm/run-in-guest
 moddir=${LM_MODDIR:-$top}
 steps=${PC_LVM_STEPS:-after-commit switch-after-commit}
 [ "$steps" = all ] && steps="mid-copy after-alloc-meta after-start after-arm-0 after-suspend \
-	after-commit after-resume after-unstack before-swap after-swap after-refresh after-lvremove after-unfence after-scrub \
+	after-commit after-resume after-unstack before-swap after-swap after-refresh after-lvremove \
+	after-unfence after-scrub \
 	switch-after-arm-0 switch-after-suspend switch-after-confirm switch-after-commit \
 	switch-after-load switch-after-resume switch-after-remove-source-0 \
 	switch-before-vgcfgrestore switch-after-vgcfgrestore switch-after-retire-0"
